@@ -1,0 +1,1 @@
+//! Host-side integration tests for allstop live in `tests/tests/`.
