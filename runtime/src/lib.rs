@@ -1,0 +1,2 @@
+//! The allstop unikernel runtime.
+#![cfg_attr(not(test), no_std)]
