@@ -1,2 +1,29 @@
 //! The allstop unikernel runtime.
+//!
+//! An app is its own `no_std`, `no_main` crate that depends on this one and names its entry
+//! point with [`entry!`]. The runtime owns the PVH entry, the linker script (`allstop.ld`) and
+//! the panic handler. Hardware code, the only `unsafe` code here, lives in `arch`.
 #![cfg_attr(not(test), no_std)]
+#![deny(unsafe_code)]
+
+extern crate alloc;
+
+mod app;
+pub mod cmdline;
+pub mod memory;
+
+#[cfg(target_os = "none")]
+mod arch;
+#[cfg(target_os = "none")]
+mod boot;
+#[cfg(target_os = "none")]
+pub mod console;
+#[cfg(target_os = "none")]
+pub mod cpu;
+#[cfg(target_os = "none")]
+mod panic;
+
+#[cfg(target_os = "none")]
+pub use boot::{app_args, cmdline};
+#[cfg(target_os = "none")]
+pub use panic::{DOUBLE_PANIC_EXIT_STATUS, PANIC_EXIT_STATUS};

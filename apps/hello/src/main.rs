@@ -2,3 +2,11 @@
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
+
+allstop::entry!(main);
+
+fn main() -> i32 {
+    allstop::println!("Hello from allstop!");
+    allstop::println!("cmdline: \"{}\"", allstop::cmdline());
+    0
+}

@@ -1,0 +1,154 @@
+//! PVH entry: QEMU's `-kernel` loader jumps to `pvh_start32` in 32-bit protected mode with paging
+//! off and `ebx` holding the physical address of `hvm_start_info`. The code below zeroes `.bss`,
+//! identity-maps the low 4 GiB with 2 MiB pages, enters long mode and calls [`boot_main`].
+//!
+//! The page tables and the GDT defined here stay in use for the whole run; the AP trampoline
+//! (SMP bring-up) loads the same CR3.
+
+use core::arch::global_asm;
+
+use super::gdt::{KERNEL_CS, KERNEL_DS};
+
+/// `XEN_ELFNOTE_PHYS32_ENTRY`: the ELF note type that gives the PVH 32-bit entry point.
+const XEN_ELFNOTE_PHYS32_ENTRY: u32 = 18;
+/// Size of the boot CPU's stack.
+pub const BOOT_STACK_SIZE: usize = 64 * 1024;
+/// First 2 MiB page (index into the four page directories) that is mapped uncached:
+/// 0xFC00_0000 and up holds the I/O APIC, the local APIC and the firmware hole.
+const FIRST_UNCACHED_2M_PAGE: u32 = 0xFC00_0000 >> 21;
+
+global_asm!(
+    r#"
+    .section .note.Xen, "a", @note
+    .balign 4
+    .long 4
+    .long 4
+    .long {note_type}
+    .asciz "Xen"
+    .balign 4
+    .long pvh_start32
+    .balign 4
+
+    .section .bss.boot, "aw", @nobits
+    .balign 4096
+    .global boot_pml4
+boot_pml4:
+    .skip 4096
+boot_pdpt:
+    .skip 4096
+boot_pd:
+    .skip 4 * 4096
+    .balign 16
+boot_stack_bottom:
+    .skip {stack_size}
+boot_stack_top:
+
+    .section .text.boot, "ax"
+    .code32
+    .global pvh_start32
+pvh_start32:
+    cli
+    cld
+    mov esi, ebx
+
+    /* .bss is not part of the file: zero it before anything lives there. */
+    mov edi, offset __bss_start
+    mov ecx, offset __bss_end
+    sub ecx, edi
+    xor eax, eax
+    rep stosb
+
+    /* PML4[0] -> PDPT; PDPT[0..4] -> the four page directories. */
+    mov eax, offset boot_pdpt
+    or eax, 0x3
+    mov dword ptr [boot_pml4], eax
+    mov eax, offset boot_pd
+    or eax, 0x3
+    xor ecx, ecx
+1:
+    mov dword ptr [boot_pdpt + ecx * 8], eax
+    add eax, 4096
+    inc ecx
+    cmp ecx, 4
+    jb 1b
+
+    /* 2048 present, writable 2 MiB pages; the top 64 MiB uncached (PWT | PCD). */
+    xor ecx, ecx
+2:
+    mov eax, ecx
+    shl eax, 21
+    or eax, 0x83
+    cmp ecx, {first_uncached}
+    jb 3f
+    or eax, 0x18
+3:
+    mov dword ptr [boot_pd + ecx * 8], eax
+    inc ecx
+    cmp ecx, 2048
+    jb 2b
+
+    /* CR4.PAE, CR3, EFER.LME, then CR0.PG | CR0.WP | CR0.PE. */
+    mov eax, cr4
+    or eax, 1 << 5
+    mov cr4, eax
+    mov eax, offset boot_pml4
+    mov cr3, eax
+    mov ecx, 0xC0000080
+    rdmsr
+    or eax, 1 << 8
+    wrmsr
+    mov eax, cr0
+    or eax, (1 << 31) | (1 << 16) | 1
+    mov cr0, eax
+
+    lgdt [boot_gdt_pointer]
+    mov eax, {kernel_cs}
+    push eax
+    mov eax, offset pvh_start64
+    push eax
+    retf
+
+    .code64
+pvh_start64:
+    mov ax, {kernel_ds}
+    mov ds, ax
+    mov es, ax
+    mov ss, ax
+    xor eax, eax
+    mov fs, ax
+    mov gs, ax
+    lea rsp, [rip + boot_stack_top]
+    mov edi, esi
+    xor ebp, ebp
+    call {boot_main}
+    ud2
+"#,
+    note_type = const XEN_ELFNOTE_PHYS32_ENTRY,
+    stack_size = const BOOT_STACK_SIZE,
+    first_uncached = const FIRST_UNCACHED_2M_PAGE,
+    kernel_cs = const KERNEL_CS,
+    kernel_ds = const KERNEL_DS,
+    boot_main = sym boot_main,
+);
+
+/// First Rust code on the boot CPU, called by the assembly above with the physical address of
+/// `hvm_start_info`.
+extern "C" fn boot_main(start_info: u32) -> ! {
+    // SAFETY: `start_info` is the `ebx` value the PVH loader passed; low memory is identity-mapped
+    // and nothing has been written yet except `.bss`, which holds no loader data.
+    match unsafe { super::pvh::read(start_info as usize) } {
+        Ok(info) => {
+            let heap = super::heap::init_from_memory_map(&info.memmap[..info.memmap_len]);
+            crate::boot::main(info, heap)
+        }
+        Err(magic) => {
+            let _ = core::fmt::Write::write_fmt(
+                &mut super::serial::com1(),
+                format_args!(
+                    "allstop: bad hvm_start_info magic {magic:#x}: not booted by a PVH loader\n"
+                ),
+            );
+            super::exit::halt_forever()
+        }
+    }
+}

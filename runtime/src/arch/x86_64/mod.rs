@@ -1,0 +1,20 @@
+//! x86_64 hardware support: the only place in the runtime with `unsafe` code.
+#![allow(unsafe_code)]
+
+pub mod app_entry;
+mod boot;
+pub mod exit;
+mod gdt;
+pub mod heap;
+pub mod pvh;
+pub mod serial;
+
+unsafe extern "C" {
+    /// First byte after the kernel image, `.bss` included (from `allstop.ld`).
+    static __image_end: u8;
+}
+
+/// Physical (= virtual) address of the first byte after the kernel image.
+pub fn image_end() -> usize {
+    (&raw const __image_end) as usize
+}

@@ -1,0 +1,114 @@
+//! Reading Xen's `hvm_start_info`, which QEMU's PVH loader hands to the kernel.
+
+use crate::memory::{MemoryRegion, RegionKind};
+
+/// `hvm_start_info.magic`.
+const HVM_START_MAGIC: u32 = 0x336e_c578;
+
+/// Layout of `hvm_start_info` (xen/include/public/arch-x86/hvm/start_info.h).
+#[repr(C)]
+struct HvmStartInfo {
+    magic: u32,
+    version: u32,
+    flags: u32,
+    nr_modules: u32,
+    modlist_paddr: u64,
+    cmdline_paddr: u64,
+    rsdp_paddr: u64,
+    memmap_paddr: u64,
+    memmap_entries: u32,
+    reserved: u32,
+}
+
+/// One entry of the PVH memory map (E820 types).
+#[repr(C)]
+struct HvmMemmapEntry {
+    addr: u64,
+    size: u64,
+    kind: u32,
+    reserved: u32,
+}
+
+/// E820 type of usable RAM.
+const E820_RAM: u32 = 1;
+/// Longest boot command line we keep.
+pub const CMDLINE_MAX: usize = 1024;
+/// Most memory-map entries we keep.
+pub const MEMMAP_MAX: usize = 32;
+
+/// What the boot CPU keeps from `hvm_start_info` (copied: the loader's copy lives in RAM that the
+/// heap may later own).
+pub struct StartInfo {
+    /// The boot command line bytes (up to [`CMDLINE_MAX`]).
+    pub cmdline: [u8; CMDLINE_MAX],
+    /// Valid bytes in `cmdline`.
+    pub cmdline_len: usize,
+    /// Whether the command line was longer than [`CMDLINE_MAX`] and got cut.
+    pub cmdline_truncated: bool,
+    /// Physical address of the ACPI RSDP, if the loader gave one.
+    pub rsdp: Option<usize>,
+    /// Memory map.
+    pub memmap: [MemoryRegion; MEMMAP_MAX],
+    /// Valid entries in `memmap`.
+    pub memmap_len: usize,
+}
+
+/// Copies what the kernel needs out of `hvm_start_info`.
+///
+/// # Safety
+/// `paddr` must be the physical address the PVH loader passed in `ebx`, identity-mapped, with the
+/// structures it points to intact.
+pub unsafe fn read(paddr: usize) -> Result<StartInfo, u32> {
+    // SAFETY: the caller guarantees `paddr` points to a mapped `hvm_start_info`.
+    let info = unsafe { &*(paddr as *const HvmStartInfo) };
+    if info.magic != HVM_START_MAGIC {
+        return Err(info.magic);
+    }
+    let mut out = StartInfo {
+        cmdline: [0; CMDLINE_MAX],
+        cmdline_len: 0,
+        cmdline_truncated: false,
+        rsdp: (info.rsdp_paddr != 0).then_some(info.rsdp_paddr as usize),
+        memmap: [MemoryRegion::EMPTY; MEMMAP_MAX],
+        memmap_len: 0,
+    };
+    if info.cmdline_paddr != 0 {
+        let mut p = info.cmdline_paddr as *const u8;
+        loop {
+            // SAFETY: the loader's command line is a NUL-terminated string in mapped memory; we
+            // stop at its NUL.
+            let byte = unsafe { p.read() };
+            if byte == 0 {
+                break;
+            }
+            if out.cmdline_len == CMDLINE_MAX {
+                out.cmdline_truncated = true;
+                break;
+            }
+            out.cmdline[out.cmdline_len] = byte;
+            out.cmdline_len += 1;
+            // SAFETY: still inside the string: the byte just read was not its NUL.
+            p = unsafe { p.add(1) };
+        }
+    }
+    // memmap fields exist from version 1 on.
+    if info.version >= 1 && info.memmap_paddr != 0 {
+        let count = (info.memmap_entries as usize).min(MEMMAP_MAX);
+        let entries = info.memmap_paddr as *const HvmMemmapEntry;
+        for i in 0..count {
+            // SAFETY: the loader's table has `memmap_entries` entries; `i` is below that.
+            let e = unsafe { &*entries.add(i) };
+            out.memmap[i] = MemoryRegion {
+                start: e.addr,
+                len: e.size,
+                kind: if e.kind == E820_RAM {
+                    RegionKind::Ram
+                } else {
+                    RegionKind::Reserved
+                },
+            };
+        }
+        out.memmap_len = count;
+    }
+    Ok(out)
+}

@@ -1,0 +1,79 @@
+//! The serial console: whole lines under one lock, `print!`/`println!` for apps, the `log` facade
+//! for the runtime, and a lock-breaking writer for the panic path.
+
+use core::fmt::{self, Write};
+
+use spinning_top::Spinlock;
+use uart_16550::SerialPort;
+
+use crate::arch::serial;
+
+static CONSOLE: Spinlock<Option<SerialPort>> = Spinlock::new(None);
+
+/// How many times the panic path retries the console lock before it writes around it.
+const PANIC_LOCK_ATTEMPTS: u32 = 1 << 20;
+
+/// Programs the UART and installs the logger. Call once, first thing on the boot CPU.
+pub fn init(level: log::LevelFilter) {
+    let mut port = serial::com1();
+    port.init();
+    *CONSOLE.lock() = Some(port);
+    // A second call fails harmlessly: the logger is already ours.
+    let _ = log::set_logger(&Logger);
+    set_level(level);
+}
+
+/// Changes the most verbose level printed.
+pub fn set_level(level: log::LevelFilter) {
+    log::set_max_level(level);
+}
+
+/// Writes `args` as one unbroken piece of console output.
+pub fn write_fmt(args: fmt::Arguments<'_>) {
+    if let Some(port) = CONSOLE.lock().as_mut() {
+        // The UART never reports errors.
+        let _ = port.write_fmt(args);
+    }
+}
+
+/// Writes `args` even if the lock is held by a CPU that will never release it (it was stopped,
+/// or this CPU panicked while holding it): retries for a while, then writes around the lock.
+pub fn write_fmt_breaking_lock(args: fmt::Arguments<'_>) {
+    for _ in 0..PANIC_LOCK_ATTEMPTS {
+        if let Some(mut guard) = CONSOLE.try_lock() {
+            let _ = guard.get_or_insert_with(serial::com1).write_fmt(args);
+            return;
+        }
+        core::hint::spin_loop();
+    }
+    let _ = serial::com1().write_fmt(args);
+}
+
+struct Logger;
+
+impl log::Log for Logger {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.level() <= log::max_level()
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if self.enabled(record.metadata()) {
+            write_fmt(format_args!("{:<5} {}\n", record.level(), record.args()));
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+/// Prints to the console.
+#[macro_export]
+macro_rules! print {
+    ($($arg:tt)*) => ($crate::console::write_fmt(format_args!($($arg)*)));
+}
+
+/// Prints a whole line to the console.
+#[macro_export]
+macro_rules! println {
+    () => ($crate::print!("\n"));
+    ($($arg:tt)*) => ($crate::console::write_fmt(format_args!("{}\n", format_args!($($arg)*))));
+}
