@@ -1,2 +1,71 @@
-//! allstop's build, run and test driver (filled in by the foundation issue).
-fn main() {}
+//! allstop's build, run and test driver: `cargo xtask <command>`.
+//!
+//! One file per subcommand (`build`, `run`, `qemu_test`, `loom`, `test`); the helpers they share
+//! live in their own files (QEMU command line, process supervision, exit-status decoding, ...).
+
+mod accel;
+mod apps;
+mod build;
+mod cargo_test;
+mod cases;
+mod child;
+mod exit_status;
+mod loom;
+mod qemu;
+mod qemu_test;
+mod run;
+mod setup;
+mod size;
+mod tally;
+mod test;
+mod verdict;
+mod workspace;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit code for failures of xtask itself or of QEMU (as timeout(1) uses 125 for its own errors).
+const EXIT_XTASK_FAILED: u8 = 125;
+
+/// allstop's build, run and test driver.
+#[derive(Parser)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand)]
+enum Command {
+    /// Build kernel apps for x86_64-unknown-none (all apps unless --app is given).
+    Build(build::BuildArgs),
+    /// Build an app and boot it in QEMU; exits with the guest's status.
+    Run(run::RunArgs),
+    /// Boot every QEMU test case and judge its output and exit status.
+    QemuTest(qemu_test::QemuTestArgs),
+    /// Model-check the stop protocol with loom (stop/tests/loom.rs).
+    Loom,
+    /// Everything: `cargo test`, loom and qemu-test, with one final `N passed, M failed` line.
+    Test(test::TestArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Err(err) = child::kill_children_on_signal() {
+        eprintln!("error: {err:#}");
+        return ExitCode::from(EXIT_XTASK_FAILED);
+    }
+    let result = match cli.command {
+        Command::Build(args) => build::build(&args).map(|()| ExitCode::SUCCESS),
+        Command::Run(args) => run::run(&args),
+        Command::QemuTest(args) => qemu_test::qemu_test(&args).map(|tally| tally.exit_code()),
+        Command::Loom => loom::loom().map(|tally| tally.exit_code()),
+        Command::Test(args) => test::test(&args),
+    };
+    result.unwrap_or_else(|err| {
+        eprintln!("error: {err:#}");
+        ExitCode::from(EXIT_XTASK_FAILED)
+    })
+}

@@ -1,0 +1,198 @@
+//! The table of QEMU test cases: what to boot and what must come out.
+
+use std::time::Duration;
+
+use crate::exit_status::{PANIC, SUCCESS};
+use crate::qemu::Machine;
+
+/// Hard limit for a boot that is expected to exit by itself.
+const BOOT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Limit for the `hang` app: long enough to boot and print under load, short enough to be cheap.
+const HANG_TIMEOUT: Duration = Duration::from_secs(4);
+
+/// The hello app's greeting.
+const GREETING: &str = "Hello from allstop!";
+/// Text that no clean boot prints: a panic or a boot-option warning.
+const CLEAN_BOOT: &[&str] = &["PANIC", "unknown boot option", "invalid value"];
+
+/// How a case must end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expect {
+    /// The guest exits with this status.
+    Status(u32),
+    /// The guest is still running at the case's timeout.
+    Timeout,
+}
+
+/// One QEMU boot and its expectations.
+#[derive(Clone, Debug)]
+pub struct Case {
+    /// Unique name (what `--filter` matches).
+    pub name: String,
+    /// The app to boot.
+    pub app: &'static str,
+    /// QEMU machine type.
+    pub machine: Machine,
+    /// Number of CPUs.
+    pub smp: u32,
+    /// `-cpu` model, `None` for the accelerator's default.
+    pub cpu: Option<&'static str>,
+    /// Boot command line.
+    pub append: String,
+    /// Hard limit on the boot.
+    pub timeout: Duration,
+    /// How it must end.
+    pub expect: Expect,
+    /// Substrings the serial output must contain.
+    pub required: Vec<String>,
+    /// Substrings the serial output must not contain.
+    pub forbidden: Vec<String>,
+}
+
+impl Case {
+    /// A case booting `app` on `pc` with one CPU, expected to exit 0 cleanly within the default
+    /// limit; the builder methods below change that.
+    fn new(name: &str, app: &'static str) -> Case {
+        Case {
+            name: name.to_string(),
+            app,
+            machine: Machine::Pc,
+            smp: 1,
+            cpu: None,
+            append: String::new(),
+            timeout: BOOT_TIMEOUT,
+            expect: Expect::Status(SUCCESS),
+            required: Vec::new(),
+            forbidden: strings(CLEAN_BOOT),
+        }
+    }
+
+    fn on(mut self, machine: Machine, smp: u32) -> Case {
+        self.machine = machine;
+        self.smp = smp;
+        self
+    }
+
+    fn append(mut self, append: &str) -> Case {
+        self.append = append.to_string();
+        self
+    }
+
+    fn expect(mut self, expect: Expect, timeout: Duration) -> Case {
+        self.expect = expect;
+        self.timeout = timeout;
+        self
+    }
+
+    fn require(mut self, texts: &[&str]) -> Case {
+        self.required.extend(strings(texts));
+        self
+    }
+
+    fn forbid_only(mut self, texts: &[&str]) -> Case {
+        self.forbidden = strings(texts);
+        self
+    }
+}
+
+fn strings(texts: &[&str]) -> Vec<String> {
+    texts.iter().map(|t| t.to_string()).collect()
+}
+
+/// Every case, in the order they are reported.
+pub fn all() -> Vec<Case> {
+    let hello = |machine: Machine, smp: u32| {
+        Case::new(&format!("hello-{machine}-smp{smp}"), "hello")
+            .on(machine, smp)
+            .require(&[GREETING, "cmdline: \"\""])
+    };
+    vec![
+        hello(Machine::Pc, 1),
+        hello(Machine::Pc, 4),
+        hello(Machine::Q35, 2),
+        hello(Machine::Microvm, 1),
+        Case::new("hello-boot-option-warnings", "hello")
+            .append("log=nonsense foo")
+            .require(&[
+                GREETING,
+                "cmdline: \"log=nonsense foo\"",
+                "boot option 'log=nonsense': invalid value",
+                "unknown boot option 'foo'",
+            ])
+            .forbid_only(&["PANIC"]),
+        Case::new("panic-status-101", "panic")
+            .on(Machine::Pc, 2)
+            .expect(Expect::Status(PANIC), BOOT_TIMEOUT)
+            .require(&["PANIC on cpu", "panicked at", "allstop panic test"])
+            .forbid_only(&[]),
+        Case::new("hang-times-out", "hang")
+            .expect(Expect::Timeout, HANG_TIMEOUT)
+            .require(&["hang: spinning forever"]),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_filterable() {
+        let cases = all();
+        let names: HashSet<&str> = cases.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names.len(), cases.len(), "duplicate case names");
+        for name in names {
+            assert!(
+                name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_case_boots_an_existing_app() {
+        let known = crate::apps::known().unwrap();
+        for case in all() {
+            assert!(
+                known.iter().any(|k| k == case.app),
+                "case {} needs app '{}' (known: {known:?})",
+                case.name,
+                case.app
+            );
+        }
+    }
+
+    #[test]
+    fn expectations_are_checkable() {
+        for case in all() {
+            assert!(case.smp >= 1, "{}", case.name);
+            assert!(!case.required.is_empty(), "{} checks no output", case.name);
+            for text in &case.required {
+                assert!(
+                    !case.forbidden.contains(text),
+                    "{} both requires and forbids {text:?}",
+                    case.name
+                );
+            }
+            if case.expect == Expect::Timeout {
+                assert!(case.timeout < BOOT_TIMEOUT, "{} waits too long", case.name);
+            }
+        }
+    }
+
+    #[test]
+    fn the_initial_cases_are_all_there() {
+        let cases = all();
+        let find = |name: &str| cases.iter().find(|c| c.name == name).unwrap();
+        assert_eq!(find("hello-pc-smp4").smp, 4);
+        assert_eq!(find("hello-q35-smp2").machine, Machine::Q35);
+        assert_eq!(find("hello-microvm-smp1").machine, Machine::Microvm);
+        assert_eq!(find("panic-status-101").expect, Expect::Status(101));
+        assert_eq!(find("hang-times-out").expect, Expect::Timeout);
+        assert_eq!(
+            find("hello-boot-option-warnings").append,
+            "log=nonsense foo"
+        );
+    }
+}

@@ -1,0 +1,137 @@
+//! Decoding QEMU's exit code into the guest's exit status (CONTRACTS.md, "Guest exit status").
+//!
+//! The guest writes a `u32` status to the `isa-debug-exit` port and QEMU exits with
+//! `(status << 1) | 1`; QEMU exit 0 means the guest powered off through ACPI without a status.
+
+use std::fmt;
+
+/// The guest's status when the app returned normally.
+pub const SUCCESS: u32 = 0;
+/// The guest's status after a panic (the runtime's `PANIC_EXIT_STATUS`).
+pub const PANIC: u32 = 101;
+/// The guest's status after a panic inside the panic path.
+pub const DOUBLE_PANIC: u32 = 102;
+
+/// How a QEMU process ended, in the guest's terms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GuestExit {
+    /// The guest wrote this status to `isa-debug-exit`.
+    Status(u32),
+    /// The guest powered off through ACPI without a status (counts as status 0).
+    PoweredOff,
+    /// QEMU itself failed (bad option, missing kernel, ...) with this exit code.
+    QemuFailed(i32),
+    /// QEMU was killed by a signal (not by us: our own kills are timeouts).
+    QemuKilled,
+}
+
+impl GuestExit {
+    /// The guest status this exit stands for, if the guest chose one.
+    pub fn status(self) -> Option<u32> {
+        match self {
+            GuestExit::Status(status) => Some(status),
+            GuestExit::PoweredOff => Some(SUCCESS),
+            GuestExit::QemuFailed(_) | GuestExit::QemuKilled => None,
+        }
+    }
+}
+
+/// Decodes QEMU's exit `code` (`None`: killed by a signal) given what QEMU wrote to stderr.
+///
+/// QEMU's own errors also exit with code 1, which reads as guest status 0. They are told apart by
+/// QEMU's stderr: an error (not a warning) is a line starting with the program name, e.g.
+/// `qemu-system-x86_64: could not load kernel '...'`; a guest exit prints nothing there.
+pub fn decode(code: Option<i32>, qemu_stderr: &str) -> GuestExit {
+    match code {
+        None => GuestExit::QemuKilled,
+        Some(0) => GuestExit::PoweredOff,
+        Some(1) if has_qemu_error(qemu_stderr) => GuestExit::QemuFailed(1),
+        Some(c) if c > 0 && c % 2 == 1 => GuestExit::Status((c >> 1) as u32),
+        Some(c) => GuestExit::QemuFailed(c),
+    }
+}
+
+/// Whether QEMU reported an error (not just a warning) on stderr.
+fn has_qemu_error(stderr: &str) -> bool {
+    stderr.lines().any(|line| {
+        line.strip_prefix(crate::qemu::QEMU)
+            .and_then(|rest| rest.strip_prefix(": "))
+            .is_some_and(|msg| !msg.starts_with("warning:"))
+    })
+}
+
+/// What a guest status means, for humans.
+pub fn meaning(status: u32) -> &'static str {
+    match status {
+        SUCCESS => "success",
+        PANIC => "panic",
+        DOUBLE_PANIC => "double panic",
+        1..=100 => "chosen by the app",
+        _ => "undocumented status",
+    }
+}
+
+impl fmt::Display for GuestExit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            GuestExit::Status(status) => write!(f, "guest status {status} ({})", meaning(status)),
+            GuestExit::PoweredOff => {
+                f.write_str("guest powered off (ACPI, no status: counts as 0)")
+            }
+            GuestExit::QemuFailed(code) => write!(f, "QEMU itself failed (exit code {code})"),
+            GuestExit::QemuKilled => f.write_str("QEMU was killed by a signal"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn odd_codes_carry_the_guest_status() {
+        assert_eq!(decode(Some(1), ""), GuestExit::Status(0));
+        assert_eq!(decode(Some(3), ""), GuestExit::Status(1));
+        assert_eq!(decode(Some(203), ""), GuestExit::Status(PANIC));
+        assert_eq!(decode(Some(205), ""), GuestExit::Status(DOUBLE_PANIC));
+        assert_eq!(decode(Some(255), ""), GuestExit::Status(127));
+    }
+
+    #[test]
+    fn zero_is_an_acpi_power_off_counted_as_success() {
+        assert_eq!(decode(Some(0), ""), GuestExit::PoweredOff);
+        assert_eq!(GuestExit::PoweredOff.status(), Some(SUCCESS));
+    }
+
+    #[test]
+    fn even_codes_and_signals_are_qemu_failures() {
+        assert_eq!(decode(Some(2), ""), GuestExit::QemuFailed(2));
+        assert_eq!(decode(Some(-1), ""), GuestExit::QemuFailed(-1));
+        assert_eq!(decode(None, ""), GuestExit::QemuKilled);
+        assert_eq!(GuestExit::QemuFailed(2).status(), None);
+        assert_eq!(GuestExit::QemuKilled.status(), None);
+    }
+
+    #[test]
+    fn exit_one_with_a_qemu_error_is_a_qemu_failure_not_success() {
+        let err = "qemu-system-x86_64: could not load kernel '/x': No such file or directory\n";
+        assert_eq!(decode(Some(1), err), GuestExit::QemuFailed(1));
+        let warning = "qemu-system-x86_64: warning: TCG doesn't support requested feature\n";
+        assert_eq!(decode(Some(1), warning), GuestExit::Status(0));
+        // The error check only applies to code 1: other odd codes cannot be QEMU's own.
+        assert_eq!(decode(Some(203), err), GuestExit::Status(PANIC));
+    }
+
+    #[test]
+    fn statuses_are_named() {
+        assert_eq!(meaning(0), "success");
+        assert_eq!(meaning(42), "chosen by the app");
+        assert_eq!(meaning(101), "panic");
+        assert_eq!(meaning(102), "double panic");
+        assert_eq!(meaning(127), "undocumented status");
+        assert_eq!(
+            GuestExit::Status(101).to_string(),
+            "guest status 101 (panic)"
+        );
+    }
+}

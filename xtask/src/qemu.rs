@@ -1,0 +1,260 @@
+//! The QEMU command line (CONTRACTS.md, "Kernel image and apps") and one supervised boot.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::ValueEnum;
+
+use crate::accel::Accel;
+use crate::child::{self, Echo};
+use crate::exit_status::{self, GuestExit};
+use crate::size::MemSize;
+
+/// The QEMU binary.
+pub const QEMU: &str = "qemu-system-x86_64";
+
+/// How many serial lines a failure or timeout report shows.
+pub const REPORT_LINES: usize = 15;
+
+/// The machine types allstop boots on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Machine {
+    /// i440FX + PIIX, QEMU's default PC.
+    #[default]
+    Pc,
+    /// Q35 + ICH9.
+    Q35,
+    /// The minimal virtio-mmio machine.
+    Microvm,
+}
+
+impl fmt::Display for Machine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Machine::Pc => "pc",
+            Machine::Q35 => "q35",
+            Machine::Microvm => "microvm",
+        })
+    }
+}
+
+/// Everything that varies between boots.
+#[derive(Clone, Debug)]
+pub struct Boot<'a> {
+    /// The kernel ELF (PVH).
+    pub kernel: &'a Path,
+    /// The boot command line.
+    pub append: &'a str,
+    /// The machine type.
+    pub machine: Machine,
+    /// Number of CPUs.
+    pub smp: u32,
+    /// Guest RAM.
+    pub mem: MemSize,
+    /// The accelerator.
+    pub accel: Accel,
+    /// `-cpu` model; `None` picks the accelerator's default.
+    pub cpu: Option<&'a str>,
+    /// Wait for a debugger on TCP port 1234 before the first instruction.
+    pub gdb: bool,
+}
+
+impl Boot<'_> {
+    /// QEMU's arguments (without the program name).
+    pub fn argv(&self) -> Vec<OsString> {
+        let (machine, smp, mem) = (
+            self.machine.to_string(),
+            self.smp.to_string(),
+            self.mem.to_string(),
+        );
+        let mut argv: Vec<OsString> = vec!["-kernel".into(), self.kernel.into()];
+        argv.extend(
+            [
+                "-append",
+                self.append,
+                "-machine",
+                &machine,
+                "-smp",
+                &smp,
+                "-m",
+                &mem,
+                "-display",
+                "none",
+                "-serial",
+                "stdio",
+                "-monitor",
+                "none",
+                "-no-reboot",
+                "-device",
+                "isa-debug-exit,iobase=0xf4,iosize=0x04",
+            ]
+            .map(OsString::from),
+        );
+        let (accel, default_cpu) = match self.accel {
+            Accel::Tcg => ("tcg,thread=multi", "max"),
+            // Plain `host` passes ARCH_CAPABILITIES through, which some hosts' QEMU aborts on.
+            Accel::Kvm => ("kvm", "host,-arch-capabilities"),
+        };
+        let cpu = self.cpu.unwrap_or(default_cpu);
+        argv.extend(["-accel", accel, "-cpu", cpu].map(OsString::from));
+        if self.gdb {
+            argv.extend(["-s", "-S"].map(OsString::from));
+        }
+        argv
+    }
+
+    /// The whole command line, for the user to read (and paste).
+    pub fn command_line(&self) -> String {
+        let args = self.argv().into_iter().map(|arg| {
+            let arg = arg.to_string_lossy().into_owned();
+            if arg.is_empty() || arg.contains(char::is_whitespace) {
+                format!("'{arg}'")
+            } else {
+                arg
+            }
+        });
+        std::iter::once(QEMU.to_string())
+            .chain(args)
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// Boots under a hard `timeout`, echoing the serial console live when `echo` says so.
+    pub fn boot(&self, timeout: Duration, echo: Echo) -> Result<QemuRun> {
+        let mut cmd = Command::new(QEMU);
+        cmd.args(self.argv());
+        let done = child::run(&mut cmd, timeout, echo)?;
+        let outcome = match done.status {
+            None => Outcome::TimedOut(timeout),
+            Some(status) => Outcome::Exited(exit_status::decode(status.code(), &done.stderr)),
+        };
+        Ok(QemuRun {
+            outcome,
+            serial: done.stdout,
+            stderr: done.stderr,
+            elapsed: done.elapsed,
+            pid: done.pid,
+        })
+    }
+}
+
+/// How a boot ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// QEMU exited by itself.
+    Exited(GuestExit),
+    /// QEMU was still running at the timeout and was killed.
+    TimedOut(Duration),
+}
+
+/// The result of one boot.
+#[derive(Clone, Debug)]
+pub struct QemuRun {
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Everything the guest wrote to its serial console.
+    pub serial: String,
+    /// What QEMU itself wrote to stderr.
+    pub stderr: String,
+    /// Wall-clock time of the boot.
+    pub elapsed: Duration,
+    /// QEMU's process ID (gone by now).
+    pub pid: u32,
+}
+
+impl QemuRun {
+    /// A report of the end of the output: the last serial lines, and QEMU's stderr if any.
+    pub fn last_lines(&self) -> String {
+        let mut report = format!(
+            "last serial lines:\n{}",
+            child::tail(&self.serial, REPORT_LINES)
+        );
+        if !self.stderr.trim().is_empty() {
+            report += &format!("QEMU stderr:\n{}", child::tail(&self.stderr, REPORT_LINES));
+        }
+        report
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn boot(accel: Accel) -> Boot<'static> {
+        Boot {
+            kernel: Path::new("/t/hello"),
+            append: "log=debug foo",
+            machine: Machine::Q35,
+            smp: 4,
+            mem: MemSize::DEFAULT,
+            accel,
+            cpu: None,
+            gdb: false,
+        }
+    }
+
+    fn argv(boot: &Boot) -> Vec<String> {
+        boot.argv()
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn tcg_command_line_follows_the_contract() {
+        let mut b = boot(Accel::Tcg);
+        b.append = "log=debug";
+        let want = "-kernel /t/hello -append log=debug -machine q35 -smp 4 -m 256M \
+            -display none -serial stdio -monitor none -no-reboot \
+            -device isa-debug-exit,iobase=0xf4,iosize=0x04 -accel tcg,thread=multi -cpu max";
+        assert_eq!(argv(&b), want.split_whitespace().collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn kvm_uses_host_cpu_without_arch_capabilities() {
+        let got = argv(&boot(Accel::Kvm));
+        let tail: Vec<&str> = got[got.len() - 4..].iter().map(String::as_str).collect();
+        assert_eq!(tail, ["-accel", "kvm", "-cpu", "host,-arch-capabilities"]);
+    }
+
+    #[test]
+    fn explicit_cpu_and_gdb() {
+        let mut b = boot(Accel::Tcg);
+        b.cpu = Some("qemu64");
+        b.gdb = true;
+        let got = argv(&b);
+        let tail: Vec<&str> = got[got.len() - 6..].iter().map(String::as_str).collect();
+        assert_eq!(
+            tail,
+            ["-accel", "tcg,thread=multi", "-cpu", "qemu64", "-s", "-S"]
+        );
+    }
+
+    #[test]
+    fn every_machine_is_named_as_qemu_spells_it() {
+        for (machine, name) in [
+            (Machine::Pc, "pc"),
+            (Machine::Q35, "q35"),
+            (Machine::Microvm, "microvm"),
+        ] {
+            let mut b = boot(Accel::Tcg);
+            b.machine = machine;
+            let got = argv(&b);
+            let at = got.iter().position(|a| a == "-machine").unwrap();
+            assert_eq!(got[at + 1], name);
+        }
+    }
+
+    #[test]
+    fn command_line_quotes_arguments_with_spaces() {
+        let mut b = boot(Accel::Tcg);
+        let line = b.command_line();
+        assert!(line.starts_with("qemu-system-x86_64 -kernel /t/hello -append 'log=debug foo' "));
+        b.append = "";
+        assert!(b.command_line().contains("-append '' -machine"));
+    }
+}

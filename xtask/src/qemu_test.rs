@@ -1,0 +1,246 @@
+//! `cargo xtask qemu-test`: boots every case of the table in parallel and judges each one.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::thread;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use serde::Serialize;
+
+use crate::accel::{self, Accel, AccelArg};
+use crate::cases::{self, Case};
+use crate::child::Echo;
+use crate::qemu::{Boot, Outcome, QemuRun};
+use crate::size::MemSize;
+use crate::tally::Tally;
+use crate::verdict::{self, Verdict};
+use crate::{apps, setup};
+
+/// Flags of `cargo xtask qemu-test`.
+#[derive(Args)]
+pub struct QemuTestArgs {
+    /// Accelerator.
+    #[arg(long, value_enum, default_value_t)]
+    accel: AccelArg,
+    /// Only the cases whose name contains this.
+    #[arg(long, value_name = "SUBSTR")]
+    filter: Option<String>,
+    /// How many QEMUs run at once (each TCG guest keeps one host thread per CPU busy).
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..))]
+    jobs: u32,
+    /// Also write the results as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+}
+
+/// One case's result, as written to `--json`.
+#[derive(Serialize)]
+struct CaseResult {
+    case: String,
+    app: &'static str,
+    machine: String,
+    smp: u32,
+    cpu: Option<&'static str>,
+    append: String,
+    accel: String,
+    /// `pass`, `fail` or `timeout`.
+    result: String,
+    #[serde(skip)]
+    passed: bool,
+    reason: Option<String>,
+    /// The guest's exit status, when it chose one.
+    status: Option<u32>,
+    /// How QEMU ended, in words.
+    exit: String,
+    duration_secs: f64,
+}
+
+/// The whole `--json` document.
+#[derive(Serialize)]
+struct Report<'a> {
+    accel: String,
+    passed: u64,
+    failed: u64,
+    cases: &'a [CaseResult],
+}
+
+/// Runs the (filtered) cases and prints a progress line per case and `N passed, M failed`.
+pub fn qemu_test(args: &QemuTestArgs) -> Result<Tally> {
+    let cases = selected(cases::all(), args.filter.as_deref())?;
+    let known = apps::known()?;
+    for case in &cases {
+        if !known.iter().any(|k| k == case.app) {
+            bail!(
+                "case {} boots app '{}', which is not under apps/ (known apps: {})",
+                case.name,
+                case.app,
+                known.join(", ")
+            );
+        }
+    }
+    setup::kernel_target()?;
+    setup::qemu()?;
+    let needed: BTreeSet<&str> = cases.iter().map(|c| c.app).collect();
+    let needed: Vec<&str> = needed.into_iter().collect();
+    println!("building {}", needed.join(", "));
+    let elves = apps::build(&needed, false)?;
+    let decision = accel::detect(args.accel);
+    println!("{decision}");
+    let jobs = (args.jobs as usize).min(cases.len());
+    println!("running {} case(s), {jobs} at a time", cases.len());
+
+    let results = run_all(&cases, &elves, decision.accel, jobs);
+    let mut tally = Tally::default();
+    for result in &results {
+        if result.passed {
+            tally.passed += 1;
+        } else {
+            tally.failed += 1;
+        }
+    }
+    if let Some(path) = &args.json {
+        let report = Report {
+            accel: decision.accel.to_string(),
+            passed: tally.passed,
+            failed: tally.failed,
+            cases: &results,
+        };
+        let text = serde_json::to_string_pretty(&report)?;
+        std::fs::write(path, text + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        println!("results written to {}", path.display());
+    }
+    println!("{tally}");
+    Ok(tally)
+}
+
+/// The cases whose name contains `filter` (all without one); none is an error.
+fn selected(cases: Vec<Case>, filter: Option<&str>) -> Result<Vec<Case>> {
+    let Some(filter) = filter else {
+        return Ok(cases);
+    };
+    let names: Vec<String> = cases.iter().map(|c| c.name.clone()).collect();
+    let chosen: Vec<Case> = cases
+        .into_iter()
+        .filter(|c| c.name.contains(filter))
+        .collect();
+    if chosen.is_empty() {
+        bail!(
+            "no case name contains '{filter}'; the cases are: {}",
+            names.join(", ")
+        );
+    }
+    Ok(chosen)
+}
+
+/// Boots `cases` on `jobs` threads, printing each result as it comes; results in table order.
+fn run_all(
+    cases: &[Case],
+    elves: &std::collections::BTreeMap<String, PathBuf>,
+    accel: Accel,
+    jobs: usize,
+) -> Vec<CaseResult> {
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = mpsc::channel();
+    let mut results: Vec<Option<CaseResult>> = cases.iter().map(|_| None).collect();
+    thread::scope(|scope| {
+        for _ in 0..jobs {
+            let tx = tx.clone();
+            let next = &next;
+            scope.spawn(move || loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                let Some(case) = cases.get(index) else {
+                    break;
+                };
+                let result = run_case(case, &elves[case.app], accel);
+                if tx.send((index, result)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        for (index, result) in rx {
+            results[index] = Some(result);
+        }
+    });
+    results
+        .into_iter()
+        .map(|r| r.expect("every case reports"))
+        .collect()
+}
+
+/// Boots one case, prints its progress line (and on failure the end of its output).
+fn run_case(case: &Case, kernel: &std::path::Path, accel: Accel) -> CaseResult {
+    let boot = Boot {
+        kernel,
+        append: &case.append,
+        machine: case.machine,
+        smp: case.smp,
+        mem: MemSize::DEFAULT,
+        accel,
+        cpu: case.cpu,
+        gdb: false,
+    };
+    let (verdict, run) = match boot.boot(case.timeout, Echo::Nothing) {
+        Ok(run) => (verdict::judge(case, &run), Some(run)),
+        Err(err) => (Verdict::Fail(format!("cannot boot: {err:#}")), None),
+    };
+    let elapsed = run.as_ref().map_or(0.0, |r| r.elapsed.as_secs_f64());
+    let expected_timeout = matches!(run.as_ref().map(|r| r.outcome), Some(Outcome::TimedOut(_)));
+    let mut line = format!("{} {} ({elapsed:.2}s)", verdict.word(), case.name);
+    match verdict.reason() {
+        Some(reason) => line += &format!(": {reason}"),
+        None if expected_timeout => line += ": timed out as expected",
+        None => {}
+    }
+    if let (false, Some(run)) = (verdict.passed(), &run) {
+        line += &format!("\n  {}\n{}", boot.command_line(), run.last_lines());
+    }
+    // One print per case, so parallel cases never interleave their lines.
+    println!("{line}");
+    CaseResult {
+        case: case.name.clone(),
+        app: case.app,
+        machine: case.machine.to_string(),
+        smp: case.smp,
+        cpu: case.cpu,
+        append: case.append.clone(),
+        accel: accel.to_string(),
+        result: verdict.word().to_ascii_lowercase(),
+        passed: verdict.passed(),
+        reason: verdict.reason().map(String::from),
+        status: run.as_ref().and_then(|r| match r.outcome {
+            Outcome::Exited(exit) => exit.status(),
+            Outcome::TimedOut(_) => None,
+        }),
+        exit: run.as_ref().map_or_else(
+            || "not started".to_string(),
+            |r: &QemuRun| match r.outcome {
+                Outcome::Exited(exit) => exit.to_string(),
+                Outcome::TimedOut(limit) => format!("killed at the {}s timeout", limit.as_secs()),
+            },
+        ),
+        duration_secs: elapsed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filter_selects_by_substring_and_rejects_no_match() {
+        let hello = selected(cases::all(), Some("hello-")).unwrap();
+        assert!(hello.len() >= 4);
+        assert!(hello.iter().all(|c| c.name.contains("hello-")));
+        assert_eq!(
+            selected(cases::all(), None).unwrap().len(),
+            cases::all().len()
+        );
+        let err = selected(cases::all(), Some("no-such-case")).unwrap_err();
+        assert!(err.to_string().contains("hang-times-out"), "{err}");
+    }
+}

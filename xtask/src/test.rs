@@ -1,0 +1,46 @@
+//! `cargo xtask test`: every test stage, then one closing `N passed, M failed` line.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Args;
+
+use crate::qemu_test::{self, QemuTestArgs};
+use crate::tally::Tally;
+use crate::{cargo_test, loom, workspace};
+
+/// Flags of `cargo xtask test` (passed on to its qemu-test stage).
+#[derive(Args)]
+pub struct TestArgs {
+    #[command(flatten)]
+    qemu: QemuTestArgs,
+}
+
+/// Runs `cargo test` (default members), loom and qemu-test; every stage runs even if an earlier
+/// one failed, and a stage that cannot run at all counts as one failure.
+pub fn test(args: &TestArgs) -> Result<ExitCode> {
+    let stages: [(&str, &dyn Fn() -> Result<Tally>); 3] = [
+        ("cargo test", &|| {
+            cargo_test::run(workspace::cargo().arg("test"))
+        }),
+        ("loom", &loom::loom),
+        ("qemu-test", &|| qemu_test::qemu_test(&args.qemu)),
+    ];
+    let mut summary = Vec::new();
+    let mut total = Tally::default();
+    for (name, stage) in stages {
+        println!("\n==> {name}");
+        let tally = stage().unwrap_or_else(|err| {
+            eprintln!("error: {name}: {err:#}");
+            Tally::ONE_FAILURE
+        });
+        summary.push(format!("  {name:<12} {tally}"));
+        total += tally;
+    }
+    println!("\n==> summary");
+    for line in summary {
+        println!("{line}");
+    }
+    println!("{total}");
+    Ok(total.exit_code())
+}
