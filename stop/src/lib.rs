@@ -1,7 +1,54 @@
 //! The allstop stop protocol: stop every other CPU, provably, and report how.
 //!
-//! - [`x86`]: typed ICR values (host-tested) and, on `x86_64-unknown-none`, the ICR writer.
+//! The contract is STOP-PROTOCOL.md (states `Offline → Booting → Running → Acked → Halted`,
+//! election, vector, NMI with accounting, INIT park, invariants I1–I5). This crate implements it
+//! for any [`Platform`]; [`x86`] holds the typed ICR and, on `x86_64-unknown-none` only, the ICR
+//! writer — the only `unsafe` code here.
+//!
+//! # Using it
+//! The runtime keeps one `static` [`StopController`], registers CPUs at boot
+//! ([`StopController::register_cpu`]), moves each CPU through
+//! [`boot_cpu`](StopController::boot_cpu) and [`online_cpu`](StopController::online_cpu), wires
+//! its stop-vector and NMI handlers to [`on_stop_vector`](StopController::on_stop_vector) and
+//! [`on_nmi`](StopController::on_nmi), and calls [`stop_others`](StopController::stop_others)
+//! from its panic, reboot and power-off paths. It prints the returned [`StopReport`] and its
+//! [`summary`](StopReport::summary) line.
+//!
+//! # Deviations from the contract, with reasons
+//! - A CPU record is 128 bytes (aligned), not one 64-byte line: the panic-message buffer does
+//!   not fit one line. The hot fields share the first line, and 128 bytes is the false-sharing
+//!   unit on x86 (adjacent-line prefetch).
+//! - State and path are packed in one byte so `Running → Acked` and the path are one CAS: an NMI
+//!   can never find a CPU `Acked` without knowing how.
+//! - A CPU that finishes an unrelated NMI during a stop and halts with NMIs blocked cannot
+//!   account for a later stop NMI; the stopper then reports it stuck (a safe false alarm).
+//!
+//! # Model checking
+//! `--cfg loom` swaps the atomics for loom's (module `sync`); the models in `tests/loom.rs` run
+//! with `LOOM_MAX_PREEMPTIONS=2`: exhaustive over every schedule with at most two preemptions.
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_code)]
 
+#[macro_use]
+mod sync;
+
+mod config;
+mod controller;
+#[cfg(all(test, not(loom)))]
+mod controller_tests;
+mod hooks;
+mod message;
+mod platform;
+mod record;
+mod report;
+mod state;
 pub mod x86;
+
+pub use config::{InitPark, StopConfig, DEFAULT_NMI_TIMEOUT, DEFAULT_VECTOR_TIMEOUT, INIT_SETTLE};
+pub use controller::{CpusFull, StopController, StopError, StopReason};
+pub use hooks::{HooksFull, StopHook, MAX_STOP_HOOKS};
+pub use message::{PanicText, PANIC_MESSAGE_CAPACITY};
+pub use platform::{IpiFailed, Platform};
+pub use record::Verdict;
+pub use report::{CpuReport, StopReport, StopSummary, StopTally};
+pub use state::{CpuState, StopPath, TransitionError};

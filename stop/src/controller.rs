@@ -1,0 +1,491 @@
+//! The stop controller: election, the stopper's phases, and the CPU-side entry points.
+#![forbid(unsafe_code)]
+
+use core::fmt;
+use core::time::Duration;
+
+use crate::config::{StopConfig, INIT_SETTLE};
+use crate::hooks::{HooksFull, StopHook, StopHooks};
+use crate::message::PanicText;
+use crate::platform::Platform;
+use crate::record::{CpuRecord, Verdict};
+use crate::report::{StopReport, StopTally};
+use crate::state::{CpuState, StopPath, TransitionError};
+use crate::sync::{fence, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+
+/// `stopper` value while nobody is stopping.
+const NO_STOPPER: usize = usize::MAX;
+
+/// Why a CPU calls [`StopController::stop_others`].
+#[derive(Clone, Copy)]
+pub enum StopReason<'a> {
+    /// A panic; the message is recorded if this CPU loses the election.
+    Panic(&'a dyn fmt::Display),
+    /// The app asked to reboot.
+    Reboot,
+    /// The app asked to power off.
+    PowerOff,
+    /// The app asked to halt.
+    Halt,
+    /// A caller that only wants the other CPUs stopped and a report.
+    Request,
+}
+
+impl StopReason<'_> {
+    /// Short name used in the report.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Panic(_) => "panic",
+            Self::Reboot => "reboot",
+            Self::PowerOff => "poweroff",
+            Self::Halt => "halt",
+            Self::Request => "request",
+        }
+    }
+}
+
+/// Why [`StopController::stop_others`] did not run a stop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopError {
+    /// The caller is already the stopper (for example it panicked inside the stop path).
+    Reentered,
+    /// No CPU is registered at this index.
+    NoSuchCpu(usize),
+}
+
+impl fmt::Display for StopError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Reentered => f.write_str("this CPU is already stopping the others"),
+            Self::NoSuchCpu(cpu) => write!(f, "no CPU registered at index {cpu}"),
+        }
+    }
+}
+
+/// [`StopController::register_cpu`] found every record taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CpusFull {
+    /// The controller's capacity.
+    pub capacity: usize,
+}
+
+impl fmt::Display for CpusFull {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "all {} CPU records are taken", self.capacity)
+    }
+}
+
+/// Stops every other CPU, provably, and reports how (STOP-PROTOCOL.md).
+///
+/// `N` is the compile-time maximum number of CPUs (the runtime uses 256 or more; models use
+/// 2–3). CPUs are addressed by index `0..N`; each record stores its CPU's APIC ID, which may be
+/// sparse and above 255 under x2APIC. No allocation, no locks, no unbounded wait.
+///
+/// ```
+/// use stop::{IpiFailed, Platform, StopController, StopReason};
+///
+/// struct Uniprocessor;
+/// impl Platform for Uniprocessor {
+///     fn send_stop_vector(&self) -> Result<(), IpiFailed> { Ok(()) }
+///     fn send_nmi(&self, _: u32) -> Result<(), IpiFailed> { Ok(()) }
+///     fn send_init(&self, _: u32) -> Result<(), IpiFailed> { Ok(()) }
+///     fn now_ns(&self) -> u64 { 0 }
+///     fn relax(&self) {}
+///     fn halt(&self) -> ! { loop {} }
+/// }
+///
+/// static STOP: StopController<Uniprocessor, 256> = StopController::new(Uniprocessor);
+///
+/// let cpu = STOP.register_cpu(0).unwrap();
+/// STOP.boot_cpu(cpu).unwrap();
+/// STOP.online_cpu(cpu).unwrap();
+/// let report = STOP.stop_others(cpu, StopReason::PowerOff).unwrap();
+/// assert_eq!(report.tally().targets, 0);
+/// assert!(report.summary().to_string().starts_with("stop-summary: stopper=0 targets=0"));
+/// ```
+pub struct StopController<P, const N: usize> {
+    /// The machine.
+    platform: P,
+    /// One record per CPU index.
+    records: [CpuRecord; N],
+    /// How many records are registered (indices `0..registered`).
+    registered: AtomicUsize,
+    /// Index of the elected stopper, or [`NO_STOPPER`].
+    stopper: AtomicUsize,
+    /// 1 once a stopper has been elected.
+    stop_pending: AtomicU8,
+    /// When the stop began (ns), for the report's latencies.
+    started_at: AtomicU64,
+    /// Timeouts and INIT policy.
+    config: StopConfig,
+    /// Hooks every stopping CPU runs.
+    hooks: StopHooks,
+    /// Loom negative control only: finish when every target is `Halted`, ignoring NMI
+    /// accounting, as Linux does.
+    #[cfg(loom)]
+    naive_completion: bool,
+}
+
+impl<P: Platform, const N: usize> StopController<P, N> {
+    const_unless_loom! {
+        /// A controller with no CPUs registered and default [`StopConfig`].
+        pub fn new(platform: P) -> Self {
+            Self {
+                platform,
+                records: array_of![CpuRecord::new(); N],
+                registered: AtomicUsize::new(0),
+                stopper: AtomicUsize::new(NO_STOPPER),
+                stop_pending: AtomicU8::new(0),
+                started_at: AtomicU64::new(0),
+                config: StopConfig::new(),
+                hooks: StopHooks::new(),
+                #[cfg(loom)]
+                naive_completion: false,
+            }
+        }
+    }
+
+    /// Loom negative control: the same controller with Linux's completion rule (done when no
+    /// target is still un-halted, NMIs in flight ignored). Exists only under `--cfg loom`.
+    #[cfg(loom)]
+    pub fn new_naive(platform: P) -> Self {
+        Self {
+            naive_completion: true,
+            ..Self::new(platform)
+        }
+    }
+
+    /// The platform this controller drives.
+    pub fn platform(&self) -> &P {
+        &self.platform
+    }
+
+    /// Timeouts and INIT policy, settable at run time.
+    pub fn config(&self) -> &StopConfig {
+        &self.config
+    }
+
+    /// Registers the next CPU (index = number registered before) with its APIC ID, `Offline`.
+    /// Call at boot, on one CPU, before that CPU starts.
+    pub fn register_cpu(&self, apic_id: u32) -> Result<usize, CpusFull> {
+        let index = self.registered.load(Ordering::SeqCst);
+        let record = self.records.get(index).ok_or(CpusFull { capacity: N })?;
+        record.apic_id.store(apic_id, Ordering::SeqCst);
+        self.registered.store(index + 1, Ordering::SeqCst);
+        Ok(index)
+    }
+
+    /// How many CPUs are registered.
+    pub fn cpu_count(&self) -> usize {
+        self.registered.load(Ordering::SeqCst).min(N)
+    }
+
+    /// The record of a registered CPU.
+    fn record(&self, cpu: usize) -> Option<&CpuRecord> {
+        self.records[..self.cpu_count()].get(cpu)
+    }
+
+    /// The record of a registered CPU, or the transition error for an unknown one.
+    fn record_or_err(&self, cpu: usize) -> Result<&CpuRecord, TransitionError> {
+        self.record(cpu).ok_or(TransitionError::NoSuchCpu(cpu))
+    }
+
+    /// A registered CPU's state.
+    pub fn cpu_state(&self, cpu: usize) -> Option<CpuState> {
+        self.record(cpu).map(CpuRecord::state)
+    }
+
+    /// A registered CPU's APIC ID.
+    pub fn apic_id(&self, cpu: usize) -> Option<u32> {
+        self.record(cpu).map(|r| r.apic_id.load(Ordering::SeqCst))
+    }
+
+    /// Adds a hook that every CPU runs on itself while it stops.
+    pub fn register_stop_hook(&self, hook: StopHook) -> Result<(), HooksFull> {
+        self.hooks.register(hook)
+    }
+
+    /// Bumps `cpu`'s heartbeat (call from the CPU itself, in its normal work loop).
+    pub fn beat(&self, cpu: usize) {
+        if let Some(r) = self.record(cpu) {
+            r.heartbeat.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// `cpu`'s heartbeat; a stopped CPU's never moves again.
+    pub fn heartbeat(&self, cpu: usize) -> Option<u64> {
+        self.record(cpu)
+            .map(|r| r.heartbeat.load(Ordering::Relaxed))
+    }
+
+    /// Whether a stop has begun (a stopper was elected).
+    pub fn stop_pending(&self) -> bool {
+        self.stop_pending.load(Ordering::SeqCst) != 0
+    }
+
+    /// The elected stopper, if any.
+    pub fn stopper(&self) -> Option<usize> {
+        Some(self.stopper.load(Ordering::SeqCst)).filter(|&s| s != NO_STOPPER)
+    }
+
+    /// Boot path, first step (`Offline → Booting`), on the booting CPU itself. If a stop is
+    /// already pending the CPU halts at once, with no further store.
+    pub fn boot_cpu(&self, cpu: usize) -> Result<(), TransitionError> {
+        let record = self.record_or_err(cpu)?;
+        record.transition(CpuState::Offline, CpuState::Booting, None)?;
+        fence(Ordering::SeqCst);
+        if self.stop_pending() {
+            self.platform.halt();
+        }
+        Ok(())
+    }
+
+    /// Boot path, last step (`Booting → Running`), once the CPU's IDT and NMI stack are live.
+    /// If a stop is pending, the CPU stops itself (`SelfStop`) instead and never returns.
+    pub fn online_cpu(&self, cpu: usize) -> Result<(), TransitionError> {
+        let record = self.record_or_err(cpu)?;
+        record.transition(CpuState::Booting, CpuState::Running, None)?;
+        // Pairs with the stopper's fence between raising `stop_pending` and scanning states:
+        // either it sees us `Running` (a target), or we see the flag.
+        fence(Ordering::SeqCst);
+        if self.stop_pending() {
+            self.stop_this_cpu(cpu, StopPath::SelfStop);
+        }
+        Ok(())
+    }
+
+    /// Whether a stop signal on `cpu` belongs to a stop under way (not spurious, not the
+    /// stopper's own).
+    fn is_stop_signal(&self, cpu: usize) -> bool {
+        self.stop_pending() && self.stopper() != Some(cpu) && self.record(cpu).is_some()
+    }
+
+    /// Stop-vector handler entry. Returns only if the vector is spurious (no stop under way, or
+    /// this CPU is the stopper); otherwise stops this CPU (`Vector`) and never returns.
+    pub fn on_stop_vector(&self, cpu: usize) {
+        if self.is_stop_signal(cpu) {
+            self.stop_this_cpu(cpu, StopPath::Vector);
+        }
+    }
+
+    /// NMI handler entry. Returns if the NMI is not a stop NMI (no stop under way, this CPU is
+    /// the stopper, or it is not yet `Running`). Otherwise finishes this CPU's stop whatever
+    /// state it was in, stores `nmi_done = nmi_sent` as its last store, and never returns.
+    pub fn on_nmi(&self, cpu: usize) {
+        if !self.is_stop_signal(cpu) {
+            return;
+        }
+        let record = &self.records[cpu];
+        match record.state() {
+            CpuState::Offline | CpuState::Booting => return,
+            CpuState::Running => {
+                // Running→Acked cannot fail: only this CPU moves its state, and the code the
+                // NMI interrupted is never resumed.
+                let _ = self.enter_acked(cpu, CpuState::Running, StopPath::Nmi);
+                self.hooks.run(cpu);
+            }
+            // The interrupted stop may not have finished its hooks; they are idempotent.
+            CpuState::Acked => self.hooks.run(cpu),
+            CpuState::Halted => {}
+        }
+        self.finish_halted(cpu);
+        let sent = record.nmi_sent.load(Ordering::SeqCst);
+        self.platform.on_cpu_store(cpu);
+        record.nmi_done.store(sent, Ordering::SeqCst);
+        self.platform.halt()
+    }
+
+    /// Moves `from → Acked` with `path`, timestamp first. False if the CPU was not in `from`.
+    fn enter_acked(&self, cpu: usize, from: CpuState, path: StopPath) -> bool {
+        let record = &self.records[cpu];
+        let now = self.platform.now_ns();
+        self.platform.on_cpu_store(cpu);
+        record.acked_at.store(now, Ordering::SeqCst);
+        self.platform.on_cpu_store(cpu);
+        record.transition(from, CpuState::Acked, Some(path)).is_ok()
+    }
+
+    /// `Acked → Halted`, timestamp first; nothing if the CPU is not `Acked`.
+    fn finish_halted(&self, cpu: usize) {
+        let record = &self.records[cpu];
+        if record.state() != CpuState::Acked {
+            return;
+        }
+        let now = self.platform.now_ns();
+        self.platform.on_cpu_store(cpu);
+        record.halted_at.store(now, Ordering::SeqCst);
+        self.platform.on_cpu_store(cpu);
+        let _ = record.transition(CpuState::Acked, CpuState::Halted, None);
+    }
+
+    /// Stops the calling CPU (vector or self-stop): ack, hooks (only if this call acked),
+    /// halted, halt. A CPU already stopping just finishes.
+    fn stop_this_cpu(&self, cpu: usize, path: StopPath) -> ! {
+        let state = self.records[cpu].state();
+        let acked_now = matches!(state, CpuState::Booting | CpuState::Running)
+            && self.enter_acked(cpu, state, path);
+        if acked_now {
+            self.hooks.run(cpu);
+        }
+        self.finish_halted(cpu);
+        self.platform.halt()
+    }
+
+    /// Stops every other CPU and reports how (STOP-PROTOCOL.md, "The stopping CPU").
+    ///
+    /// The first caller wins the election and gets the report; a later caller on another CPU
+    /// records its panic message (if `reason` is a panic), stops itself and never returns.
+    /// Returns within vector timeout + NMI timeout (+ [`INIT_SETTLE`] if INIT parking is on),
+    /// plus the time of the IPI writes, whatever the other CPUs do.
+    pub fn stop_others(
+        &self,
+        cpu: usize,
+        reason: StopReason<'_>,
+    ) -> Result<StopReport<'_, P, N>, StopError> {
+        let record = self.record(cpu).ok_or(StopError::NoSuchCpu(cpu))?;
+        if let Err(winner) =
+            self.stopper
+                .compare_exchange(NO_STOPPER, cpu, Ordering::SeqCst, Ordering::SeqCst)
+        {
+            if winner == cpu {
+                return Err(StopError::Reentered);
+            }
+            if let StopReason::Panic(message) = reason {
+                let mut text = PanicText::EMPTY;
+                // PanicText's writer never fails (it cuts); a failing Display impl just
+                // leaves a shorter message.
+                let _ = fmt::write(&mut text, format_args!("{message}"));
+                record
+                    .panic
+                    .store(&text, || self.platform.on_cpu_store(cpu));
+            }
+            self.stop_this_cpu(cpu, StopPath::SelfStop);
+        }
+        self.stop_pending.store(1, Ordering::SeqCst);
+        // Pairs with `online_cpu`'s fence (see there).
+        fence(Ordering::SeqCst);
+        let started = self.platform.now_ns();
+        self.started_at.store(started, Ordering::SeqCst);
+        record.set_verdict(Verdict::Stopper);
+
+        let mut tally = StopTally {
+            cpus: self.cpu_count(),
+            ..StopTally::default()
+        };
+        for (index, target) in self.records[..tally.cpus].iter().enumerate() {
+            if index == cpu {
+                continue;
+            }
+            if target.state() == CpuState::Offline {
+                target.set_verdict(Verdict::NotTarget);
+            } else {
+                tally.targets += 1;
+            }
+        }
+
+        if tally.targets > 0 {
+            if self.platform.send_stop_vector().is_err() {
+                tally.ipi_failures += 1;
+            }
+            self.wait_for_targets(cpu, tally.cpus, self.config.vector_timeout());
+            self.send_nmis(cpu, &mut tally);
+            self.wait_for_targets(cpu, tally.cpus, self.config.nmi_timeout());
+            self.settle_stragglers(cpu, &mut tally);
+        }
+        tally.total_ns = self.platform.now_ns().saturating_sub(started);
+        Ok(StopReport::new(self, cpu, reason.name(), tally))
+    }
+
+    /// The targets of the stop run by `stopper` over the first `cpus` records (those registered
+    /// when it began): records with no verdict yet.
+    fn targets(&self, stopper: usize, cpus: usize) -> impl Iterator<Item = &CpuRecord> {
+        self.records[..cpus]
+            .iter()
+            .enumerate()
+            .filter(move |&(index, r)| index != stopper && r.verdict() == Verdict::Pending)
+            .map(|(_, r)| r)
+    }
+
+    /// Whether a target is done: `Halted` and every NMI accounted for (or, in the loom
+    /// negative control only, merely `Halted`).
+    fn target_done(&self, record: &CpuRecord) -> bool {
+        #[cfg(loom)]
+        if self.naive_completion {
+            return record.state() == CpuState::Halted;
+        }
+        record.finished()
+    }
+
+    /// Waits until every target is done or `timeout` passes.
+    fn wait_for_targets(&self, stopper: usize, cpus: usize, timeout: Duration) {
+        let timeout_ns = u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX);
+        let deadline = self.platform.now_ns().saturating_add(timeout_ns);
+        while !self.targets(stopper, cpus).all(|r| self.target_done(r)) {
+            if self.platform.now_ns() >= deadline {
+                return;
+            }
+            self.platform.relax();
+        }
+    }
+
+    /// NMIs every target still `Running` (never `Booting`/`Offline`: I4; never `Acked`: it is
+    /// already stopping). `nmi_sent` is raised before the NMI, and the platform makes that
+    /// store visible before the NMI lands.
+    fn send_nmis(&self, stopper: usize, tally: &mut StopTally) {
+        for target in self.targets(stopper, tally.cpus) {
+            if target.state() != CpuState::Running {
+                continue;
+            }
+            target.nmi_sent.fetch_add(1, Ordering::SeqCst);
+            tally.nmis_sent += 1;
+            if self
+                .platform
+                .send_nmi(target.apic_id.load(Ordering::SeqCst))
+                .is_err()
+            {
+                tally.ipi_failures += 1;
+            }
+        }
+    }
+
+    /// Gives every target its verdict: stopped, parked with INIT (policy on), or stuck.
+    fn settle_stragglers(&self, stopper: usize, tally: &mut StopTally) {
+        let park = self.config.init_park() == crate::InitPark::On;
+        let mut parked_any = false;
+        for target in self.targets(stopper, tally.cpus) {
+            let verdict = if self.target_done(target) {
+                Verdict::Stopped
+            } else if park {
+                if self
+                    .platform
+                    .send_init(target.apic_id.load(Ordering::SeqCst))
+                    .is_err()
+                {
+                    tally.ipi_failures += 1;
+                }
+                parked_any = true;
+                Verdict::Parked
+            } else {
+                Verdict::Stuck
+            };
+            target.set_verdict(verdict);
+        }
+        if parked_any {
+            let settle_ns = INIT_SETTLE.as_nanos() as u64;
+            let deadline = self.platform.now_ns().saturating_add(settle_ns);
+            while self.platform.now_ns() < deadline {
+                self.platform.relax();
+            }
+        }
+    }
+
+    /// Read access to a record for the report.
+    pub(crate) fn records(&self) -> &[CpuRecord] {
+        &self.records[..self.cpu_count()]
+    }
+
+    /// When the stop began.
+    pub(crate) fn started_at(&self) -> u64 {
+        self.started_at.load(Ordering::SeqCst)
+    }
+}

@@ -1,0 +1,360 @@
+//! Single-threaded unit tests of every transition of the controller, legal and illegal.
+//! Multi-CPU behaviour is tested by the host simulation (`tests/`) and the loom models.
+
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::*;
+
+/// Unwind payload standing for "this CPU halted for good".
+struct Halted;
+
+/// A platform that records IPIs and whose clock advances 1 µs per read.
+#[derive(Default)]
+struct Mock {
+    clock: AtomicU64,
+    vectors: AtomicUsize,
+    nmis: Mutex<Vec<u32>>,
+    inits: Mutex<Vec<u32>>,
+}
+
+impl Platform for Mock {
+    fn send_stop_vector(&self) -> Result<(), IpiFailed> {
+        self.vectors.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+    fn send_nmi(&self, apic_id: u32) -> Result<(), IpiFailed> {
+        self.nmis.lock().unwrap().push(apic_id);
+        Ok(())
+    }
+    fn send_init(&self, apic_id: u32) -> Result<(), IpiFailed> {
+        self.inits.lock().unwrap().push(apic_id);
+        Ok(())
+    }
+    fn now_ns(&self) -> u64 {
+        self.clock.fetch_add(1_000, Ordering::SeqCst)
+    }
+    fn relax(&self) {}
+    fn halt(&self) -> ! {
+        resume_unwind(Box::new(Halted))
+    }
+}
+
+type Controller = StopController<Mock, 4>;
+
+/// Runs `f`, which must halt the CPU (diverge).
+fn expect_halt(f: impl FnOnce()) {
+    let payload = catch_unwind(AssertUnwindSafe(f)).expect_err("the CPU should have halted");
+    assert!(payload.is::<Halted>(), "halted by something else");
+}
+
+/// A controller with `n` CPUs (APIC IDs 10, 11, ...) all `Running`, and fast timeouts.
+fn running(n: usize) -> Controller {
+    let c = Controller::new(Mock::default());
+    c.config().set_vector_timeout(Duration::from_micros(5));
+    c.config().set_nmi_timeout(Duration::from_micros(5));
+    for i in 0..n {
+        assert_eq!(c.register_cpu(10 + i as u32), Ok(i));
+        c.boot_cpu(i).unwrap();
+        c.online_cpu(i).unwrap();
+    }
+    c
+}
+
+/// CPU 0 becomes the stopper by stopping with no targets yet answering; returns its report's
+/// summary.
+fn stop_from_0(c: &Controller) -> StopSummary {
+    c.stop_others(0, StopReason::Request).unwrap().summary()
+}
+
+#[test]
+fn boot_path_moves_offline_booting_running() {
+    let c = Controller::new(Mock::default());
+    let cpu = c.register_cpu(7).unwrap();
+    assert_eq!(c.cpu_state(cpu), Some(CpuState::Offline));
+    c.boot_cpu(cpu).unwrap();
+    assert_eq!(c.cpu_state(cpu), Some(CpuState::Booting));
+    c.online_cpu(cpu).unwrap();
+    assert_eq!(c.cpu_state(cpu), Some(CpuState::Running));
+    assert_eq!(c.apic_id(cpu), Some(7));
+}
+
+#[test]
+fn illegal_boot_steps_are_rejected() {
+    let c = Controller::new(Mock::default());
+    let cpu = c.register_cpu(0).unwrap();
+    let not_in = |expected, actual| Err(TransitionError::NotIn { expected, actual });
+    assert_eq!(
+        c.online_cpu(cpu),
+        not_in(CpuState::Booting, CpuState::Offline)
+    );
+    c.boot_cpu(cpu).unwrap();
+    assert_eq!(
+        c.boot_cpu(cpu),
+        not_in(CpuState::Offline, CpuState::Booting)
+    );
+    c.online_cpu(cpu).unwrap();
+    assert_eq!(
+        c.online_cpu(cpu),
+        not_in(CpuState::Booting, CpuState::Running)
+    );
+    assert_eq!(
+        c.boot_cpu(cpu),
+        not_in(CpuState::Offline, CpuState::Running)
+    );
+    assert_eq!(c.boot_cpu(3), Err(TransitionError::NoSuchCpu(3)));
+    assert_eq!(c.cpu_state(cpu), Some(CpuState::Running));
+}
+
+#[test]
+fn registration_is_bounded_by_capacity() {
+    let c = Controller::new(Mock::default());
+    for i in 0..4 {
+        assert_eq!(
+            c.register_cpu(1000 + i),
+            Ok(i as usize),
+            "sparse wide IDs are fine"
+        );
+    }
+    assert_eq!(c.register_cpu(9), Err(CpusFull { capacity: 4 }));
+    assert_eq!(c.cpu_count(), 4);
+}
+
+#[test]
+fn hook_table_is_bounded() {
+    let c = Controller::new(Mock::default());
+    for _ in 0..MAX_STOP_HOOKS {
+        c.register_stop_hook(|_| {}).unwrap();
+    }
+    assert_eq!(c.register_stop_hook(|_| {}), Err(HooksFull));
+}
+
+#[test]
+fn signals_without_a_stop_are_spurious_and_return() {
+    let c = running(2);
+    c.on_stop_vector(1);
+    c.on_nmi(1);
+    c.on_nmi(99);
+    assert_eq!(c.cpu_state(1), Some(CpuState::Running));
+    assert!(!c.stop_pending());
+}
+
+#[test]
+fn stopper_ignores_signals_aimed_at_itself() {
+    let c = running(1);
+    stop_from_0(&c);
+    c.on_stop_vector(0);
+    c.on_nmi(0);
+    assert_eq!(c.cpu_state(0), Some(CpuState::Running));
+}
+
+#[test]
+fn vector_stops_a_running_cpu_and_runs_hooks_once() {
+    static HOOK_RUNS: AtomicUsize = AtomicUsize::new(0);
+    let c = running(2);
+    c.register_stop_hook(|cpu| {
+        assert_eq!(cpu, 1);
+        HOOK_RUNS.fetch_add(1, Ordering::SeqCst);
+    })
+    .unwrap();
+    stop_from_0(&c);
+    expect_halt(|| c.on_stop_vector(1));
+    assert_eq!(c.cpu_state(1), Some(CpuState::Halted));
+    assert_eq!(HOOK_RUNS.load(Ordering::SeqCst), 1);
+    // A second vector (double delivery) only halts again: no hook re-run, path unchanged.
+    expect_halt(|| c.on_stop_vector(1));
+    assert_eq!(HOOK_RUNS.load(Ordering::SeqCst), 1);
+    let row = c.records()[1].word();
+    assert_eq!(row.path(), Some(StopPath::Vector));
+}
+
+#[test]
+fn nmi_on_a_running_cpu_stops_it_and_accounts() {
+    let c = running(2);
+    stop_from_0(&c);
+    c.records()[1].nmi_sent.store(1, Ordering::SeqCst);
+    expect_halt(|| c.on_nmi(1));
+    let r = &c.records()[1];
+    assert_eq!(r.word().state(), CpuState::Halted);
+    assert_eq!(r.word().path(), Some(StopPath::Nmi));
+    assert!(r.finished());
+}
+
+#[test]
+fn nmi_after_the_vector_keeps_the_vector_path() {
+    let c = running(2);
+    stop_from_0(&c);
+    expect_halt(|| c.on_stop_vector(1));
+    c.records()[1].nmi_sent.store(1, Ordering::SeqCst);
+    assert!(
+        !c.records()[1].finished(),
+        "an NMI in flight is not finished"
+    );
+    expect_halt(|| c.on_nmi(1));
+    let r = &c.records()[1];
+    assert_eq!(r.word().path(), Some(StopPath::Vector), "I5: counted once");
+    assert!(r.finished());
+}
+
+#[test]
+fn nmi_finishes_a_cpu_interrupted_mid_stop() {
+    static HOOK_RUNS: AtomicUsize = AtomicUsize::new(0);
+    let c = running(2);
+    c.register_stop_hook(|_| {
+        HOOK_RUNS.fetch_add(1, Ordering::SeqCst);
+    })
+    .unwrap();
+    stop_from_0(&c);
+    // The vector handler got as far as Acked, then the NMI landed.
+    let r = &c.records()[1];
+    r.transition(CpuState::Running, CpuState::Acked, Some(StopPath::Vector))
+        .unwrap();
+    r.nmi_sent.store(1, Ordering::SeqCst);
+    expect_halt(|| c.on_nmi(1));
+    assert_eq!(r.word().state(), CpuState::Halted);
+    assert_eq!(r.word().path(), Some(StopPath::Vector));
+    assert_eq!(
+        HOOK_RUNS.load(Ordering::SeqCst),
+        1,
+        "hooks re-run for the interrupted stop"
+    );
+    assert!(r.finished());
+}
+
+#[test]
+fn nmi_to_a_booting_cpu_is_not_a_stop_nmi() {
+    let c = running(1);
+    let cpu = c.register_cpu(11).unwrap();
+    c.boot_cpu(cpu).unwrap();
+    stop_from_0(&c);
+    c.on_nmi(cpu);
+    assert_eq!(c.cpu_state(cpu), Some(CpuState::Booting));
+}
+
+#[test]
+fn booting_cpu_that_sees_a_stop_stops_itself_on_online() {
+    let c = running(1);
+    let cpu = c.register_cpu(11).unwrap();
+    c.boot_cpu(cpu).unwrap();
+    stop_from_0(&c);
+    expect_halt(|| {
+        let _ = c.online_cpu(cpu);
+    });
+    let r = &c.records()[cpu];
+    assert_eq!(r.word().state(), CpuState::Halted);
+    assert_eq!(r.word().path(), Some(StopPath::SelfStop));
+}
+
+#[test]
+fn offline_cpu_that_boots_during_a_stop_halts_without_entering_booting_work() {
+    let c = running(1);
+    let cpu = c.register_cpu(11).unwrap();
+    stop_from_0(&c);
+    expect_halt(|| {
+        let _ = c.boot_cpu(cpu);
+    });
+    assert_eq!(c.cpu_state(cpu), Some(CpuState::Booting));
+}
+
+#[test]
+fn losing_the_election_records_the_message_and_self_stops() {
+    let c = running(2);
+    stop_from_0(&c);
+    let message = "cpu 1 lost";
+    expect_halt(|| {
+        let _ = c.stop_others(1, StopReason::Panic(&message));
+    });
+    let r = &c.records()[1];
+    assert_eq!(r.word().path(), Some(StopPath::SelfStop));
+    assert_eq!(r.panic.load().as_str(), "cpu 1 lost");
+    assert_eq!(
+        c.stop_others(0, StopReason::Request).err(),
+        Some(StopError::Reentered)
+    );
+    assert_eq!(
+        c.stop_others(9, StopReason::Request).err(),
+        Some(StopError::NoSuchCpu(9))
+    );
+}
+
+#[test]
+fn unanswering_cpus_get_one_nmi_and_are_reported_stuck() {
+    let c = running(3);
+    let report = c.stop_others(0, StopReason::Reboot).unwrap();
+    assert_eq!(c.platform().vectors.load(Ordering::SeqCst), 1);
+    assert_eq!(*c.platform().nmis.lock().unwrap(), [11, 12]);
+    assert!(c.platform().inits.lock().unwrap().is_empty());
+    let s = report.summary();
+    assert_eq!((s.targets, s.stuck, s.vector, s.nmi), (2, 2, 0, 0));
+    assert!(report
+        .cpus()
+        .skip(1)
+        .all(|cpu| cpu.stuck() && cpu.nmis == 1));
+}
+
+#[test]
+fn init_park_policy_parks_stragglers() {
+    let c = running(2);
+    c.config().set_init_park(InitPark::On);
+    let report = c.stop_others(0, StopReason::PowerOff).unwrap();
+    assert_eq!(*c.platform().inits.lock().unwrap(), [11]);
+    let s = report.summary();
+    assert_eq!((s.init, s.stuck), (1, 0));
+    let row = report.cpus().nth(1).unwrap();
+    assert_eq!(
+        (row.path, row.verdict),
+        (Some(StopPath::Init), Verdict::Parked)
+    );
+}
+
+#[test]
+fn booting_and_acked_targets_are_never_nmied() {
+    let c = running(2);
+    let booting = c.register_cpu(12).unwrap();
+    c.boot_cpu(booting).unwrap();
+    c.records()[1]
+        .transition(CpuState::Running, CpuState::Acked, Some(StopPath::SelfStop))
+        .unwrap();
+    let report = c.stop_others(0, StopReason::Request).unwrap();
+    assert!(c.platform().nmis.lock().unwrap().is_empty(), "I4");
+    assert_eq!(report.summary().stuck, 2);
+}
+
+#[test]
+fn offline_cpus_are_not_targets() {
+    let c = running(1);
+    c.register_cpu(11).unwrap();
+    let report = c.stop_others(0, StopReason::Halt).unwrap();
+    assert_eq!(report.tally().targets, 0);
+    assert_eq!(
+        c.platform().vectors.load(Ordering::SeqCst),
+        0,
+        "no one to signal"
+    );
+    assert_eq!(report.cpus().nth(1).unwrap().verdict, Verdict::NotTarget);
+}
+
+#[test]
+fn report_prints_an_aligned_table_and_the_summary_line() {
+    let c = running(3);
+    let report = c.stop_others(0, StopReason::Request).unwrap();
+    let table = report.to_string();
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].starts_with("stop report: stopper cpu 0, reason request, 2 targets"));
+    assert_eq!(lines.len(), 2 + 3);
+    let header_width = lines[1].find("panic message").unwrap();
+    for row in &lines[2..] {
+        assert!(row.len() >= header_width, "{row:?}");
+        assert_eq!(&row[header_width - 2..header_width], "  ", "{row:?}");
+    }
+    assert!(lines[2].contains("stopper"));
+    assert!(lines[3].contains("STUCK"));
+    let summary = report.summary().to_string();
+    let total = report.tally().total_ns / 1000;
+    assert_eq!(
+        summary,
+        format!("stop-summary: stopper=0 targets=2 vector=0 nmi=0 self=0 init=0 stuck=2 total_us={total}")
+    );
+}

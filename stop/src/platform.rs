@@ -1,0 +1,30 @@
+//! What the protocol core needs from the machine.
+#![forbid(unsafe_code)]
+
+/// An IPI could not be sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IpiFailed;
+
+/// The hardware (or a simulation, or a loom model) under a [`StopController`](crate::StopController).
+///
+/// All methods may be called from panic, interrupt and NMI context: no locks, no allocation.
+pub trait Platform {
+    /// Sends the stop vector to every CPU but the caller (APIC shorthand all-excluding-self).
+    fn send_stop_vector(&self) -> Result<(), IpiFailed>;
+    /// Sends an NMI to the CPU with this APIC ID. Every store the caller made before must be
+    /// visible to the target before the NMI lands (x86: `mfence; lfence` before the ICR write).
+    fn send_nmi(&self, apic_id: u32) -> Result<(), IpiFailed>;
+    /// Sends INIT (assert) to the CPU with this APIC ID.
+    fn send_init(&self, apic_id: u32) -> Result<(), IpiFailed>;
+    /// A monotonic clock in nanoseconds, consistent across CPUs.
+    fn now_ns(&self) -> u64;
+    /// Called in every wait loop iteration (x86: `pause`).
+    fn relax(&self);
+    /// Stops the calling CPU for good: interrupts off, halt in a loop; never returns.
+    fn halt(&self) -> !;
+    /// Called on a stopping CPU just before each store it makes to shared stop state. Hardware
+    /// leaves it empty; models use it to assert invariant I1 and as points where an NMI lands.
+    fn on_cpu_store(&self, cpu: usize) {
+        let _ = cpu;
+    }
+}

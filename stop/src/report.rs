@@ -1,0 +1,253 @@
+//! What a stop did: per-CPU rows, an aligned table, and the one-line machine-readable summary.
+#![forbid(unsafe_code)]
+
+use core::fmt;
+use core::time::Duration;
+
+use crate::message::PanicText;
+use crate::platform::Platform;
+use crate::record::{CpuRecord, Verdict, NO_TIME};
+use crate::state::StopPath;
+use crate::sync::Ordering;
+use crate::StopController;
+
+/// Counts gathered by the stopper while it ran the stop.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StopTally {
+    /// CPUs registered when the stop began (rows of the report).
+    pub cpus: usize,
+    /// CPUs other than the stopper that were not `Offline`.
+    pub targets: usize,
+    /// NMIs sent.
+    pub nmis_sent: usize,
+    /// IPIs (vector, NMI or INIT) the platform failed to send.
+    pub ipi_failures: usize,
+    /// Time from election to the end of the stop, in ns.
+    pub total_ns: u64,
+}
+
+/// One CPU's line in a [`StopReport`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CpuReport {
+    /// CPU index.
+    pub index: usize,
+    /// Local APIC ID.
+    pub apic_id: u32,
+    /// The stopper's verdict on it.
+    pub verdict: Verdict,
+    /// How it stopped (the first path it took; [`StopPath::Init`] if parked).
+    pub path: Option<StopPath>,
+    /// Time from the start of the stop to its ack.
+    pub ack_latency: Option<Duration>,
+    /// Time from the start of the stop to its halt.
+    pub halt_latency: Option<Duration>,
+    /// NMIs sent to it.
+    pub nmis: u32,
+    /// The panic message it recorded after losing the election, if any.
+    pub panic_message: PanicText,
+}
+
+impl CpuReport {
+    /// Whether the stopper could not confirm it stopped (it may still be running).
+    pub fn stuck(&self) -> bool {
+        self.verdict == Verdict::Stuck
+    }
+}
+
+/// The result of [`StopController::stop_others`]: reads the (now frozen) CPU records.
+///
+/// `Display` prints an aligned table; [`StopReport::summary`] the `stop-summary:` line.
+pub struct StopReport<'a, P, const N: usize> {
+    /// The controller whose records this reports.
+    controller: &'a StopController<P, N>,
+    /// The stopper's index.
+    stopper: usize,
+    /// Why the stop happened.
+    reason: &'static str,
+    /// Counts from the stop.
+    tally: StopTally,
+}
+
+/// Counts by outcome, as printed in the `stop-summary:` line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StopSummary {
+    /// The stopper's index.
+    pub stopper: usize,
+    /// Targets (CPUs other than the stopper that were not offline).
+    pub targets: usize,
+    /// Targets stopped by the vector.
+    pub vector: usize,
+    /// Targets stopped by an NMI.
+    pub nmi: usize,
+    /// Targets that stopped themselves.
+    pub self_stop: usize,
+    /// Targets parked with INIT.
+    pub init: usize,
+    /// Targets not confirmed stopped.
+    pub stuck: usize,
+    /// Duration of the stop in µs.
+    pub total_us: u64,
+}
+
+impl fmt::Display for StopSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "stop-summary: stopper={} targets={} vector={} nmi={} self={} init={} stuck={} total_us={}",
+            self.stopper,
+            self.targets,
+            self.vector,
+            self.nmi,
+            self.self_stop,
+            self.init,
+            self.stuck,
+            self.total_us
+        )
+    }
+}
+
+impl<'a, P: Platform, const N: usize> StopReport<'a, P, N> {
+    /// A report over `controller`'s records.
+    pub(crate) fn new(
+        controller: &'a StopController<P, N>,
+        stopper: usize,
+        reason: &'static str,
+        tally: StopTally,
+    ) -> Self {
+        Self {
+            controller,
+            stopper,
+            reason,
+            tally,
+        }
+    }
+
+    /// The stopper's index.
+    pub fn stopper(&self) -> usize {
+        self.stopper
+    }
+
+    /// Why the stop happened (`panic`, `reboot`, `poweroff`, `halt`, `request`).
+    pub fn reason(&self) -> &'static str {
+        self.reason
+    }
+
+    /// Counts gathered during the stop.
+    pub fn tally(&self) -> StopTally {
+        self.tally
+    }
+
+    /// One row per CPU registered when the stop began, by index.
+    pub fn cpus(&self) -> impl Iterator<Item = CpuReport> + '_ {
+        let started = self.controller.started_at();
+        self.controller.records()[..self.tally.cpus]
+            .iter()
+            .enumerate()
+            .map(move |(index, record)| cpu_report(index, record, started))
+    }
+
+    /// Outcome counts (what the `stop-summary:` line prints).
+    pub fn summary(&self) -> StopSummary {
+        let mut summary = StopSummary {
+            stopper: self.stopper,
+            targets: self.tally.targets,
+            total_us: self.tally.total_ns / 1_000,
+            ..StopSummary::default()
+        };
+        for cpu in self.cpus() {
+            match (cpu.verdict, cpu.path) {
+                (Verdict::Stopped, Some(StopPath::Vector)) => summary.vector += 1,
+                (Verdict::Stopped, Some(StopPath::Nmi)) => summary.nmi += 1,
+                (Verdict::Stopped, _) => summary.self_stop += 1,
+                (Verdict::Parked, _) => summary.init += 1,
+                (Verdict::Stuck, _) => summary.stuck += 1,
+                _ => {}
+            }
+        }
+        summary
+    }
+}
+
+/// Reads one record into a row.
+fn cpu_report(index: usize, record: &CpuRecord, started: u64) -> CpuReport {
+    let latency =
+        |at: u64| (at != NO_TIME).then(|| Duration::from_nanos(at.saturating_sub(started)));
+    let verdict = record.verdict();
+    CpuReport {
+        index,
+        apic_id: record.apic_id.load(Ordering::SeqCst),
+        verdict,
+        path: match verdict {
+            Verdict::Parked => Some(StopPath::Init),
+            _ => record.word().path(),
+        },
+        ack_latency: latency(record.acked_at.load(Ordering::SeqCst)),
+        halt_latency: latency(record.halted_at.load(Ordering::SeqCst)),
+        nmis: record.nmi_sent.load(Ordering::SeqCst),
+        panic_message: record.panic.load(),
+    }
+}
+
+/// A latency in µs with one decimal, or `-`.
+struct Micros(Option<Duration>);
+
+impl fmt::Display for Micros {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Some(d) = self.0 else {
+            return f.pad("-");
+        };
+        let tenths = d.as_nanos() / 100;
+        // Format into a small stack buffer so the column width applies to the whole number.
+        let mut text = PanicText::EMPTY;
+        fmt::write(&mut text, format_args!("{}.{}", tenths / 10, tenths % 10))?;
+        f.pad(text.as_str())
+    }
+}
+
+impl Verdict {
+    /// Short name used in the table.
+    fn name(self) -> &'static str {
+        match self {
+            Verdict::Pending => "pending",
+            Verdict::NotTarget => "offline",
+            Verdict::Stopper => "stopper",
+            Verdict::Stopped => "stopped",
+            Verdict::Parked => "parked",
+            Verdict::Stuck => "STUCK",
+        }
+    }
+}
+
+impl<P: Platform, const N: usize> fmt::Display for StopReport<'_, P, N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "stop report: stopper cpu {}, reason {}, {} targets, {} NMIs sent, {} IPI failures",
+            self.stopper,
+            self.reason,
+            self.tally.targets,
+            self.tally.nmis_sent,
+            self.tally.ipi_failures
+        )?;
+        writeln!(
+            f,
+            "{:>4} {:>8} {:<7} {:<8} {:>9} {:>9} {:>4}  panic message",
+            "cpu", "apic", "path", "status", "ack_us", "halt_us", "nmis"
+        )?;
+        for cpu in self.cpus() {
+            writeln!(
+                f,
+                "{:>4} {:>8} {:<7} {:<8} {:>9} {:>9} {:>4}  {}",
+                cpu.index,
+                cpu.apic_id,
+                cpu.path.map_or("-", StopPath::name),
+                cpu.verdict.name(),
+                Micros(cpu.ack_latency),
+                Micros(cpu.halt_latency),
+                cpu.nmis,
+                cpu.panic_message
+            )?;
+        }
+        Ok(())
+    }
+}
