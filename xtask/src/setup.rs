@@ -67,7 +67,9 @@ pub fn qemu() -> Result<()> {
         Ok(version) => version,
         Err(err) if is_not_found(&err) => {
             install_qemu()?;
-            qemu_version()?
+            qemu_version().with_context(|| {
+                format!("{QEMU_PACKAGE} is installed but {QEMU} still cannot be started (PATH?)")
+            })?
         }
         Err(err) => return Err(err),
     };
@@ -116,17 +118,14 @@ fn install_qemu() -> Result<()> {
         );
     };
     let stanza = backports_stanza(&sources)?;
-    let install = format!("apt-get install -y -t {BACKPORTS} {QEMU_PACKAGE}");
     let root = std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|status| effective_uid(&status))
         == Some(0);
     if !root || !on_path("apt-get") {
         bail!(
-            "{QEMU} is missing; install it (as root) with:\n\
-             sudo tee {BACKPORTS_SOURCES} >/dev/null <<'EOF'\n{stanza}EOF\n\
-             sudo apt-get update\n\
-             sudo {install}"
+            "{QEMU} is missing; install it (as root) with:\n{}",
+            manual_install(&stanza)
         );
     }
     eprintln!("setup: {QEMU} is missing; installing {QEMU_PACKAGE} from Debian {BACKPORTS}");
@@ -137,6 +136,7 @@ fn install_qemu() -> Result<()> {
             .with_context(|| format!("cannot write {BACKPORTS_SOURCES}"))?;
         eprintln!("setup: wrote {BACKPORTS_SOURCES} (the first stanza of {DEBIAN_SOURCES}, suite {BACKPORTS})");
     }
+    let install = format!("apt-get install -y -t {BACKPORTS} {QEMU_PACKAGE}");
     for step in ["apt-get update".to_string(), install] {
         eprintln!("setup: {step}");
         let mut words = step.split_whitespace();
@@ -180,6 +180,15 @@ fn backports_stanza(debian_sources: &str) -> Result<String> {
         bail!("the first stanza of {DEBIAN_SOURCES} has no Suites: field");
     }
     Ok(stanza)
+}
+
+/// The shell commands that install QEMU from bookworm-backports, for a user who is not root.
+fn manual_install(stanza: &str) -> String {
+    format!(
+        "sudo tee {BACKPORTS_SOURCES} >/dev/null <<'EOF'\n{stanza}EOF\n\
+         sudo apt-get update\n\
+         sudo apt-get install -y -t {BACKPORTS} {QEMU_PACKAGE}"
+    )
 }
 
 /// The effective user ID from the text of `/proc/self/status`.
@@ -243,6 +252,23 @@ Components: main
         let err = backports_stanza("Types: deb\nURIs: http://x/\n\nSuites: a\n").unwrap_err();
         assert!(err.to_string().contains("no Suites: field"), "{err}");
         assert!(backports_stanza("").is_err());
+    }
+
+    #[test]
+    fn manual_install_is_a_pasteable_script() {
+        let stanza = backports_stanza(SOURCES).unwrap();
+        let script = manual_install(&stanza);
+        let lines: Vec<&str> = script.lines().collect();
+        assert_eq!(
+            lines[0],
+            "sudo tee /etc/apt/sources.list.d/bookworm-backports.sources >/dev/null <<'EOF'"
+        );
+        assert!(script.contains(&format!("\n{stanza}EOF\n")), "{script}");
+        assert_eq!(lines[lines.len() - 2], "sudo apt-get update");
+        assert_eq!(
+            lines[lines.len() - 1],
+            "sudo apt-get install -y -t bookworm-backports qemu-system-x86"
+        );
     }
 
     #[test]
