@@ -169,10 +169,14 @@ pub struct QemuRun {
 impl QemuRun {
     /// A report of the end of the output: the last serial lines, and QEMU's stderr if any.
     pub fn last_lines(&self) -> String {
-        let mut report = format!(
-            "last serial lines:\n{}",
-            child::tail(&self.serial, REPORT_LINES)
-        );
+        let mut report = if self.serial.trim().is_empty() {
+            "no serial output\n".to_string()
+        } else {
+            format!(
+                "last serial lines:\n{}",
+                child::tail(&self.serial, REPORT_LINES)
+            )
+        };
         if !self.stderr.trim().is_empty() {
             report += &format!("QEMU stderr:\n{}", child::tail(&self.stderr, REPORT_LINES));
         }
@@ -247,6 +251,27 @@ mod tests {
             let at = got.iter().position(|a| a == "-machine").unwrap();
             assert_eq!(got[at + 1], name);
         }
+    }
+
+    #[test]
+    fn last_lines_report_the_tail_and_qemu_errors() {
+        let mut run = QemuRun {
+            outcome: Outcome::TimedOut(Duration::from_secs(1)),
+            serial: String::new(),
+            stderr: String::new(),
+            elapsed: Duration::from_secs(1),
+            pid: 1,
+        };
+        assert_eq!(run.last_lines(), "no serial output\n");
+        run.serial = (1..=20).map(|i| format!("line {i}\r\n")).collect();
+        run.stderr = "qemu-system-x86_64: -smp 0: bad\n".to_string();
+        let report = run.last_lines();
+        assert!(
+            report.starts_with("last serial lines:\n    | line 6\n"),
+            "{report}"
+        );
+        assert!(report.contains("    | line 20\nQEMU stderr:\n    | qemu-system-x86_64: -smp 0"));
+        assert!(!report.contains("line 5\n"), "{report}");
     }
 
     #[test]
