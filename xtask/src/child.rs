@@ -176,20 +176,19 @@ impl Drop for Registered {
 mod tests {
     use super::*;
 
-    fn sh(script: &str) -> Command {
-        let mut cmd = Command::new("sh");
-        cmd.args(["-c", script]);
-        cmd
+    /// Runs a shell script under supervision, output not echoed.
+    fn sh(script: &str, timeout: Duration) -> Finished {
+        run(
+            Command::new("sh").args(["-c", script]),
+            timeout,
+            Echo::Nothing,
+        )
+        .unwrap()
     }
 
     #[test]
     fn captures_both_streams_and_the_status() {
-        let done = run(
-            &mut sh("echo out; echo err >&2; exit 3"),
-            Duration::from_secs(30),
-            Echo::Nothing,
-        )
-        .unwrap();
+        let done = sh("echo out; echo err >&2; exit 3", Duration::from_secs(30));
         assert_eq!(done.status.unwrap().code(), Some(3));
         assert_eq!(done.stdout, "out\n");
         assert_eq!(done.stderr, "err\n");
@@ -202,12 +201,7 @@ mod tests {
 
     #[test]
     fn kills_a_child_at_its_timeout_and_keeps_its_output() {
-        let done = run(
-            &mut sh("echo booted; exec sleep 60"),
-            Duration::from_millis(300),
-            Echo::Nothing,
-        )
-        .unwrap();
+        let done = sh("echo booted; exec sleep 60", Duration::from_millis(300));
         assert!(done.status.is_none(), "the child must count as timed out");
         assert_eq!(done.stdout, "booted\n");
         let cmdline = std::fs::read(format!("/proc/{}/cmdline", done.pid)).unwrap_or_default();
