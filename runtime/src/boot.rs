@@ -5,7 +5,12 @@ use spin::Once;
 
 use crate::arch::{self, pvh::StartInfo};
 use crate::cmdline::{BootOptions, CommandLine};
-use crate::{console, memory};
+use crate::{console, memory, smp, time, topology};
+
+/// Most CPUs the runtime runs.
+pub const MAX_CPUS: usize = 256;
+/// TSC rate assumed when nothing tells it (a warning says so).
+const FALLBACK_TSC_KHZ: u64 = 1_000_000;
 
 static CMDLINE: Once<String> = Once::new();
 
@@ -51,8 +56,71 @@ pub fn main(info: StartInfo, (heap_start, heap_len): (u64, u64)) -> ! {
         memory::total_ram(map) >> 20,
         heap_len >> 20,
     );
+    start_cpus(info.rsdp);
 
     let status = arch::app_entry::run_app();
     log::info!("app exited with status {status}");
     arch::exit::exit(status as u32)
+}
+
+/// Enables the local APIC, reads ACPI, sets up the clock and every CPU's state, and starts the
+/// APs.
+fn start_cpus(rsdp: Option<usize>) {
+    arch::idt::load();
+    let mode = arch::apic::init_boot_cpu();
+    let boot_apic_id = arch::apic::id();
+    let acpi = arch::acpi::read(rsdp).unwrap_or_else(|e| {
+        log::warn!("ACPI tables unusable ({e:?}); running on the boot CPU only");
+        arch::acpi::AcpiInfo::default()
+    });
+    match arch::tsc::frequency_khz(acpi.pm_timer) {
+        Some((khz, source)) => {
+            time::set_tsc_khz(khz);
+            log::info!("TSC: {} MHz ({source:?})", khz / 1000);
+        }
+        None => {
+            time::set_tsc_khz(FALLBACK_TSC_KHZ);
+            log::warn!(
+                "TSC frequency unknown; assuming {} MHz",
+                FALLBACK_TSC_KHZ / 1000
+            );
+        }
+    }
+    if !arch::tsc::is_invariant() {
+        log::warn!("TSC is not invariant: time may drift with power states");
+    }
+    let topology = topology::from_madt(&acpi.cpus, boot_apic_id, MAX_CPUS);
+    if topology.over_limit > 0 {
+        log::warn!(
+            "{} CPUs beyond the supported {MAX_CPUS} are left off",
+            topology.over_limit
+        );
+    }
+    let madt_cpus = acpi
+        .cpus
+        .iter()
+        .filter(|c| c.flags & topology::MADT_ENABLED != 0)
+        .count();
+    let boot = arch::smp::init_boot_cpu(boot_apic_id);
+    let all_cpus = topology.apic_ids.len() >= madt_cpus && topology.online_capable == 0;
+    let bringup = arch::smp::start_aps(boot, &topology.apic_ids, all_cpus);
+    for apic_id in &bringup.missing {
+        log::warn!("CPU with APIC ID {apic_id} never checked in; left offline");
+    }
+    log::info!(
+        "{}/{} CPUs online in {} us ({})",
+        bringup.online,
+        bringup.wanted,
+        bringup.duration.as_micros(),
+        if mode == stop::x86::ApicMode::X2Apic {
+            "x2apic"
+        } else {
+            "xapic"
+        },
+    );
+    smp::set_info(smp::SmpInfo {
+        madt_cpus: madt_cpus.max(1),
+        x2apic: mode == stop::x86::ApicMode::X2Apic,
+        bringup,
+    });
 }

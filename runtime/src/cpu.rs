@@ -1,6 +1,6 @@
 //! Which CPU is running.
 
-/// Index of the running CPU (0 is the boot CPU). Until SMP bring-up only the boot CPU runs.
+/// Index of the running CPU (0 is the boot CPU).
 pub fn current_index() -> usize {
-    0
+    crate::arch::percpu::current_index()
 }

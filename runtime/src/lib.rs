@@ -21,7 +21,13 @@ pub mod console;
 #[cfg(target_os = "none")]
 pub mod cpu;
 #[cfg(target_os = "none")]
+pub mod inject;
+#[cfg(target_os = "none")]
 mod panic;
+#[cfg(target_os = "none")]
+pub mod smp;
+pub mod time;
+pub mod topology;
 
 #[cfg(target_os = "none")]
 pub use boot::{app_args, cmdline};

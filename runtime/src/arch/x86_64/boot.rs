@@ -38,9 +38,11 @@ boot_pdpt:
     .skip 4096
 boot_pd:
     .skip 4 * 4096
-    .balign 16
+    .balign 4096
+    .global boot_stack_bottom
 boot_stack_bottom:
     .skip {stack_size}
+    .global boot_stack_top
 boot_stack_top:
 
     .section .text.boot, "ax"
@@ -134,6 +136,7 @@ pvh_start64:
 /// First Rust code on the boot CPU, called by the assembly above with the physical address of
 /// `hvm_start_info`.
 extern "C" fn boot_main(start_info: u32) -> ! {
+    super::percpu::init_boot_cpu_early();
     // SAFETY: `start_info` is the `ebx` value the PVH loader passed; low memory is identity-mapped
     // and nothing has been written yet except `.bss`, which holds no loader data.
     match unsafe { super::pvh::read(start_info as usize) } {

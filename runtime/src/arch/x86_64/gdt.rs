@@ -9,9 +9,9 @@ pub const KERNEL_CS: u16 = 0x08;
 pub const KERNEL_DS: u16 = 0x10;
 
 /// Long-mode code segment: present, ring 0, executable, readable, L=1.
-const CODE64_DESCRIPTOR: u64 = 0x00AF_9A00_0000_FFFF;
+pub const CODE64_DESCRIPTOR: u64 = 0x00AF_9A00_0000_FFFF;
 /// Flat data segment: present, ring 0, writable, 4 GiB limit.
-const DATA_DESCRIPTOR: u64 = 0x00CF_9200_0000_FFFF;
+pub const DATA_DESCRIPTOR: u64 = 0x00CF_9200_0000_FFFF;
 
 // The GDT lives in .data: the CPU writes the accessed bit of descriptors it loads.
 global_asm!(

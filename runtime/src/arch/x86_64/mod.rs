@@ -1,13 +1,24 @@
 //! x86_64 hardware support: the only place in the runtime with `unsafe` code.
 #![allow(unsafe_code)]
 
+pub mod acpi;
+pub mod apic;
 pub mod app_entry;
 mod boot;
 pub mod exit;
 mod gdt;
 pub mod heap;
+pub mod idt;
+pub mod inject;
+mod paging;
+pub mod percpu;
 pub mod pvh;
 pub mod serial;
+pub mod smp;
+mod trampoline;
+mod trap;
+pub mod tsc;
+mod vectors;
 
 unsafe extern "C" {
     /// First byte after the kernel image, `.bss` included (from `allstop.ld`).

@@ -1,0 +1,68 @@
+//! Changes to the boot identity map: unmapping 4 KiB guard pages below stacks.
+//! The boot code maps the low 4 GiB with 2 MiB pages; a guard page splits its 2 MiB page into a
+//! page table of 4 KiB entries first.
+
+use alloc::boxed::Box;
+
+/// Page-table entry bits.
+const PRESENT: u64 = 1 << 0;
+const HUGE_PAGE: u64 = 1 << 7;
+/// Bits 51:12 of an entry: the physical address it points to.
+const ADDRESS_MASK: u64 = 0x000F_FFFF_FFFF_F000;
+/// Size of a small and a large page.
+pub const PAGE_SIZE: usize = 4096;
+const LARGE_PAGE_SIZE: usize = 2 << 20;
+
+/// One 4 KiB page table.
+#[repr(C, align(4096))]
+struct PageTable([u64; 512]);
+
+unsafe extern "C" {
+    /// The PML4 built by the boot code (boot.rs).
+    static mut boot_pml4: [u64; 512];
+}
+
+/// Unmaps the 4 KiB page at `addr` so any access to it faults (a stack guard).
+///
+/// Only the boot CPU calls this, before the APs start (they load the same CR3 afterwards, so no
+/// other TLB holds the old mapping).
+pub fn unmap_guard_page(addr: usize) {
+    assert!(
+        addr.is_multiple_of(PAGE_SIZE) && addr < (4 << 30),
+        "guard page {addr:#x} not in the map"
+    );
+    let (i4, i3, i2, i1) = (
+        (addr >> 39) & 511,
+        (addr >> 30) & 511,
+        (addr >> 21) & 511,
+        (addr >> 12) & 511,
+    );
+    // SAFETY: 1. the boot code built this hierarchy and nothing frees it; page-table pages are
+    // identity-mapped, so their physical addresses are usable pointers. 2. only the boot CPU
+    // changes it, with the APs not yet running (see above), so there is no concurrent walker
+    // besides this CPU's MMU, which `invlpg` resynchronises.
+    unsafe {
+        let pml4 = &raw mut boot_pml4;
+        let pdpt = ((*pml4)[i4] & ADDRESS_MASK) as *mut [u64; 512];
+        let pd = ((*pdpt)[i3] & ADDRESS_MASK) as *mut [u64; 512];
+        let pd_entry = (*pd)[i2];
+        assert!(
+            pd_entry & PRESENT != 0,
+            "guard page {addr:#x} is not mapped"
+        );
+        if pd_entry & HUGE_PAGE != 0 {
+            let base = pd_entry & ADDRESS_MASK;
+            let flags = pd_entry & !ADDRESS_MASK & !HUGE_PAGE;
+            let mut table = Box::new(PageTable([0; 512]));
+            for (i, e) in table.0.iter_mut().enumerate() {
+                *e = (base + (i * PAGE_SIZE) as u64) | flags;
+            }
+            let table = Box::leak(table) as *mut PageTable;
+            (*pd)[i2] = (table as u64) | (flags & 0xFFF);
+            x86::tlb::flush(addr & !(LARGE_PAGE_SIZE - 1));
+        }
+        let pt = ((*pd)[i2] & ADDRESS_MASK) as *mut [u64; 512];
+        (*pt)[i1] = 0;
+        x86::tlb::flush(addr);
+    }
+}

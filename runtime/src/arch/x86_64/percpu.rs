@@ -1,0 +1,186 @@
+//! Per-CPU blocks: each CPU's index and APIC ID (reachable in O(1) through GS base), GDT, TSS
+//! and stacks: a kernel stack over a guard page and IST stacks for NMI, #DF and #MC.
+
+use alloc::alloc::{alloc, Layout};
+use alloc::boxed::Box;
+use core::cell::UnsafeCell;
+use core::mem::size_of;
+
+use x86::bits64::segmentation::Descriptor64;
+use x86::bits64::task::TaskStateSegment;
+use x86::dtables::{lgdt, DescriptorTablePointer};
+use x86::msr::{wrmsr, IA32_GS_BASE};
+use x86::segmentation::{
+    load_ds, load_es, load_ss, BuildDescriptor, DescriptorBuilder, GateDescriptorBuilder,
+    SegmentSelector,
+};
+use x86::task::load_tr;
+use x86::Ring;
+
+use super::gdt::{CODE64_DESCRIPTOR, DATA_DESCRIPTOR, KERNEL_CS, KERNEL_DS};
+use super::paging::{unmap_guard_page, PAGE_SIZE};
+
+/// IST slot (1-based, as in IDT gates) of the NMI stack.
+pub const IST_NMI: u8 = 1;
+/// IST slot of the double-fault stack.
+pub const IST_DOUBLE_FAULT: u8 = 2;
+/// IST slot of the machine-check stack.
+pub const IST_MACHINE_CHECK: u8 = 3;
+/// Size of each AP's kernel stack (above its guard page).
+const KERNEL_STACK_SIZE: usize = 64 * 1024;
+/// Size of each IST stack.
+const IST_STACK_SIZE: usize = 16 * 1024;
+/// GDT selector of the TSS.
+const TSS_SELECTOR: u16 = 0x18;
+
+/// What GS base points at. Keep the asm in sync: [`current_index`] reads `gs:[8]`.
+#[repr(C)]
+struct CpuLocal {
+    /// Address of this block.
+    self_address: usize,
+    /// The CPU's index (0 = boot CPU).
+    index: usize,
+}
+
+/// Stand-in block for the boot CPU until its real one is set up, so that a panic that early
+/// still reads index 0.
+static BOOT_CPU_LOCAL: CpuLocal = CpuLocal {
+    self_address: 0,
+    index: 0,
+};
+
+/// The per-CPU GDT: null, kernel code, kernel data, TSS (two slots). Same selectors as the boot
+/// GDT.
+#[repr(C, align(16))]
+struct Gdt {
+    null: u64,
+    code: u64,
+    data: u64,
+    tss: Descriptor64,
+}
+
+/// One CPU's block. `local` comes first: GS base points at the whole block.
+#[repr(C)]
+pub struct PerCpu {
+    local: CpuLocal,
+    apic_id: u32,
+    /// Top of the kernel stack (where RSP starts).
+    stack_top: usize,
+    tss: TaskStateSegment,
+    /// The CPU sets the busy bit of the TSS descriptor when it loads TR.
+    gdt: UnsafeCell<Gdt>,
+}
+
+// SAFETY: after `new` returns, the only write to a block is the CPU's own TSS-busy update inside
+// `gdt`, which Rust code never reads.
+unsafe impl Sync for PerCpu {}
+
+/// Allocates `size` bytes of page-aligned stack (plus a guard page below it when `guard`) and
+/// returns the lowest usable address.
+fn alloc_stack(size: usize, guard: bool) -> usize {
+    let guard_size = if guard { PAGE_SIZE } else { 0 };
+    let layout = Layout::from_size_align(size + guard_size, PAGE_SIZE).expect("stack layout");
+    // SAFETY: `layout` has a non-zero size.
+    let base = unsafe { alloc(layout) } as usize;
+    assert!(base != 0, "out of memory for a {size}-byte stack");
+    if guard {
+        unmap_guard_page(base);
+    }
+    base + guard_size
+}
+
+impl PerCpu {
+    /// Creates the block for CPU `index` with its IST stacks and, unless `stack_top` names the
+    /// stack it already runs on, a kernel stack. Runs on the boot CPU before the APs start (it
+    /// changes the page tables for the guard page).
+    pub fn new(index: usize, apic_id: u32, stack_top: Option<usize>) -> &'static Self {
+        let stack_top =
+            stack_top.unwrap_or_else(|| alloc_stack(KERNEL_STACK_SIZE, true) + KERNEL_STACK_SIZE);
+        let mut tss = TaskStateSegment::new();
+        for ist in [IST_NMI, IST_DOUBLE_FAULT, IST_MACHINE_CHECK] {
+            let top = alloc_stack(IST_STACK_SIZE, false) + IST_STACK_SIZE;
+            tss.set_ist(usize::from(ist - 1), top as u64);
+        }
+        let cpu = Box::leak(Box::new(PerCpu {
+            local: CpuLocal {
+                self_address: 0,
+                index,
+            },
+            apic_id,
+            stack_top,
+            tss,
+            gdt: UnsafeCell::new(Gdt {
+                null: 0,
+                code: CODE64_DESCRIPTOR,
+                data: DATA_DESCRIPTOR,
+                tss: Descriptor64::NULL,
+            }),
+        }));
+        cpu.local.self_address = cpu as *const PerCpu as usize;
+        let tss_base = &raw const cpu.tss as u64;
+        cpu.gdt.get_mut().tss = <DescriptorBuilder as GateDescriptorBuilder<u64>>::tss_descriptor(
+            tss_base,
+            size_of::<TaskStateSegment>() as u64 - 1,
+            true,
+        )
+        .present()
+        .dpl(Ring::Ring0)
+        .finish();
+        cpu
+    }
+
+    /// The CPU's APIC ID.
+    pub fn apic_id(&self) -> u32 {
+        self.apic_id
+    }
+
+    /// Top of the kernel stack (where RSP starts).
+    pub fn stack_top(&self) -> usize {
+        self.stack_top
+    }
+
+    /// Makes this block the calling CPU's: loads its GDT and TSS and points GS base at it.
+    /// Called once, on the CPU the block belongs to.
+    pub fn activate(&'static self) {
+        let gdt = self.gdt.get();
+        // SAFETY: `gdt` is a `'static`, complete GDT with the same code/data selectors as the
+        // boot GDT, and the TSS it names is `'static` too.
+        let pointer = unsafe {
+            DescriptorTablePointer::new_from_slice(core::slice::from_raw_parts(
+                gdt.cast::<u64>(),
+                size_of::<Gdt>() / 8,
+            ))
+        };
+        // SAFETY: 1. the GDT above is valid for as long as the CPU runs. 2. reloading the
+        // segment registers with the same selectors keeps their meaning. 3. the TSS descriptor
+        // is present and available (not yet loaded by any CPU). 4. GS base points at this
+        // `'static` block, whose `CpuLocal` is what `current_index` reads.
+        unsafe {
+            lgdt(&pointer);
+            x86::bits64::segmentation::load_cs(SegmentSelector::from_raw(KERNEL_CS));
+            load_ds(SegmentSelector::from_raw(KERNEL_DS));
+            load_es(SegmentSelector::from_raw(KERNEL_DS));
+            load_ss(SegmentSelector::from_raw(KERNEL_DS));
+            load_tr(SegmentSelector::from_raw(TSS_SELECTOR));
+            wrmsr(IA32_GS_BASE, self as *const PerCpu as u64);
+        }
+    }
+}
+
+/// Points the boot CPU's GS base at a stand-in block so [`current_index`] works from the first
+/// line of Rust.
+pub fn init_boot_cpu_early() {
+    // SAFETY: BOOT_CPU_LOCAL is a `'static` `CpuLocal`.
+    unsafe { wrmsr(IA32_GS_BASE, &raw const BOOT_CPU_LOCAL as u64) };
+}
+
+/// Index of the calling CPU.
+pub fn current_index() -> usize {
+    let index: usize;
+    // SAFETY: GS base points at a `CpuLocal` on every CPU from its first Rust code on
+    // (init_boot_cpu_early, or `activate` on an AP before anything else); `index` is at offset 8.
+    unsafe {
+        core::arch::asm!("mov {}, gs:[8]", out(reg) index, options(nostack, readonly, preserves_flags))
+    };
+    index
+}

@@ -1,0 +1,322 @@
+//! Bringing the APs up (INIT-SIPI-SIPI to all of them at once), the APs' idle loop, and running
+//! work on every CPU.
+
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use core::time::Duration;
+
+use raw_cpuid::CpuId;
+use spin::Once;
+use spinning_top::Spinlock;
+use stop::x86::icr::{Icr, Shorthand};
+
+use super::apic::{self, ICR};
+use super::percpu::PerCpu;
+use super::trampoline::{self, TrampolineData, TRAMPOLINE_ADDR};
+use super::vectors::WAKE_VECTOR;
+use super::{idt, tsc};
+use crate::time;
+
+/// INIT to STARTUP wait the SDM asks of older CPUs (Vol. 3A §8.4.4.1); CPUs of family 6 and later
+/// (and every hypervisor's vCPUs) do not need it, as Linux also concludes.
+const INIT_TO_SIPI_DELAY_LEGACY: Duration = Duration::from_millis(10);
+/// Wait between the first and the second STARTUP IPI.
+const SIPI_RETRY_DELAY: Duration = Duration::from_micros(200);
+/// How long the boot CPU waits for all APs to check in before it goes on without the missing.
+const CHECK_IN_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Bring-up state of one AP: the AP moves it WAITING → ARRIVED when it reaches Rust, the boot
+/// CPU moves it WAITING → ABANDONED at its time-out; whoever is first decides.
+const WAITING: u8 = 0;
+const ARRIVED: u8 = 1;
+const ONLINE: u8 = 2;
+const ABANDONED: u8 = 3;
+
+/// Every CPU's block, by index, plus its bring-up state.
+struct Cpu {
+    block: &'static PerCpu,
+    state: AtomicU8,
+}
+
+static CPUS: Once<Vec<Cpu>> = Once::new();
+
+/// What bring-up achieved.
+#[derive(Clone, Debug)]
+pub struct BringUp {
+    /// CPUs running (the boot CPU included).
+    pub online: usize,
+    /// CPUs the runtime tried to run (the boot CPU included).
+    pub wanted: usize,
+    /// APIC IDs of the APs that never checked in.
+    pub missing: Vec<u32>,
+    /// Time from the first INIT to the last check-in.
+    pub duration: Duration,
+}
+
+unsafe extern "C" {
+    /// Lowest byte of the boot CPU's stack (boot.rs); its first page becomes the guard page.
+    static boot_stack_bottom: u8;
+    static boot_stack_top: u8;
+}
+
+/// Sets up the boot CPU's own block (GDT, TSS, IST stacks, stack guard).
+pub fn init_boot_cpu(apic_id: u32) -> &'static PerCpu {
+    super::paging::unmap_guard_page(&raw const boot_stack_bottom as usize);
+    let block = PerCpu::new(0, apic_id, Some(&raw const boot_stack_top as usize));
+    block.activate();
+    block
+}
+
+/// Starts the CPUs whose APIC IDs are `apic_ids[1..]` (index 0 is the calling boot CPU, whose
+/// block is `boot`) and waits until each checked in or the time-out passed.
+///
+/// When `all_cpus` (the list holds every enabled CPU of the machine), INIT and STARTUP go out
+/// once, to all-excluding-self, so bring-up time does not grow with the CPU count; otherwise
+/// one of each per AP. A CPU the list does not name that wakes anyway parks in the trampoline.
+pub fn start_aps(boot: &'static PerCpu, apic_ids: &[u32], all_cpus: bool) -> BringUp {
+    let mut cpus = Vec::with_capacity(apic_ids.len());
+    cpus.push(Cpu {
+        block: boot,
+        state: AtomicU8::new(ONLINE),
+    });
+    for (index, &apic_id) in apic_ids.iter().enumerate().skip(1) {
+        cpus.push(Cpu {
+            block: PerCpu::new(index, apic_id, None),
+            state: AtomicU8::new(WAITING),
+        });
+    }
+    let stack_tops: Vec<u64> = cpus.iter().map(|c| c.block.stack_top() as u64).collect();
+    let cpus = CPUS.call_once(|| cpus);
+    let wanted = cpus.len();
+    if wanted == 1 {
+        return BringUp {
+            online: 1,
+            wanted,
+            missing: Vec::new(),
+            duration: Duration::ZERO,
+        };
+    }
+
+    // SAFETY: 1. the trampoline page is low RAM the heap never owns (it starts above the kernel
+    // image) and that no loader data still needed lives in (start info was copied out). 2. no AP
+    // runs yet. The tables it points at outlive bring-up: `apic_ids` is borrowed for this whole
+    // function, `stack_tops` lives until its end, and APs read both before checking in.
+    unsafe {
+        trampoline::install(TrampolineData {
+            cr3: x86::controlregs::cr3(),
+            apic_ids: apic_ids.as_ptr() as u64,
+            stack_tops: stack_tops.as_ptr() as u64,
+            count: apic_ids.len() as u64,
+            entry: ap_entry as *const () as u64,
+        });
+    }
+
+    let start = tsc::read();
+    let aps = &cpus[1..];
+    let page = (TRAMPOLINE_ADDR >> 12) as u8;
+    let waiting = || {
+        aps.iter()
+            .filter(|c| c.state.load(Ordering::Acquire) == WAITING)
+    };
+    let send_to = |icr_for: &dyn Fn(u32) -> Icr, targets: &mut dyn Iterator<Item = &Cpu>| {
+        if all_cpus {
+            send(Icr {
+                shorthand: Shorthand::AllExcludingSelf,
+                destination: 0,
+                ..icr_for(0)
+            });
+        } else {
+            targets.for_each(|cpu| send(icr_for(cpu.block.apic_id())));
+        }
+    };
+    send_to(&Icr::init_assert, &mut aps.iter());
+    if needs_init_delay() {
+        time::delay(INIT_TO_SIPI_DELAY_LEGACY);
+    }
+    send_to(&|id| Icr::startup(id, page), &mut aps.iter());
+    time::delay(SIPI_RETRY_DELAY);
+    if waiting().next().is_some() {
+        // A STARTUP IPI reaches only CPUs still waiting for one; the others ignore it.
+        send_to(&|id| Icr::startup(id, page), &mut waiting());
+    }
+
+    let deadline = start + time::ns_to_ticks(CHECK_IN_TIMEOUT.as_nanos() as u64, time::tsc_khz());
+    sleep_until(
+        || {
+            aps.iter()
+                .all(|c| c.state.load(Ordering::Acquire) == ONLINE)
+        },
+        deadline,
+    );
+    let mut missing = Vec::new();
+    for cpu in aps {
+        // An AP that arrived but is still setting up gets to finish; one that never arrived is
+        // abandoned, and parks itself if it ever does arrive.
+        while cpu.state.load(Ordering::Acquire) != ONLINE {
+            if cpu
+                .state
+                .compare_exchange(WAITING, ABANDONED, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                missing.push(cpu.block.apic_id());
+                break;
+            }
+            core::hint::spin_loop();
+        }
+    }
+    let duration = Duration::from_nanos(time::ticks_to_ns(tsc::read() - start, time::tsc_khz()));
+    BringUp {
+        online: wanted - missing.len(),
+        wanted,
+        missing,
+        duration,
+    }
+}
+
+/// Sleeps in `hlt` until `done()` or the TSC passes `deadline`; returns whether `done()`. Wakes on
+/// any interrupt: the APs' check-in IPIs, and a local APIC tick armed for the wait. Leaves
+/// interrupts disabled.
+fn sleep_until(done: impl Fn() -> bool, deadline: u64) -> bool {
+    apic::start_tick(WAKE_VECTOR);
+    let result = loop {
+        // SAFETY: interrupts off while we look, so a wake-up arriving after the check stays
+        // pending and ends the `hlt` below.
+        unsafe { x86::irq::disable() };
+        if done() {
+            break true;
+        }
+        if tsc::read() >= deadline {
+            break false;
+        }
+        // SAFETY: `sti; hlt` sleeps until the next interrupt (`sti` takes effect after `hlt`
+        // has started), so no wake-up is missed.
+        unsafe { core::arch::asm!("sti", "hlt", options(nomem, nostack)) };
+    };
+    apic::stop_tick();
+    result
+}
+
+fn needs_init_delay() -> bool {
+    let cpuid = CpuId::new();
+    let hypervisor = cpuid.get_feature_info().is_some_and(|f| f.has_hypervisor());
+    let modern = cpuid.get_feature_info().is_some_and(|f| f.family_id() >= 6);
+    !(hypervisor || modern)
+}
+
+fn send(icr: Icr) {
+    if let Err(e) = ICR.send(icr) {
+        panic!("bring-up IPI {icr:?} failed: {e}");
+    }
+}
+
+/// First Rust code on an AP, on its own stack, called by the trampoline with its CPU index.
+extern "C" fn ap_entry(index: usize) -> ! {
+    let cpu = &CPUS.get().expect("APs start after the CPU table exists")[index];
+    if cpu
+        .state
+        .compare_exchange(WAITING, ARRIVED, Ordering::AcqRel, Ordering::Acquire)
+        .is_err()
+    {
+        // The boot CPU gave up on us: stay out of everything.
+        super::exit::halt_forever();
+    }
+    cpu.block.activate();
+    idt::load();
+    apic::init_this_ap();
+    let apic_id = apic::id();
+    assert_eq!(
+        apic_id,
+        cpu.block.apic_id(),
+        "AP {index} started with the wrong APIC ID"
+    );
+    let seen = WORK.generation.load(Ordering::Acquire);
+    cpu.state.store(ONLINE, Ordering::Release);
+    // Wake the boot CPU, which sleeps until every AP is online.
+    send(Icr::fixed(
+        WAKE_VECTOR,
+        CPUS.get().map_or(0, |c| c[0].block.apic_id()),
+    ));
+    idle_loop(index, seen)
+}
+
+/// Number of CPUs online.
+pub fn cpu_count() -> usize {
+    CPUS.get().map_or(1, |cpus| {
+        cpus.iter()
+            .filter(|c| c.state.load(Ordering::Acquire) == ONLINE)
+            .count()
+    })
+}
+
+/// APIC ID of CPU `index`, if it exists.
+pub fn apic_id_of(index: usize) -> Option<u32> {
+    CPUS.get()?.get(index).map(|c| c.block.apic_id())
+}
+
+/// A job for every CPU.
+type Job = &'static (dyn Fn(usize) + Sync);
+
+/// The work every CPU runs, published with a new generation number.
+struct Work {
+    /// Held by the one `on_each_cpu` running.
+    busy: Spinlock<()>,
+    /// The current job: points at a `Job` on the publishing CPU's stack.
+    job: AtomicPtr<Job>,
+    /// Bumped after `job` is set; APs compare it with the last one they ran.
+    generation: AtomicU64,
+    /// APs still running the current job.
+    remaining: AtomicUsize,
+}
+
+static WORK: Work = Work {
+    busy: Spinlock::new(()),
+    job: AtomicPtr::new(core::ptr::null_mut()),
+    generation: AtomicU64::new(0),
+    remaining: AtomicUsize::new(0),
+};
+
+/// Runs `f(cpu_index)` on every online CPU (the caller included) and returns when all are done.
+pub fn on_each_cpu(f: &(dyn Fn(usize) + Sync)) {
+    let Some(_busy) = WORK.busy.try_lock() else {
+        panic!("on_each_cpu called while another on_each_cpu is running");
+    };
+    // SAFETY: APs use the job only until `remaining` drops to 0, which this function waits for
+    // before it returns, so no use outlives `f`.
+    let mut job: Job = unsafe { core::mem::transmute::<&(dyn Fn(usize) + Sync), Job>(f) };
+    let others = cpu_count() - 1;
+    WORK.job.store(&mut job, Ordering::Relaxed);
+    WORK.remaining.store(others, Ordering::Relaxed);
+    WORK.generation.fetch_add(1, Ordering::Release);
+    if others > 0 {
+        send(Icr::fixed_all_excluding_self(WAKE_VECTOR));
+    }
+    f(super::percpu::current_index());
+    while WORK.remaining.load(Ordering::Acquire) != 0 {
+        core::hint::spin_loop();
+    }
+    WORK.job.store(core::ptr::null_mut(), Ordering::Relaxed);
+}
+
+/// An AP's life after bring-up: sleep in `hlt` with interrupts on; on each new generation run
+/// the job once.
+fn idle_loop(index: usize, mut seen: u64) -> ! {
+    loop {
+        // SAFETY: interrupts off while we look, so a wake IPI arriving after the check stays
+        // pending and ends the `hlt` below (`sti` takes effect after the next instruction).
+        unsafe { x86::irq::disable() };
+        let generation = WORK.generation.load(Ordering::Acquire);
+        if generation == seen {
+            // SAFETY: `sti; hlt` sleeps until the next interrupt; see above for the race.
+            unsafe { core::arch::asm!("sti", "hlt", options(nomem, nostack)) };
+            continue;
+        }
+        seen = generation;
+        // SAFETY: the job may be interrupted; handlers do not touch it.
+        unsafe { x86::irq::enable() };
+        // SAFETY: the generation we saw was published (Release) after `job`, and the publisher
+        // keeps the job alive until every AP has decremented `remaining`.
+        let job = unsafe { *WORK.job.load(Ordering::Relaxed) };
+        job(index);
+        WORK.remaining.fetch_sub(1, Ordering::AcqRel);
+    }
+}

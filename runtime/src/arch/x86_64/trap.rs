@@ -1,0 +1,229 @@
+//! Interrupt and exception entry: assembly stubs that save the interrupted state as a
+//! [`TrapFrame`] and call [`trap_dispatch`].
+
+use core::arch::global_asm;
+use core::fmt;
+
+use super::{apic, vectors};
+
+/// Saved state of the interrupted code, lowest address first.
+/// Keep the asm in sync: `trap_common` pushes rax first and r15 last, after the stub pushed the
+/// error code (0 when the CPU pushes none) and the vector.
+#[repr(C)]
+#[derive(Debug)]
+pub struct TrapFrame {
+    r15: u64,
+    r14: u64,
+    r13: u64,
+    r12: u64,
+    r11: u64,
+    r10: u64,
+    r9: u64,
+    r8: u64,
+    rbp: u64,
+    rdi: u64,
+    rsi: u64,
+    rdx: u64,
+    rcx: u64,
+    rbx: u64,
+    rax: u64,
+    /// The vector that was raised.
+    pub vector: u64,
+    /// The exception's error code, or 0.
+    pub error_code: u64,
+    /// Where the interrupted code was.
+    pub rip: u64,
+    cs: u64,
+    rflags: u64,
+    /// The interrupted stack pointer.
+    pub rsp: u64,
+    ss: u64,
+}
+
+impl fmt::Display for TrapFrame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "rip={:#x} rsp={:#x} rbp={:#x} rflags={:#x}\n\
+             rax={:#x} rbx={:#x} rcx={:#x} rdx={:#x} rsi={:#x} rdi={:#x}\n\
+             r8={:#x} r9={:#x} r10={:#x} r11={:#x} r12={:#x} r13={:#x} r14={:#x} r15={:#x}",
+            self.rip,
+            self.rsp,
+            self.rbp,
+            self.rflags,
+            self.rax,
+            self.rbx,
+            self.rcx,
+            self.rdx,
+            self.rsi,
+            self.rdi,
+            self.r8,
+            self.r9,
+            self.r10,
+            self.r11,
+            self.r12,
+            self.r13,
+            self.r14,
+            self.r15
+        )
+    }
+}
+
+// One stub per exception vector (0-31); the CPU pushes an error code for 8, 10-14, 17, 21, 29
+// and 30, the stubs push a 0 for the others so every frame has the same shape. `trap_stubs` is
+// the table of their addresses, in vector order.
+global_asm!(
+    r#"
+    .macro TRAP_STUB vector, has_error_code
+    .balign 16
+trap_stub_\vector:
+    .if \has_error_code == 0
+    push 0
+    .endif
+    push \vector
+    jmp trap_common
+    .endm
+
+    .section .text.trap, "ax"
+    .irp v, 0,1,2,3,4,5,6,7,9,15,16,18,19,20,22,23,24,25,26,27,28,31
+    TRAP_STUB \v, 0
+    .endr
+    .irp v, 8,10,11,12,13,14,17,21,29,30
+    TRAP_STUB \v, 1
+    .endr
+    TRAP_STUB {wake}, 0
+
+    .global trap_spurious
+trap_spurious:
+    iretq
+
+trap_common:
+    push rax
+    push rbx
+    push rcx
+    push rdx
+    push rsi
+    push rdi
+    push rbp
+    push r8
+    push r9
+    push r10
+    push r11
+    push r12
+    push r13
+    push r14
+    push r15
+    mov rdi, rsp
+    cld
+    call {dispatch}
+    pop r15
+    pop r14
+    pop r13
+    pop r12
+    pop r11
+    pop r10
+    pop r9
+    pop r8
+    pop rbp
+    pop rdi
+    pop rsi
+    pop rdx
+    pop rcx
+    pop rbx
+    pop rax
+    add rsp, 16
+    iretq
+
+    .section .rodata.trap, "a"
+    .balign 8
+    .global trap_stubs
+trap_stubs:
+    .irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+    .quad trap_stub_\v
+    .endr
+    .global trap_wake
+trap_wake:
+    .quad trap_stub_{wake}
+"#,
+    wake = const vectors::WAKE_VECTOR,
+    dispatch = sym trap_dispatch,
+);
+
+unsafe extern "C" {
+    /// Entry stubs of the 32 exception vectors, by vector.
+    pub static trap_stubs: [u64; 32];
+    /// Entry stub of the wake vector, as a one-element table.
+    pub static trap_wake: u64;
+    /// Entry of the spurious vector: returns at once, without EOI.
+    pub fn trap_spurious();
+}
+
+/// Names of the architectural exceptions, by vector.
+const EXCEPTION_NAMES: [&str; 32] = [
+    "divide error (#DE)",
+    "debug (#DB)",
+    "non-maskable interrupt (NMI)",
+    "breakpoint (#BP)",
+    "overflow (#OF)",
+    "bound range exceeded (#BR)",
+    "invalid opcode (#UD)",
+    "device not available (#NM)",
+    "double fault (#DF)",
+    "coprocessor segment overrun",
+    "invalid TSS (#TS)",
+    "segment not present (#NP)",
+    "stack-segment fault (#SS)",
+    "general protection (#GP)",
+    "page fault (#PF)",
+    "reserved vector 15",
+    "x87 floating-point error (#MF)",
+    "alignment check (#AC)",
+    "machine check (#MC)",
+    "SIMD floating-point (#XM)",
+    "virtualization (#VE)",
+    "control protection (#CP)",
+    "reserved vector 22",
+    "reserved vector 23",
+    "reserved vector 24",
+    "reserved vector 25",
+    "reserved vector 26",
+    "reserved vector 27",
+    "hypervisor injection (#HV)",
+    "VMM communication (#VC)",
+    "security (#SX)",
+    "reserved vector 31",
+];
+
+/// Vector of the double fault, which runs on its own IST stack.
+const DOUBLE_FAULT: u64 = 8;
+/// Vector of the page fault, whose faulting address is in CR2.
+const PAGE_FAULT: u64 = 14;
+
+extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
+    match frame.vector {
+        v if v == u64::from(vectors::WAKE_VECTOR) => apic::eoi(),
+        v if v < 32 => exception(frame),
+        v => panic!("unexpected interrupt vector {v:#x}\n{frame}"),
+    }
+}
+
+fn exception(frame: &TrapFrame) -> ! {
+    let name = EXCEPTION_NAMES[frame.vector as usize];
+    let hint = if frame.vector == DOUBLE_FAULT {
+        " (a stack overflow into a guard page ends here)"
+    } else {
+        ""
+    };
+    if frame.vector == PAGE_FAULT {
+        // SAFETY: reading CR2 has no side effects.
+        let address = unsafe { x86::controlregs::cr2() };
+        panic!(
+            "exception {name}, vector {}, error code {:#x}, at rip {:#x}, address {address:#x}\n{frame}",
+            frame.vector, frame.error_code, frame.rip
+        );
+    }
+    panic!(
+        "exception {name}{hint}, vector {}, error code {:#x}, at rip {:#x}\n{frame}",
+        frame.vector, frame.error_code, frame.rip
+    )
+}

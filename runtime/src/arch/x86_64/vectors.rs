@@ -1,0 +1,7 @@
+//! The interrupt vectors the runtime uses besides the CPU exceptions (0–31).
+
+/// Spurious-interrupt vector programmed into every local APIC (low nibble all ones, as older
+/// xAPICs hard-wire those bits).
+pub const SPURIOUS_VECTOR: u8 = 0xFF;
+/// Fixed IPI that wakes idle APs to look for work (`smp::on_each_cpu`).
+pub const WAKE_VECTOR: u8 = 0xF0;

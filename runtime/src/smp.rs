@@ -1,0 +1,51 @@
+//! Running code on every CPU: the app-facing SMP API and the bring-up summary.
+
+use spin::Once;
+
+use crate::arch;
+pub use crate::arch::smp::BringUp;
+pub use spin::Barrier;
+
+/// How the machine's CPUs were found and started.
+#[derive(Clone, Debug)]
+pub struct SmpInfo {
+    /// Enabled CPUs in the MADT (what the machine offers).
+    pub madt_cpus: usize,
+    /// Whether the local APICs run in x2APIC mode (else xAPIC).
+    pub x2apic: bool,
+    /// What bring-up achieved.
+    pub bringup: BringUp,
+}
+
+static INFO: Once<SmpInfo> = Once::new();
+
+/// Records the bring-up result (boot CPU, once).
+pub(crate) fn set_info(info: SmpInfo) {
+    INFO.call_once(|| info);
+}
+
+/// How the machine's CPUs were found and started.
+pub fn info() -> &'static SmpInfo {
+    INFO.get().expect("SMP info is set before the app runs")
+}
+
+/// Number of CPUs online.
+pub fn cpu_count() -> usize {
+    arch::smp::cpu_count()
+}
+
+/// Index of the calling CPU (0 is the boot CPU).
+pub fn current_cpu() -> usize {
+    crate::cpu::current_index()
+}
+
+/// APIC ID of CPU `index`.
+pub fn apic_id(index: usize) -> Option<u32> {
+    arch::smp::apic_id_of(index)
+}
+
+/// Runs `f(cpu_index)` on every online CPU, the caller included, and returns when all are done.
+/// Not reentrant: `f` must not call `on_each_cpu`.
+pub fn on_each_cpu(f: impl Fn(usize) + Sync) {
+    arch::smp::on_each_cpu(&f)
+}

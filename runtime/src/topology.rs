@@ -1,0 +1,94 @@
+//! Which CPUs the machine has, from the ACPI MADT, in the order the runtime numbers them.
+
+use alloc::vec::Vec;
+
+/// `Enabled` flag of a MADT processor entry: the CPU is usable.
+pub const MADT_ENABLED: u32 = 1 << 0;
+/// `Online Capable` flag: the CPU is disabled now but could be brought online (hot-plug).
+pub const MADT_ONLINE_CAPABLE: u32 = 1 << 1;
+
+/// One processor entry of the MADT (local APIC or local x2APIC structure).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MadtCpu {
+    /// Its APIC ID.
+    pub apic_id: u32,
+    /// The entry's flags ([`MADT_ENABLED`], [`MADT_ONLINE_CAPABLE`]).
+    pub flags: u32,
+}
+
+/// The CPUs to run on and what was left out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Topology {
+    /// APIC IDs by CPU index: the boot CPU is index 0, then the MADT's order.
+    pub apic_ids: Vec<u32>,
+    /// Disabled entries that could be brought online later (not started).
+    pub online_capable: usize,
+    /// Enabled CPUs dropped because the runtime supports at most `max_cpus`.
+    pub over_limit: usize,
+}
+
+/// Orders the enabled CPUs with the boot CPU first, drops duplicates (a firmware may list a CPU
+/// both as local APIC and local x2APIC), and keeps at most `max_cpus`. The boot CPU is always in,
+/// even if the MADT forgot it.
+pub fn from_madt(entries: &[MadtCpu], boot_apic_id: u32, max_cpus: usize) -> Topology {
+    let mut apic_ids = Vec::with_capacity(entries.len() + 1);
+    apic_ids.push(boot_apic_id);
+    let mut online_capable = 0;
+    let mut over_limit = 0;
+    for e in entries {
+        if e.flags & MADT_ENABLED == 0 {
+            online_capable += usize::from(e.flags & MADT_ONLINE_CAPABLE != 0);
+        } else if !apic_ids.contains(&e.apic_id) {
+            if apic_ids.len() < max_cpus {
+                apic_ids.push(e.apic_id);
+            } else {
+                over_limit += 1;
+            }
+        }
+    }
+    Topology {
+        apic_ids,
+        online_capable,
+        over_limit,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cpu(apic_id: u32, flags: u32) -> MadtCpu {
+        MadtCpu { apic_id, flags }
+    }
+
+    #[test]
+    fn boot_cpu_first_then_madt_order() {
+        let t = from_madt(&[cpu(0, 1), cpu(1, 1), cpu(2, 1)], 1, 256);
+        assert_eq!(t.apic_ids, vec![1, 0, 2]);
+    }
+
+    #[test]
+    fn disabled_entries_are_skipped_and_online_capable_counted() {
+        let t = from_madt(&[cpu(0, 1), cpu(5, 0), cpu(6, MADT_ONLINE_CAPABLE)], 0, 256);
+        assert_eq!(t.apic_ids, vec![0]);
+        assert_eq!(t.online_capable, 1);
+    }
+
+    #[test]
+    fn duplicates_and_sparse_x2apic_ids() {
+        let t = from_madt(&[cpu(0, 1), cpu(300, 1), cpu(300, 1), cpu(0, 1)], 0, 256);
+        assert_eq!(t.apic_ids, vec![0, 300]);
+    }
+
+    #[test]
+    fn limit_keeps_the_boot_cpu_and_counts_the_rest() {
+        let t = from_madt(&[cpu(0, 1), cpu(1, 1), cpu(2, 1), cpu(3, 1)], 3, 2);
+        assert_eq!(t.apic_ids, vec![3, 0]);
+        assert_eq!(t.over_limit, 2);
+    }
+
+    #[test]
+    fn missing_madt_means_boot_cpu_only() {
+        assert_eq!(from_madt(&[], 7, 256).apic_ids, vec![7]);
+    }
+}
