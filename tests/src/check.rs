@@ -1,0 +1,275 @@
+//! What a run produced, and the checks of invariants I1–I5 and of the report.
+
+use std::fmt;
+use std::time::Duration;
+
+use stop::{CpuReport, InitPark, StopPath, StopSummary, StopTally, Verdict, INIT_SETTLE};
+
+use crate::scenario::{Behaviour, Scenario};
+
+/// Scheduling slack allowed on top of the protocol's bound for I3: the host runs many CPU
+/// threads on few cores, so the stopper thread may be descheduled.
+pub const SCHEDULING_SLACK: Duration = Duration::from_millis(200);
+
+/// What the winning `stop_others` returned.
+#[derive(Clone, Debug)]
+pub struct StopResult {
+    /// The CPU that called it.
+    pub stopper: usize,
+    /// How long the call took.
+    pub duration: Duration,
+    /// The report's rows.
+    pub rows: Vec<CpuReport>,
+    /// The report's summary.
+    pub summary: StopSummary,
+    /// The report's tally.
+    pub tally: StopTally,
+    /// The report's table, as printed.
+    pub table: String,
+}
+
+/// What the simulation saw one CPU do.
+#[derive(Clone, Copy, Debug)]
+pub struct CpuObservation {
+    /// How it was told to behave.
+    pub behaviour: Behaviour,
+    /// Stop-path stores it made after the stop returned.
+    pub stores_after_return: usize,
+    /// NMIs sent to it while `Offline` or `Booting`.
+    pub nmis_to_unready: usize,
+    /// It entered the stop-vector handler during the stop.
+    pub took_vector: bool,
+    /// It entered the NMI handler during the stop.
+    pub took_nmi: bool,
+    /// It called `stop_others`.
+    pub called_stop: bool,
+    /// Its heartbeat when the stop returned.
+    pub heartbeat_at_return: Option<u64>,
+    /// Its heartbeat at the end of the run.
+    pub heartbeat_at_end: Option<u64>,
+}
+
+/// A run's results.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// The scenario played.
+    pub scenario: Scenario,
+    /// Every `stop_others` call that returned.
+    pub results: Vec<Result<StopResult, String>>,
+    /// Per-CPU observations, by index.
+    pub cpus: Vec<CpuObservation>,
+}
+
+/// A broken invariant or an inconsistent report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Violation {
+    /// I1: a CPU reported stopped stored (or beat) after the stop returned.
+    StoreAfterDone {
+        /// The CPU.
+        cpu: usize,
+    },
+    /// I2: not exactly one `stop_others` returned a report.
+    Election {
+        /// How many returned.
+        returned: usize,
+    },
+    /// I2: a CPU lost the election but its panic message is not in the report.
+    LostMessage {
+        /// The CPU.
+        cpu: usize,
+    },
+    /// I3: the stop took longer than its bound.
+    TooSlow {
+        /// How long it took.
+        took: Duration,
+        /// The bound (with slack).
+        bound: Duration,
+    },
+    /// I3: a CPU that could not be stopped is reported stopped.
+    UnnamedStraggler {
+        /// The CPU.
+        cpu: usize,
+    },
+    /// I4: an NMI was sent to an `Offline` or `Booting` CPU.
+    NmiToUnready {
+        /// The CPU.
+        cpu: usize,
+    },
+    /// I5: the recorded path disagrees with what the CPU took, or counts do not add up.
+    Accounting {
+        /// What is wrong.
+        what: String,
+    },
+    /// The report does not describe the machine.
+    Report {
+        /// What is wrong.
+        what: String,
+    },
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+impl Outcome {
+    /// The winning stop's result, if exactly one stop returned a report.
+    pub fn stop(&self) -> Option<&StopResult> {
+        match self.results.as_slice() {
+            [Ok(result)] => Some(result),
+            _ => None,
+        }
+    }
+
+    /// Checks I1–I5 and the report; returns every violation found.
+    pub fn check(&self) -> Result<(), Vec<Violation>> {
+        let mut found = Vec::new();
+        match self.stop() {
+            None => found.push(Violation::Election {
+                returned: self.results.len(),
+            }),
+            Some(stop) => self.check_stop(stop, &mut found),
+        }
+        for (cpu, seen) in self.cpus.iter().enumerate() {
+            if seen.nmis_to_unready > 0 {
+                found.push(Violation::NmiToUnready { cpu });
+            }
+        }
+        if found.is_empty() {
+            Ok(())
+        } else {
+            Err(found)
+        }
+    }
+
+    /// The checks that need the report.
+    fn check_stop(&self, stop: &StopResult, found: &mut Vec<Violation>) {
+        let bound = self.scenario.vector_timeout
+            + self.scenario.nmi_timeout
+            + match self.scenario.init_park {
+                InitPark::On => INIT_SETTLE,
+                InitPark::Off => Duration::ZERO,
+            }
+            + SCHEDULING_SLACK;
+        if stop.duration > bound {
+            found.push(Violation::TooSlow {
+                took: stop.duration,
+                bound,
+            });
+        }
+        let report = |what: String| Violation::Report { what };
+        if stop.rows.len() != self.cpus.len() {
+            found.push(report(format!(
+                "{} rows for {} CPUs",
+                stop.rows.len(),
+                self.cpus.len()
+            )));
+        }
+        if stop.table.lines().count() != self.cpus.len() + 2 {
+            found.push(report(format!(
+                "table has wrong line count:\n{}",
+                stop.table
+            )));
+        }
+        let mut counted = StopSummary {
+            stopper: stop.stopper,
+            targets: 0,
+            total_us: stop.summary.total_us,
+            ..StopSummary::default()
+        };
+        for (row, seen) in stop.rows.iter().zip(&self.cpus) {
+            let cpu = row.index;
+            if row.apic_id != Scenario::apic_id(cpu) {
+                found.push(report(format!("cpu {cpu}: apic id {}", row.apic_id)));
+            }
+            let expected_verdict_ok = match (cpu == stop.stopper, seen.behaviour) {
+                (true, _) => row.verdict == Verdict::Stopper,
+                (false, Behaviour::Offline) => row.verdict == Verdict::NotTarget,
+                (false, Behaviour::NeverAnswers) => {
+                    matches!(row.verdict, Verdict::Stuck | Verdict::Parked)
+                }
+                (false, _) => matches!(
+                    row.verdict,
+                    Verdict::Stopped | Verdict::Stuck | Verdict::Parked
+                ),
+            };
+            if !expected_verdict_ok {
+                found.push(Violation::UnnamedStraggler { cpu });
+            }
+            if !matches!(row.verdict, Verdict::Stopper | Verdict::NotTarget) {
+                counted.targets += 1;
+            }
+            if row.nmis > 1 {
+                found.push(Violation::Accounting {
+                    what: format!("cpu {cpu} was sent {} NMIs", row.nmis),
+                });
+            }
+            match row.verdict {
+                Verdict::Stopped => {
+                    self.check_stopped(row, seen, found);
+                    match row.path {
+                        Some(StopPath::Vector) => counted.vector += 1,
+                        Some(StopPath::Nmi) => counted.nmi += 1,
+                        _ => counted.self_stop += 1,
+                    }
+                }
+                Verdict::Parked => counted.init += 1,
+                Verdict::Stuck => counted.stuck += 1,
+                _ => {}
+            }
+            if seen.called_stop && cpu != stop.stopper && row.path == Some(StopPath::SelfStop) {
+                let expected = format!("panic on cpu {cpu}");
+                if row.panic_message.as_str() != expected || !stop.table.contains(&expected) {
+                    found.push(Violation::LostMessage { cpu });
+                }
+            }
+        }
+        if counted != stop.summary || counted.targets != stop.tally.targets {
+            found.push(Violation::Accounting {
+                what: format!("summary {} but rows say {counted}", stop.summary),
+            });
+        }
+        let line = stop.summary.to_string();
+        let expected = format!(
+            "stop-summary: stopper={} targets={} vector={} nmi={} self={} init={} stuck={} total_us={}",
+            counted.stopper,
+            counted.targets,
+            counted.vector,
+            counted.nmi,
+            counted.self_stop,
+            counted.init,
+            counted.stuck,
+            counted.total_us
+        );
+        if line != expected {
+            found.push(report(format!("summary line {line:?}")));
+        }
+    }
+
+    /// I1 and I5 for a CPU the report calls stopped.
+    fn check_stopped(&self, row: &CpuReport, seen: &CpuObservation, found: &mut Vec<Violation>) {
+        let cpu = row.index;
+        if seen.stores_after_return > 0 || seen.heartbeat_at_return != seen.heartbeat_at_end {
+            found.push(Violation::StoreAfterDone { cpu });
+        }
+        let path_ok = match row.path {
+            Some(StopPath::Vector) => seen.took_vector,
+            Some(StopPath::Nmi) => seen.took_nmi && row.nmis == 1,
+            Some(StopPath::SelfStop) => {
+                seen.called_stop || matches!(seen.behaviour, Behaviour::Booting { .. })
+            }
+            Some(StopPath::Init) | None => false,
+        };
+        if !path_ok {
+            found.push(Violation::Accounting {
+                what: format!("cpu {cpu}: path {:?} but saw {seen:?}", row.path),
+            });
+        }
+        if row.ack_latency.is_none() || row.halt_latency.is_none() {
+            found.push(Violation::Report {
+                what: format!("cpu {cpu} stopped without ack/halt times"),
+            });
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! The scenarios, each checked for I1–I5 and for the report it should give.
+
+use std::time::Duration;
+
+use allstop_tests::{run, Behaviour, Outcome, Scenario};
+use stop::{InitPark, StopPath, Verdict};
+
+use Behaviour::*;
+
+/// Runs `scenario`, asserts every invariant, and returns the outcome for scenario checks.
+fn run_checked(scenario: Scenario) -> Outcome {
+    let outcome = run(&scenario);
+    if let Err(violations) = outcome.check() {
+        panic!("{scenario:?}\nviolations: {violations:#?}\n{outcome:#?}");
+    }
+    outcome
+}
+
+const NOW: Duration = Duration::ZERO;
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+#[test]
+fn all_idle_cpus_stop_by_vector() {
+    let outcome = run_checked(Scenario {
+        vector_timeout: ms(200),
+        ..Scenario::new(vec![Stopper { after: NOW }, Idle, Idle, Idle])
+    });
+    let s = outcome.stop().unwrap().summary;
+    assert_eq!((s.targets, s.vector, s.nmi, s.stuck), (3, 3, 0, 0), "{s}");
+}
+
+#[test]
+fn irq_off_cpus_are_stopped_by_nmi() {
+    let long_off = IrqOff {
+        start: NOW,
+        len: ms(10_000),
+    };
+    let outcome = run_checked(Scenario::new(vec![
+        Stopper { after: ms(1) },
+        long_off,
+        Idle,
+        long_off,
+    ]));
+    let stop = outcome.stop().unwrap();
+    for cpu in [1, 3] {
+        assert_eq!(stop.rows[cpu].path, Some(StopPath::Nmi), "{}", stop.table);
+    }
+    assert_eq!(stop.summary.nmi, 2);
+    assert_eq!(stop.summary.stuck, 0);
+}
+
+#[test]
+fn irq_off_window_ending_around_the_vector_timeout() {
+    // Windows end just before, at, and just after the 1 ms vector timeout: the late vector
+    // races the NMI, the case Linux leaves open. Repeat to hit both orders.
+    for round in 0..20u64 {
+        let edge = |delta_us: i64| IrqOff {
+            start: NOW,
+            len: Duration::from_micros((1_000 + delta_us + round as i64 * 10) as u64),
+        };
+        run_checked(Scenario {
+            vector_timeout: ms(1),
+            ..Scenario::new(vec![Stopper { after: NOW }, edge(-100), edge(0), edge(100)])
+        });
+    }
+}
+
+#[test]
+fn concurrent_stop_requests_elect_one_stopper() {
+    let outcome = run_checked(Scenario::new(vec![
+        Stopper { after: ms(1) },
+        Stopper { after: ms(1) },
+        Stopper { after: ms(1) },
+        Idle,
+    ]));
+    let stop = outcome.stop().unwrap();
+    let others = (0..3).filter(|&c| c != stop.stopper);
+    for cpu in others {
+        let row = &stop.rows[cpu];
+        assert_eq!(row.verdict, Verdict::Stopped, "{}", stop.table);
+    }
+}
+
+#[test]
+fn a_booting_cpu_is_never_nmied_and_stops_itself() {
+    let outcome = run_checked(Scenario::new(vec![
+        Stopper { after: ms(1) },
+        Booting { after: ms(3) },
+        Idle,
+    ]));
+    let stop = outcome.stop().unwrap();
+    assert_eq!(stop.rows[1].nmis, 0);
+    assert_eq!(
+        stop.rows[1].path,
+        Some(StopPath::SelfStop),
+        "{}",
+        stop.table
+    );
+    assert_eq!(stop.rows[1].verdict, Verdict::Stopped);
+}
+
+#[test]
+fn a_cpu_that_never_answers_is_named_stuck() {
+    let outcome = run_checked(Scenario::new(vec![
+        Stopper { after: NOW },
+        NeverAnswers,
+        Idle,
+    ]));
+    let stop = outcome.stop().unwrap();
+    assert_eq!(stop.rows[1].verdict, Verdict::Stuck);
+    assert_eq!(stop.summary.stuck, 1);
+    assert!(stop.table.contains("STUCK"), "{}", stop.table);
+}
+
+#[test]
+fn a_cpu_that_never_answers_is_parked_when_policy_says_so() {
+    let outcome = run_checked(Scenario {
+        init_park: InitPark::On,
+        ..Scenario::new(vec![Stopper { after: NOW }, NeverAnswers])
+    });
+    let stop = outcome.stop().unwrap();
+    assert_eq!(stop.rows[1].path, Some(StopPath::Init));
+    assert_eq!((stop.summary.init, stop.summary.stuck), (1, 0));
+}
+
+#[test]
+fn offline_cpus_are_not_targets() {
+    let outcome = run_checked(Scenario::new(vec![
+        Offline,
+        Stopper { after: NOW },
+        Offline,
+    ]));
+    let stop = outcome.stop().unwrap();
+    assert_eq!(stop.summary.targets, 0);
+    assert_eq!(stop.rows[0].verdict, Verdict::NotTarget);
+}
+
+/// The checks can fail: a forged outcome with a store after done is caught.
+#[test]
+fn checks_catch_a_store_after_done() {
+    let mut outcome = run(&Scenario::new(vec![Stopper { after: NOW }, Idle]));
+    outcome.check().unwrap();
+    outcome.cpus[1].stores_after_return = 1;
+    let violations = outcome.check().unwrap_err();
+    assert!(violations.contains(&allstop_tests::Violation::StoreAfterDone { cpu: 1 }));
+}
