@@ -60,7 +60,7 @@ pub fn main(info: StartInfo, (heap_start, heap_len): (u64, u64)) -> ! {
 
     let status = arch::app_entry::run_app();
     log::info!("app exited with status {status}");
-    arch::exit::exit(status as u32)
+    crate::power::poweroff(status as u32)
 }
 
 /// Enables the local APIC, reads ACPI, sets up the clock and every CPU's state, and starts the
@@ -73,6 +73,8 @@ fn start_cpus(rsdp: Option<usize>) {
         log::warn!("ACPI tables unusable ({e:?}); running on the boot CPU only");
         arch::acpi::AcpiInfo::default()
     });
+    arch::power::init(acpi.power);
+    log::debug!("ACPI power control: {:?}", acpi.power);
     match arch::tsc::frequency_khz(acpi.pm_timer) {
         Some((khz, source)) => {
             time::set_tsc_khz(khz);

@@ -25,6 +25,9 @@ pub mod inject;
 #[cfg(target_os = "none")]
 mod panic;
 #[cfg(target_os = "none")]
+pub mod power;
+pub mod sleep_type;
+#[cfg(target_os = "none")]
 pub mod smp;
 pub mod time;
 pub mod topology;

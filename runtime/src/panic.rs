@@ -20,7 +20,7 @@ fn panic(info: &PanicInfo<'_>) -> ! {
             "PANIC on cpu {cpu} while panicking: {}\n",
             info.message()
         ));
-        arch::exit::exit(DOUBLE_PANIC_EXIT_STATUS);
+        arch::power::poweroff(DOUBLE_PANIC_EXIT_STATUS);
     }
     match info.location() {
         Some(loc) => console::write_fmt_breaking_lock(format_args!(
@@ -35,5 +35,5 @@ fn panic(info: &PanicInfo<'_>) -> ! {
             info.message()
         )),
     }
-    arch::exit::exit(PANIC_EXIT_STATUS)
+    arch::power::poweroff(PANIC_EXIT_STATUS)
 }

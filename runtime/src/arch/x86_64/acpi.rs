@@ -4,11 +4,12 @@
 use alloc::vec::Vec;
 use core::ptr::NonNull;
 
-use acpi::address::AddressSpace;
+use acpi::address::{AddressSpace, GenericAddress};
 use acpi::fadt::Fadt;
 use acpi::madt::{Madt, MadtEntry};
-use acpi::{AcpiError, AcpiHandler, AcpiTables, PhysicalMapping};
+use acpi::{AcpiError, AcpiHandler, AcpiTable, AcpiTables, PhysicalMapping};
 
+use crate::sleep_type::{find_s5, S5};
 use crate::topology::MadtCpu;
 
 /// Maps ACPI tables where they are: everything below 4 GiB is identity-mapped.
@@ -40,6 +41,38 @@ pub struct PmTimer {
     pub is_32_bit: bool,
 }
 
+/// A register the FADT names for power control.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Register {
+    /// An I/O port.
+    Port(u16),
+    /// A memory-mapped register (identity-mapped).
+    Memory(u64),
+}
+
+/// Where sleep states are entered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SleepControl {
+    /// PM1a and (optionally) PM1b control registers, I/O ports.
+    Pm1 {
+        /// PM1a control.
+        a: u16,
+        /// PM1b control, when present.
+        b: Option<u16>,
+    },
+    /// The sleep control register of hardware-reduced ACPI (FADT revision 5 and later).
+    HardwareReduced(Register),
+}
+
+/// How to power off and reset through ACPI.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PowerControl {
+    /// Where to write, and the S5 sleep types.
+    pub s5: Option<(SleepControl, S5)>,
+    /// The FADT reset register and the value to write (FADT revision 2 and later only).
+    pub reset: Option<(Register, u8)>,
+}
+
 /// What the runtime takes from ACPI.
 #[derive(Debug, Default)]
 pub struct AcpiInfo {
@@ -47,6 +80,24 @@ pub struct AcpiInfo {
     pub cpus: Vec<MadtCpu>,
     /// The FADT's PM timer, if it has one in I/O space.
     pub pm_timer: Option<PmTimer>,
+    /// Power-off and reset registers.
+    pub power: PowerControl,
+}
+
+fn register(block: &GenericAddress) -> Option<Register> {
+    match block.address_space {
+        _ if block.address == 0 => None,
+        AddressSpace::SystemIo => u16::try_from(block.address).ok().map(Register::Port),
+        AddressSpace::SystemMemory => Some(Register::Memory(block.address)),
+        _ => None,
+    }
+}
+
+fn io_port(block: &GenericAddress) -> Option<u16> {
+    match register(block)? {
+        Register::Port(port) => Some(port),
+        Register::Memory(_) => None,
+    }
 }
 
 /// Reads the tables from `rsdp` (given by the loader) or, without one, from a BIOS-area search.
@@ -79,15 +130,51 @@ pub fn read(rsdp: Option<usize>) -> Result<AcpiInfo, AcpiError> {
         Err(e) => log::warn!("ACPI: no usable MADT ({e:?}); running on the boot CPU only"),
     }
     if let Ok(fadt) = tables.find_table::<Fadt>() {
-        info.pm_timer = match fadt.pm_timer_block() {
-            Ok(Some(block)) if block.address_space == AddressSpace::SystemIo => {
-                u16::try_from(block.address).ok().map(|port| PmTimer {
-                    port,
-                    is_32_bit: { fadt.flags }.pm_timer_is_32_bit(),
-                })
-            }
-            _ => None,
+        info.pm_timer = fadt
+            .pm_timer_block()
+            .ok()
+            .flatten()
+            .as_ref()
+            .and_then(io_port)
+            .map(|port| PmTimer {
+                port,
+                is_32_bit: { fadt.flags }.pm_timer_is_32_bit(),
+            });
+        let pm1a = fadt.pm1a_control_block().ok().as_ref().and_then(io_port);
+        let pm1b = fadt
+            .pm1b_control_block()
+            .ok()
+            .flatten()
+            .as_ref()
+            .and_then(io_port);
+        let s5 = tables.dsdt().ok().and_then(|dsdt| {
+            // SAFETY: the DSDT's AML stream lies in identity-mapped firmware memory that nothing
+            // writes; `length` comes from its checksummed header.
+            let aml = unsafe {
+                core::slice::from_raw_parts(dsdt.address as *const u8, dsdt.length as usize)
+            };
+            find_s5(aml)
+        });
+        let control = match pm1a {
+            Some(a) => Some(SleepControl::Pm1 { a, b: pm1b }),
+            None => fadt
+                .sleep_control_register()
+                .ok()
+                .flatten()
+                .as_ref()
+                .and_then(register)
+                .map(SleepControl::HardwareReduced),
         };
+        info.power.s5 = control.zip(s5);
+        // The reset register exists from FADT revision 2 on, when the flags say it works.
+        if fadt.header().revision >= 2 && { fadt.flags }.supports_system_reset_via_fadt() {
+            info.power.reset = fadt
+                .reset_register()
+                .ok()
+                .as_ref()
+                .and_then(register)
+                .map(|r| (r, fadt.reset_value));
+        }
     }
     Ok(info)
 }

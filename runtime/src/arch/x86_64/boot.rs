@@ -151,7 +151,7 @@ extern "C" fn boot_main(start_info: u32) -> ! {
                     "allstop: bad hvm_start_info magic {magic:#x}: not booted by a PVH loader\n"
                 ),
             );
-            super::exit::halt_forever()
+            super::power::halt_forever()
         }
     }
 }

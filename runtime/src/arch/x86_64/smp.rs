@@ -218,7 +218,7 @@ extern "C" fn ap_entry(index: usize) -> ! {
         .is_err()
     {
         // The boot CPU gave up on us: stay out of everything.
-        super::exit::halt_forever();
+        super::power::halt_forever();
     }
     cpu.block.activate();
     idt::load();
