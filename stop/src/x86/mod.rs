@@ -4,7 +4,11 @@
 pub mod icr;
 
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
+mod platform;
+#[cfg(all(target_arch = "x86_64", target_os = "none"))]
 mod writer;
+#[cfg(all(target_arch = "x86_64", target_os = "none"))]
+pub use platform::X86Platform;
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
 pub use writer::{ApicMode, IcrWriter, SendError};
 
