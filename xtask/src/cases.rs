@@ -73,6 +73,11 @@ impl Case {
         self
     }
 
+    fn cpu(mut self, model: &'static str) -> Case {
+        self.cpu = Some(model);
+        self
+    }
+
     fn append(mut self, append: &str) -> Case {
         self.append = append.to_string();
         self
@@ -99,6 +104,18 @@ fn strings(texts: &[&str]) -> Vec<String> {
     texts.iter().map(|t| t.to_string()).collect()
 }
 
+/// CPU counts the SMP bring-up is tried with.
+const SMP_COUNTS: [u32; 5] = [1, 2, 3, 4, 8];
+
+/// smp-hello on `machine` with `smp` CPUs: all of them online, in the expected APIC mode.
+fn smp_hello(machine: Machine, smp: u32, apic: &str) -> Case {
+    let online = format!("cpus online: {smp}/{smp}");
+    let mode = format!("apic: {apic}");
+    Case::new(&format!("smp-hello-{machine}-{apic}-smp{smp}"), "smp-hello")
+        .on(machine, smp)
+        .require(&[&online, &mode, "bringup_us: "])
+}
+
 /// Every case, in the order they are reported.
 pub fn all() -> Vec<Case> {
     let hello = |machine: Machine, smp: u32| {
@@ -106,7 +123,12 @@ pub fn all() -> Vec<Case> {
             .on(machine, smp)
             .require(&[GREETING, "cmdline: \"\""])
     };
-    vec![
+    let smp_matrix = [Machine::Pc, Machine::Q35]
+        .into_iter()
+        .flat_map(|machine| SMP_COUNTS.map(|smp| smp_hello(machine, smp, "x2apic")));
+    // qemu64 has no x2APIC under TCG: the xAPIC (MMIO) path.
+    let xapic = [2, 4].map(|smp| smp_hello(Machine::Pc, smp, "xapic").cpu("qemu64"));
+    let mut cases = vec![
         hello(Machine::Pc, 1),
         hello(Machine::Pc, 4),
         hello(Machine::Q35, 2),
@@ -128,7 +150,10 @@ pub fn all() -> Vec<Case> {
         Case::new("hang-times-out", "hang")
             .expect(Expect::Timeout, HANG_TIMEOUT)
             .require(&["hang: spinning forever"]),
-    ]
+    ];
+    cases.extend(smp_matrix);
+    cases.extend(xapic);
+    cases
 }
 
 #[cfg(test)]
@@ -194,5 +219,15 @@ mod tests {
             find("hello-boot-option-warnings").append,
             "log=nonsense foo"
         );
+        let xapic = find("smp-hello-pc-xapic-smp4");
+        assert_eq!(xapic.cpu, Some("qemu64"));
+        assert!(xapic.required.contains(&"cpus online: 4/4".to_string()));
+        for machine in ["pc", "q35"] {
+            for smp in SMP_COUNTS {
+                let case = find(&format!("smp-hello-{machine}-x2apic-smp{smp}"));
+                assert_eq!(case.smp, smp);
+                assert!(case.required.contains(&format!("cpus online: {smp}/{smp}")));
+            }
+        }
     }
 }
