@@ -5,10 +5,9 @@ use spin::Once;
 
 use crate::arch::{self, pvh::StartInfo};
 use crate::cmdline::{BootOptions, CommandLine};
-use crate::{console, memory, smp, time, topology};
+use crate::stopping::{self, MAX_CPUS};
+use crate::{console, memory, panic, smp, time, topology};
 
-/// Most CPUs the runtime runs.
-pub const MAX_CPUS: usize = 256;
 /// TSC rate assumed when nothing tells it (a warning says so).
 const FALLBACK_TSC_KHZ: u64 = 1_000_000;
 
@@ -46,6 +45,8 @@ pub fn main(info: StartInfo, (heap_start, heap_len): (u64, u64)) -> ! {
     }
     let opts = BootOptions::parse(CommandLine::split(line).kernel, |w| log::warn!("{w}"));
     console::set_level(opts.log);
+    stopping::configure(&opts);
+    panic::set_action(opts.panic);
 
     let map = &info.memmap[..info.memmap_len];
     log::debug!("memory map: {map:?}; ACPI RSDP at {:?}", info.rsdp);
@@ -103,7 +104,7 @@ fn start_cpus(rsdp: Option<usize>) {
         .iter()
         .filter(|c| c.flags & topology::MADT_ENABLED != 0)
         .count();
-    let boot = arch::smp::init_boot_cpu(boot_apic_id);
+    let boot = arch::smp::init_boot_cpu(&topology.apic_ids);
     let all_cpus = topology.apic_ids.len() >= madt_cpus && topology.online_capable == 0;
     let bringup = arch::smp::start_aps(boot, &topology.apic_ids, all_cpus);
     for apic_id in &bringup.missing {

@@ -4,20 +4,55 @@
 //! produces one [`Warning`] naming it (and the default kept) and the default stays in force.
 
 use core::fmt;
+use core::time::Duration;
 
 use log::LevelFilter;
+
+/// What the runtime does after a panic has stopped the other CPUs (`panic=`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PanicAction {
+    /// Power off with the panic status (the default).
+    Poweroff,
+    /// Reset the machine.
+    Reboot,
+    /// Halt the panicking CPU too and leave the machine as it is.
+    Halt,
+}
+
+/// Whether stop stragglers are parked with INIT (`stop.init_park=`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InitParkOption {
+    /// On under a hypervisor (CPUID says so), off on bare metal.
+    Auto,
+    /// Always.
+    On,
+    /// Never.
+    Off,
+}
 
 /// Typed kernel options with their defaults.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BootOptions {
     /// `log=off|error|warn|info|debug|trace`: the most verbose log level printed.
     pub log: LevelFilter,
+    /// `panic=poweroff|reboot|halt`.
+    pub panic: PanicAction,
+    /// `stop.vector_timeout_us=N`: how long the stopper waits for the stop vector.
+    pub stop_vector_timeout: Duration,
+    /// `stop.nmi_timeout_us=N`: how long it then waits for the NMIs.
+    pub stop_nmi_timeout: Duration,
+    /// `stop.init_park=auto|on|off`.
+    pub stop_init_park: InitParkOption,
 }
 
 impl Default for BootOptions {
     fn default() -> Self {
         Self {
             log: LevelFilter::Info,
+            panic: PanicAction::Poweroff,
+            stop_vector_timeout: stop::DEFAULT_VECTOR_TIMEOUT,
+            stop_nmi_timeout: stop::DEFAULT_NMI_TIMEOUT,
+            stop_init_park: InitParkOption::Auto,
         }
     }
 }
@@ -88,7 +123,10 @@ impl<'a> CommandLine<'a> {
     }
 }
 
-const LOG_LEVELS: &str = "off|error|warn|info|debug|trace";
+/// Longest stop timeout accepted, so a typo cannot make a stop wait for hours.
+const MAX_STOP_TIMEOUT_US: u64 = 10_000_000;
+/// What a stop timeout may be.
+const TIMEOUT_RANGE: &str = "microseconds, 1..=10000000";
 
 impl BootOptions {
     /// Parses the kernel part of the command line, reporting each bad word to `warn`.
@@ -99,20 +137,65 @@ impl BootOptions {
                 Some((key, value)) => (key, Some(value)),
                 None => (word, None),
             };
-            match key {
-                "log" => match value.and_then(parse_level) {
-                    Some(level) => opts.log = level,
-                    None => warn(Warning::BadValue {
-                        word,
-                        expected: LOG_LEVELS,
-                        kept: "log=info",
-                    }),
-                },
-                _ => warn(Warning::UnknownKey { word }),
+            let bad = |expected, kept| Warning::BadValue {
+                word,
+                expected,
+                kept,
+            };
+            let accepted = match key {
+                "log" => value
+                    .and_then(parse_level)
+                    .map(|v| opts.log = v)
+                    .ok_or_else(|| bad("off|error|warn|info|debug|trace", "log=info")),
+                "panic" => value
+                    .and_then(parse_panic_action)
+                    .map(|v| opts.panic = v)
+                    .ok_or_else(|| bad("poweroff|reboot|halt", "panic=poweroff")),
+                "stop.vector_timeout_us" => value
+                    .and_then(parse_timeout_us)
+                    .map(|v| opts.stop_vector_timeout = v)
+                    .ok_or_else(|| bad(TIMEOUT_RANGE, "stop.vector_timeout_us=1000")),
+                "stop.nmi_timeout_us" => value
+                    .and_then(parse_timeout_us)
+                    .map(|v| opts.stop_nmi_timeout = v)
+                    .ok_or_else(|| bad(TIMEOUT_RANGE, "stop.nmi_timeout_us=10000")),
+                "stop.init_park" => value
+                    .and_then(parse_init_park)
+                    .map(|v| opts.stop_init_park = v)
+                    .ok_or_else(|| bad("auto|on|off", "stop.init_park=auto")),
+                _ => Err(Warning::UnknownKey { word }),
+            };
+            if let Err(w) = accepted {
+                warn(w);
             }
         }
         opts
     }
+}
+
+fn parse_panic_action(value: &str) -> Option<PanicAction> {
+    match value {
+        "poweroff" => Some(PanicAction::Poweroff),
+        "reboot" => Some(PanicAction::Reboot),
+        "halt" => Some(PanicAction::Halt),
+        _ => None,
+    }
+}
+
+fn parse_init_park(value: &str) -> Option<InitParkOption> {
+    match value {
+        "auto" => Some(InitParkOption::Auto),
+        "on" => Some(InitParkOption::On),
+        "off" => Some(InitParkOption::Off),
+        _ => None,
+    }
+}
+
+fn parse_timeout_us(value: &str) -> Option<Duration> {
+    let us: u64 = value.parse().ok()?;
+    (1..=MAX_STOP_TIMEOUT_US)
+        .contains(&us)
+        .then(|| Duration::from_micros(us))
 }
 
 fn parse_level(value: &str) -> Option<LevelFilter> {
@@ -168,6 +251,31 @@ mod tests {
         assert!(warnings[0].starts_with("boot option 'log': invalid value"));
         let (_, warnings) = parse("log=");
         assert!(warnings[0].starts_with("boot option 'log=': invalid value"));
+    }
+
+    #[test]
+    fn stop_and_panic_options_are_parsed() {
+        let (opts, warnings) = parse(
+            "panic=halt stop.vector_timeout_us=250 stop.nmi_timeout_us=5000 stop.init_park=off",
+        );
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(opts.panic, PanicAction::Halt);
+        assert_eq!(opts.stop_vector_timeout, Duration::from_micros(250));
+        assert_eq!(opts.stop_nmi_timeout, Duration::from_millis(5));
+        assert_eq!(opts.stop_init_park, InitParkOption::Off);
+    }
+
+    #[test]
+    fn bad_stop_values_keep_the_defaults() {
+        let (opts, warnings) =
+            parse("stop.vector_timeout_us=0 stop.nmi_timeout_us=abc stop.init_park=maybe panic=");
+        assert_eq!(opts, BootOptions::default());
+        assert_eq!(warnings.len(), 4);
+        assert!(warnings[0].contains("'stop.vector_timeout_us=0': invalid value"));
+        assert!(warnings[0].ends_with("keeping stop.vector_timeout_us=1000"));
+        assert!(warnings[3].ends_with("keeping panic=poweroff"));
+        let (_, warnings) = parse("stop.vector_timeout_us=10000001");
+        assert_eq!(warnings.len(), 1);
     }
 
     #[test]

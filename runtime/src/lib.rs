@@ -23,12 +23,16 @@ pub mod cpu;
 #[cfg(target_os = "none")]
 pub mod inject;
 #[cfg(target_os = "none")]
+pub mod irq;
+#[cfg(target_os = "none")]
 mod panic;
 #[cfg(target_os = "none")]
 pub mod power;
 pub mod sleep_type;
 #[cfg(target_os = "none")]
 pub mod smp;
+#[cfg(target_os = "none")]
+pub mod stopping;
 pub mod time;
 pub mod topology;
 
@@ -36,3 +40,5 @@ pub mod topology;
 pub use boot::{app_args, cmdline};
 #[cfg(target_os = "none")]
 pub use panic::{DOUBLE_PANIC_EXIT_STATUS, PANIC_EXIT_STATUS};
+#[cfg(target_os = "none")]
+pub use power::{halt, poweroff, reboot};

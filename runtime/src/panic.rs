@@ -1,8 +1,14 @@
-//! The panic handler: prints CPU, location and message, then exits with [`PANIC_EXIT_STATUS`].
+//! The panic handler: prints CPU, location, message and a backtrace, stops every other CPU
+//! through the stop controller's election, prints the stop report, then does what `panic=`
+//! says (power off with [`PANIC_EXIT_STATUS`] by default).
 
 use core::panic::PanicInfo;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
+use stop::StopReason;
+
+use crate::cmdline::PanicAction;
+use crate::stopping::{self, MAX_CPUS};
 use crate::{arch, console};
 
 /// Exit status of a run that panicked.
@@ -10,14 +16,22 @@ pub const PANIC_EXIT_STATUS: u32 = 101;
 /// Exit status when the panic path itself panicked.
 pub const DOUBLE_PANIC_EXIT_STATUS: u32 = 102;
 
-static PANICKING: AtomicBool = AtomicBool::new(false);
+/// Which CPUs are inside the panic handler.
+static PANICKING: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
+/// The `panic=` action, as `PanicAction as u8`.
+static ACTION: AtomicU8 = AtomicU8::new(PanicAction::Poweroff as u8);
+
+/// Sets what happens after a panic's stop (boot option `panic=`).
+pub fn set_action(action: PanicAction) {
+    ACTION.store(action as u8, Ordering::Relaxed);
+}
 
 #[panic_handler]
 fn panic(info: &PanicInfo<'_>) -> ! {
     let cpu = crate::cpu::current_index();
-    if PANICKING.swap(true, Ordering::SeqCst) {
+    if PANICKING[cpu].swap(true, Ordering::SeqCst) {
         console::write_fmt_breaking_lock(format_args!(
-            "PANIC on cpu {cpu} while panicking: {}\n",
+            "PANIC on cpu {cpu} inside the panic path: {}\n",
             info.message()
         ));
         arch::power::poweroff(DOUBLE_PANIC_EXIT_STATUS);
@@ -35,5 +49,18 @@ fn panic(info: &PanicInfo<'_>) -> ! {
             info.message()
         )),
     }
-    arch::power::poweroff(PANIC_EXIT_STATUS)
+    arch::backtrace::print();
+    // A CPU that loses the election records its message for the winner's report and stops
+    // here for good.
+    match stopping::stop_others(StopReason::Panic(&info.message())) {
+        Some(report) => stopping::print_report(&report),
+        None => console::write_fmt_breaking_lock(format_args!(
+            "cpu {cpu} panicked while stopping the others; they may still run\n"
+        )),
+    }
+    match ACTION.load(Ordering::Relaxed) {
+        a if a == PanicAction::Reboot as u8 => arch::power::reset(),
+        a if a == PanicAction::Halt as u8 => arch::power::halt_forever(),
+        _ => arch::power::poweroff(PANIC_EXIT_STATUS),
+    }
 }

@@ -1,18 +1,36 @@
-//! Ending the run: power off with a status, reboot, or halt.
+//! Ending the run: stop every other CPU, then power off with a status, reboot, or halt.
 
-use crate::arch;
+use stop::StopReason;
 
-/// Powers the machine off; under QEMU the runner sees `status` (keep it in 0..=127).
+use crate::{arch, console, stopping};
+
+/// Stops every other CPU, then powers the machine off; under QEMU the runner sees `status`
+/// (keep it in 0..=127).
 pub fn poweroff(status: u32) -> ! {
+    stop_everything_else(StopReason::PowerOff);
     arch::power::poweroff(status)
 }
 
-/// Resets the machine.
+/// Stops every other CPU, then resets the machine.
 pub fn reboot() -> ! {
+    stop_everything_else(StopReason::Reboot);
     arch::power::reset()
 }
 
-/// Halts the calling CPU for good.
+/// Stops every other CPU, then halts this one for good.
 pub fn halt() -> ! {
+    stop_everything_else(StopReason::Halt);
     arch::power::halt_forever()
+}
+
+/// Runs the stop and prints its `stop-summary:` line (and the table when a CPU is stuck). If
+/// this CPU already stopped the others, there is nothing left to do.
+fn stop_everything_else(reason: StopReason<'_>) {
+    if let Some(report) = stopping::stop_others(reason) {
+        if report.summary().stuck > 0 {
+            stopping::print_report(&report);
+        } else {
+            console::write_fmt_breaking_lock(format_args!("{}\n", report.summary()));
+        }
+    }
 }

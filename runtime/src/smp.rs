@@ -49,3 +49,14 @@ pub fn apic_id(index: usize) -> Option<u32> {
 pub fn on_each_cpu(f: impl Fn(usize) + Sync) {
     arch::smp::on_each_cpu(&f)
 }
+
+/// Bumps the calling CPU's heartbeat: call it in every loop iteration of long-running work, so a
+/// test can check that a stopped CPU never runs again.
+pub fn beat() {
+    crate::stopping::STOP.beat(current_cpu());
+}
+
+/// CPU `index`'s heartbeat count.
+pub fn heartbeat(index: usize) -> Option<u64> {
+    crate::stopping::STOP.heartbeat(index)
+}

@@ -45,7 +45,13 @@ pub fn ns_to_ticks(ns: u64, khz: u64) -> u64 {
 #[cfg(target_os = "none")]
 /// Time since the TSC started counting (roughly, since the machine started).
 pub fn now() -> Duration {
-    Duration::from_nanos(ticks_to_ns(crate::arch::tsc::read(), tsc_khz()))
+    Duration::from_nanos(now_ns())
+}
+
+#[cfg(target_os = "none")]
+/// [`now`] in nanoseconds; lock-free, usable from NMI context.
+pub fn now_ns() -> u64 {
+    ticks_to_ns(crate::arch::tsc::read(), tsc_khz())
 }
 
 #[cfg(target_os = "none")]

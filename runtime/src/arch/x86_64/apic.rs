@@ -1,6 +1,6 @@
 //! Local APIC set-up on each CPU: x2APIC (MSRs) when CPUID offers it, else xAPIC (MMIO).
-//! Sending IPIs is the job of `stop::x86::IcrWriter` (one ICR writer in the codebase); the mode
-//! chosen here is recorded there once and read back from it.
+//! Sending IPIs is the job of the stop controller's `IcrWriter` (one ICR writer in the
+//! codebase, [`icr`]); the mode chosen here is recorded there once and read back from it.
 
 use raw_cpuid::CpuId;
 use stop::x86::{ApicMode, IcrWriter};
@@ -9,8 +9,11 @@ use x86::msr::{rdmsr, wrmsr, IA32_APIC_BASE};
 
 use super::vectors::SPURIOUS_VECTOR;
 
-/// The machine's one ICR writer; [`init_boot_cpu`] tells it the APIC mode.
-pub static ICR: IcrWriter = IcrWriter::new();
+/// The machine's one ICR writer (the stop controller's); [`init_boot_cpu`] tells it the APIC
+/// mode.
+pub fn icr() -> &'static IcrWriter {
+    crate::stopping::STOP.platform().icr()
+}
 
 /// `IA32_APIC_BASE` bit 11: the local APIC is enabled.
 const APIC_BASE_ENABLE: u64 = 1 << 11;
@@ -72,7 +75,7 @@ impl Register {
 }
 
 fn mode() -> ApicMode {
-    ICR.mode().expect("local APIC used before init_boot_cpu")
+    icr().mode().expect("local APIC used before init_boot_cpu")
 }
 
 fn read(reg: Register) -> u32 {
@@ -99,7 +102,7 @@ fn write(reg: Register, value: u32) {
     }
 }
 
-/// Picks the APIC mode from CPUID, masks the 8259 PICs, records the mode in [`ICR`] and enables
+/// Picks the APIC mode from CPUID, masks the 8259 PICs, records the mode in [`icr`] and enables
 /// the boot CPU's local APIC. Returns the mode.
 pub fn init_boot_cpu() -> ApicMode {
     // SAFETY: the PICs' data ports mask all their inputs; no PIC interrupt is wanted.
@@ -123,7 +126,7 @@ pub fn init_boot_cpu() -> ApicMode {
     // SAFETY: 1. switch_mode just enabled this CPU's APIC in `mode`, and every AP enables the
     // same mode before it sends anything. 2. the xAPIC page lies in the uncached top of the
     // identity map, mapped for the whole run.
-    unsafe { ICR.init(mode) };
+    unsafe { icr().init(mode) };
     program();
     mode
 }

@@ -8,8 +8,7 @@ unsafe extern "Rust" {
 /// Runs the app's `main`, with interrupts enabled (so stop and wake IPIs reach the boot CPU), and
 /// returns its status.
 pub fn run_app() -> i32 {
-    // SAFETY: the IDT and the local APIC are set up; every vector that can arrive has a handler.
-    unsafe { x86::irq::enable() };
+    super::irq::enable();
     // SAFETY: `entry!` defines `allstop_app_main` as a plain `fn() -> i32`; an image without it
     // does not link.
     unsafe { allstop_app_main() }

@@ -4,11 +4,13 @@
 pub mod acpi;
 pub mod apic;
 pub mod app_entry;
+pub mod backtrace;
 mod boot;
 mod gdt;
 pub mod heap;
 pub mod idt;
 pub mod inject;
+pub mod irq;
 mod paging;
 pub mod percpu;
 pub mod power;
@@ -28,4 +30,11 @@ unsafe extern "C" {
 /// Physical (= virtual) address of the first byte after the kernel image.
 pub fn image_end() -> usize {
     (&raw const __image_end) as usize
+}
+
+/// Whether CPUID says we run under a hypervisor.
+pub fn cpu_has_hypervisor() -> bool {
+    raw_cpuid::CpuId::new()
+        .get_feature_info()
+        .is_some_and(|f| f.has_hypervisor())
 }

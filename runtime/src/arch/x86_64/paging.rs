@@ -66,3 +66,33 @@ pub fn unmap_guard_page(addr: usize) {
         x86::tlb::flush(addr);
     }
 }
+
+/// Whether the 8 bytes at `addr` are mapped (walks the live page tables; used to follow frame
+/// pointers without faulting).
+pub fn is_mapped(addr: usize) -> bool {
+    if addr >= (4 << 30) || !addr.is_multiple_of(8) {
+        return false;
+    }
+    let (i4, i3, i2, i1) = (
+        (addr >> 39) & 511,
+        (addr >> 30) & 511,
+        (addr >> 21) & 511,
+        (addr >> 12) & 511,
+    );
+    // SAFETY: reads only; the hierarchy under boot_pml4 is identity-mapped and never freed, and
+    // entries are replaced whole (a racing split shows either the old or the new entry).
+    unsafe {
+        let pml4 = &raw const boot_pml4;
+        let pdpt = ((*pml4)[i4] & ADDRESS_MASK) as *const [u64; 512];
+        let pd = ((*pdpt)[i3] & ADDRESS_MASK) as *const [u64; 512];
+        let pd_entry = (*pd)[i2];
+        if pd_entry & PRESENT == 0 {
+            return false;
+        }
+        if pd_entry & HUGE_PAGE != 0 {
+            return true;
+        }
+        let pt = (pd_entry & ADDRESS_MASK) as *const [u64; 512];
+        (*pt)[i1] & PRESENT != 0
+    }
+}

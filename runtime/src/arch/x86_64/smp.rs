@@ -10,12 +10,14 @@ use spin::Once;
 use spinning_top::Spinlock;
 use stop::x86::icr::{Icr, Shorthand};
 
-use super::apic::{self, ICR};
+use super::apic;
 use super::percpu::PerCpu;
 use super::trampoline::{self, TrampolineData, TRAMPOLINE_ADDR};
 use super::vectors::WAKE_VECTOR;
-use super::{idt, tsc};
+use super::{idt, irq, tsc};
+use crate::stopping::STOP;
 use crate::time;
+use stop::CpuState;
 
 /// INIT to STARTUP wait the SDM asks of older CPUs (Vol. 3A §8.4.4.1); CPUs of family 6 and later
 /// (and every hypervisor's vCPUs) do not need it, as Linux also concludes.
@@ -25,17 +27,22 @@ const SIPI_RETRY_DELAY: Duration = Duration::from_micros(200);
 /// How long the boot CPU waits for all APs to check in before it goes on without the missing.
 const CHECK_IN_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Bring-up state of one AP: the AP moves it WAITING → ARRIVED when it reaches Rust, the boot
-/// CPU moves it WAITING → ABANDONED at its time-out; whoever is first decides.
+/// Bring-up handshake of one AP: the AP moves it WAITING → ARRIVED when it reaches Rust, the
+/// boot CPU moves it WAITING → ABANDONED at its time-out; whoever is first decides. Whether a
+/// CPU is up is its stop-protocol state (`Running`), kept by the stop controller.
 const WAITING: u8 = 0;
 const ARRIVED: u8 = 1;
-const ONLINE: u8 = 2;
-const ABANDONED: u8 = 3;
+const ABANDONED: u8 = 2;
 
-/// Every CPU's block, by index, plus its bring-up state.
+/// Every CPU's block, by index, plus its bring-up handshake.
 struct Cpu {
     block: &'static PerCpu,
-    state: AtomicU8,
+    handshake: AtomicU8,
+}
+
+/// Whether CPU `index` is up (the stop protocol's `Running`).
+fn is_running(index: usize) -> bool {
+    STOP.cpu_state(index) == Some(CpuState::Running)
 }
 
 static CPUS: Once<Vec<Cpu>> = Once::new();
@@ -59,11 +66,19 @@ unsafe extern "C" {
     static boot_stack_top: u8;
 }
 
-/// Sets up the boot CPU's own block (GDT, TSS, IST stacks, stack guard).
-pub fn init_boot_cpu(apic_id: u32) -> &'static PerCpu {
+/// Registers every CPU with the stop controller (index = position in `apic_ids`, the boot CPU
+/// first) and sets up the boot CPU's own block (GDT, TSS, IST stacks, stack guard); the boot CPU
+/// enters `Running`.
+pub fn init_boot_cpu(apic_ids: &[u32]) -> &'static PerCpu {
+    for &apic_id in apic_ids {
+        STOP.register_cpu(apic_id)
+            .expect("topology holds at most MAX_CPUS CPUs");
+    }
     super::paging::unmap_guard_page(&raw const boot_stack_bottom as usize);
-    let block = PerCpu::new(0, apic_id, Some(&raw const boot_stack_top as usize));
+    let block = PerCpu::new(0, apic_ids[0], Some(&raw const boot_stack_top as usize));
     block.activate();
+    STOP.boot_cpu(0).expect("boot CPU registered as Offline");
+    STOP.online_cpu(0).expect("boot CPU is Booting");
     block
 }
 
@@ -77,12 +92,12 @@ pub fn start_aps(boot: &'static PerCpu, apic_ids: &[u32], all_cpus: bool) -> Bri
     let mut cpus = Vec::with_capacity(apic_ids.len());
     cpus.push(Cpu {
         block: boot,
-        state: AtomicU8::new(ONLINE),
+        handshake: AtomicU8::new(ARRIVED),
     });
     for (index, &apic_id) in apic_ids.iter().enumerate().skip(1) {
         cpus.push(Cpu {
             block: PerCpu::new(index, apic_id, None),
-            state: AtomicU8::new(WAITING),
+            handshake: AtomicU8::new(WAITING),
         });
     }
     let stack_tops: Vec<u64> = cpus.iter().map(|c| c.block.stack_top() as u64).collect();
@@ -116,7 +131,7 @@ pub fn start_aps(boot: &'static PerCpu, apic_ids: &[u32], all_cpus: bool) -> Bri
     let page = (TRAMPOLINE_ADDR >> 12) as u8;
     let waiting = || {
         aps.iter()
-            .filter(|c| c.state.load(Ordering::Acquire) == WAITING)
+            .filter(|c| c.handshake.load(Ordering::Acquire) == WAITING)
     };
     let send_to = |icr_for: &dyn Fn(u32) -> Icr, targets: &mut dyn Iterator<Item = &Cpu>| {
         if all_cpus {
@@ -141,29 +156,24 @@ pub fn start_aps(boot: &'static PerCpu, apic_ids: &[u32], all_cpus: bool) -> Bri
     }
 
     let deadline = start + time::ns_to_ticks(CHECK_IN_TIMEOUT.as_nanos() as u64, time::tsc_khz());
-    sleep_until(
-        || {
-            aps.iter()
-                .all(|c| c.state.load(Ordering::Acquire) == ONLINE)
-        },
-        deadline,
-    );
-    let mut missing = Vec::new();
-    for cpu in aps {
-        // An AP that arrived but is still setting up gets to finish; one that never arrived is
-        // abandoned, and parks itself if it ever does arrive.
-        while cpu.state.load(Ordering::Acquire) != ONLINE {
-            if cpu
-                .state
-                .compare_exchange(WAITING, ABANDONED, Ordering::AcqRel, Ordering::Acquire)
-                .is_ok()
-            {
-                missing.push(cpu.block.apic_id());
-                break;
-            }
-            core::hint::spin_loop();
+    let all_running = || (1..wanted).all(is_running);
+    if !sleep_until(all_running, deadline) {
+        // An AP that arrived gets as long again to finish setting up; one that never arrived
+        // is abandoned, and parks itself if it ever does arrive.
+        for cpu in aps {
+            let _ = cpu.handshake.compare_exchange(
+                WAITING,
+                ABANDONED,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            );
         }
+        sleep_until(all_running, deadline + (deadline - start));
     }
+    let missing: Vec<u32> = (1..wanted)
+        .filter(|&i| !is_running(i))
+        .map(|i| cpus[i].block.apic_id())
+        .collect();
     let duration = Duration::from_nanos(time::ticks_to_ns(tsc::read() - start, time::tsc_khz()));
     BringUp {
         online: wanted - missing.len(),
@@ -179,18 +189,13 @@ pub fn start_aps(boot: &'static PerCpu, apic_ids: &[u32], all_cpus: bool) -> Bri
 fn sleep_until(done: impl Fn() -> bool, deadline: u64) -> bool {
     apic::start_tick(WAKE_VECTOR);
     let result = loop {
-        // SAFETY: interrupts off while we look, so a wake-up arriving after the check stays
-        // pending and ends the `hlt` below.
-        unsafe { x86::irq::disable() };
-        if done() {
-            break true;
+        let mut done_now = false;
+        if irq::sleep_unless(|| {
+            done_now = done();
+            done_now || tsc::read() >= deadline
+        }) {
+            break done_now;
         }
-        if tsc::read() >= deadline {
-            break false;
-        }
-        // SAFETY: `sti; hlt` sleeps until the next interrupt (`sti` takes effect after `hlt`
-        // has started), so no wake-up is missed.
-        unsafe { core::arch::asm!("sti", "hlt", options(nomem, nostack)) };
     };
     apic::stop_tick();
     result
@@ -204,7 +209,7 @@ fn needs_init_delay() -> bool {
 }
 
 fn send(icr: Icr) {
-    if let Err(e) = ICR.send(icr) {
+    if let Err(e) = apic::icr().send(icr) {
         panic!("bring-up IPI {icr:?} failed: {e}");
     }
 }
@@ -213,13 +218,15 @@ fn send(icr: Icr) {
 extern "C" fn ap_entry(index: usize) -> ! {
     let cpu = &CPUS.get().expect("APs start after the CPU table exists")[index];
     if cpu
-        .state
+        .handshake
         .compare_exchange(WAITING, ARRIVED, Ordering::AcqRel, Ordering::Acquire)
         .is_err()
     {
         // The boot CPU gave up on us: stay out of everything.
         super::power::halt_forever();
     }
+    // Offline → Booting; halts here if a stop is already under way.
+    STOP.boot_cpu(index).expect("a starting AP is Offline");
     cpu.block.activate();
     idt::load();
     apic::init_this_ap();
@@ -230,7 +237,9 @@ extern "C" fn ap_entry(index: usize) -> ! {
         "AP {index} started with the wrong APIC ID"
     );
     let seen = WORK.generation.load(Ordering::Acquire);
-    cpu.state.store(ONLINE, Ordering::Release);
+    // Booting → Running now that the IDT and the NMI stack are live; stops itself instead if a
+    // stop began meanwhile.
+    STOP.online_cpu(index).expect("a starting AP is Booting");
     // Wake the boot CPU, which sleeps until every AP is online.
     send(Icr::fixed(
         WAKE_VECTOR,
@@ -241,11 +250,10 @@ extern "C" fn ap_entry(index: usize) -> ! {
 
 /// Number of CPUs online.
 pub fn cpu_count() -> usize {
-    CPUS.get().map_or(1, |cpus| {
-        cpus.iter()
-            .filter(|c| c.state.load(Ordering::Acquire) == ONLINE)
-            .count()
-    })
+    (0..STOP.cpu_count())
+        .filter(|&i| is_running(i))
+        .count()
+        .max(1)
 }
 
 /// APIC ID of CPU `index`, if it exists.
@@ -301,18 +309,16 @@ pub fn on_each_cpu(f: &(dyn Fn(usize) + Sync)) {
 /// the job once.
 fn idle_loop(index: usize, mut seen: u64) -> ! {
     loop {
-        // SAFETY: interrupts off while we look, so a wake IPI arriving after the check stays
-        // pending and ends the `hlt` below (`sti` takes effect after the next instruction).
-        unsafe { x86::irq::disable() };
-        let generation = WORK.generation.load(Ordering::Acquire);
-        if generation == seen {
-            // SAFETY: `sti; hlt` sleeps until the next interrupt; see above for the race.
-            unsafe { core::arch::asm!("sti", "hlt", options(nomem, nostack)) };
+        let mut generation = seen;
+        if !irq::sleep_unless(|| {
+            generation = WORK.generation.load(Ordering::Acquire);
+            generation != seen
+        }) {
             continue;
         }
         seen = generation;
-        // SAFETY: the job may be interrupted; handlers do not touch it.
-        unsafe { x86::irq::enable() };
+        // The job may be interrupted.
+        irq::enable();
         // SAFETY: the generation we saw was published (Release) after `job`, and the publisher
         // keeps the job alive until every AP has decremented `remaining`.
         let job = unsafe { *WORK.job.load(Ordering::Relaxed) };

@@ -92,6 +92,7 @@ trap_stub_\vector:
     TRAP_STUB \v, 1
     .endr
     TRAP_STUB {wake}, 0
+    TRAP_STUB {stop}, 0
 
     .global trap_spurious
 trap_spurious:
@@ -144,8 +145,12 @@ trap_stubs:
     .global trap_wake
 trap_wake:
     .quad trap_stub_{wake}
+    .global trap_stop
+trap_stop:
+    .quad trap_stub_{stop}
 "#,
     wake = const vectors::WAKE_VECTOR,
+    stop = const vectors::STOP_VECTOR,
     dispatch = sym trap_dispatch,
 );
 
@@ -154,6 +159,8 @@ unsafe extern "C" {
     pub static trap_stubs: [u64; 32];
     /// Entry stub of the wake vector, as a one-element table.
     pub static trap_wake: u64;
+    /// Entry stub of the stop vector, as a one-element table.
+    pub static trap_stop: u64;
     /// Entry of the spurious vector: returns at once, without EOI.
     pub fn trap_spurious();
 }
@@ -199,9 +206,18 @@ const DOUBLE_FAULT: u64 = 8;
 /// Vector of the page fault, whose faulting address is in CR2.
 const PAGE_FAULT: u64 = 14;
 
+/// Vector of the NMI.
+const NMI: u64 = 2;
+
 extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
     match frame.vector {
         v if v == u64::from(vectors::WAKE_VECTOR) => apic::eoi(),
+        v if v == u64::from(vectors::STOP_VECTOR) => {
+            // Stops this CPU for good unless the vector is spurious.
+            crate::stopping::on_stop_vector();
+            apic::eoi();
+        }
+        NMI => crate::stopping::on_nmi(),
         v if v < 32 => exception(frame),
         v => panic!("unexpected interrupt vector {v:#x}\n{frame}"),
     }

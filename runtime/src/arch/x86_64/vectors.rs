@@ -5,3 +5,5 @@
 pub const SPURIOUS_VECTOR: u8 = 0xFF;
 /// Fixed IPI that wakes idle APs to look for work (`smp::on_each_cpu`).
 pub const WAKE_VECTOR: u8 = 0xF0;
+/// Stop IPI, owned by the stop protocol.
+pub const STOP_VECTOR: u8 = stop::x86::STOP_VECTOR;

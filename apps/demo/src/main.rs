@@ -1,0 +1,67 @@
+//! allstop in one run. The odd-numbered APs spin with interrupts off, so only an NMI can stop
+//! them; the even-numbered ones go idle (`hlt`, interrupts on), as idle CPUs do. Then the last
+//! CPU panics, and the stop report shows who was stopped by the vector and who by an NMI,
+//! before the machine powers off with the panic status.
+#![no_std]
+#![no_main]
+#![forbid(unsafe_code)]
+
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use core::time::Duration;
+
+use allstop::{irq, println, smp, time};
+
+allstop::entry!(main);
+
+/// How long everyone works before the panic.
+const WORK_TIME: Duration = Duration::from_millis(20);
+
+/// Set by the boot CPU when it is time for the last CPU to panic.
+static PANIC_NOW: AtomicBool = AtomicBool::new(false);
+/// CPUs that have started their work.
+static WORKING: AtomicUsize = AtomicUsize::new(0);
+
+fn main() -> i32 {
+    let cpus = smp::cpu_count();
+    println!("demo: {cpus} CPUs up");
+    smp::on_each_cpu(|cpu| work(cpu, cpus));
+    println!("demo: every CPU returned, which the demo never expects");
+    1
+}
+
+fn work(cpu: usize, cpus: usize) {
+    let last = cpus - 1;
+    let apic = smp::apic_id(cpu).unwrap_or(u32::MAX);
+    WORKING.fetch_add(1, Ordering::SeqCst);
+    if cpu == 0 {
+        println!("demo: cpu 0 (apic {apic}) coordinates, then idles with interrupts on");
+        while WORKING.load(Ordering::SeqCst) < cpus {
+            smp::beat();
+        }
+        time::delay(WORK_TIME);
+        println!("demo: telling cpu {last} to panic");
+        PANIC_NOW.store(true, Ordering::SeqCst);
+        loop {
+            smp::beat();
+            irq::wait();
+        }
+    } else if cpu == last {
+        println!("demo: cpu {cpu} (apic {apic}) works, then panics");
+        loop {
+            smp::beat();
+            if PANIC_NOW.load(Ordering::SeqCst) {
+                panic!("demo: cpu {cpu} panics on purpose");
+            }
+            core::hint::spin_loop();
+        }
+    } else if cpu % 2 == 1 {
+        irq::disable();
+        println!("demo: cpu {cpu} (apic {apic}) spins with interrupts off");
+        loop {
+            smp::beat();
+            core::hint::spin_loop();
+        }
+    } else {
+        println!("demo: cpu {cpu} (apic {apic}) goes idle (hlt, interrupts on)");
+    }
+}

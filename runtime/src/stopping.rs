@@ -1,0 +1,59 @@
+//! The runtime's stop controller and how the runtime uses it: the interrupt entries, the stop
+//! before power-off/reboot/halt, and printing the report.
+
+use stop::x86::X86Platform;
+use stop::{InitPark, StopController, StopReason, StopReport};
+
+use crate::cmdline::{BootOptions, InitParkOption};
+use crate::{arch, console, time};
+
+/// Most CPUs the runtime runs (the stop controller's record count).
+pub const MAX_CPUS: usize = 256;
+
+/// The machine's stop controller.
+pub static STOP: StopController<X86Platform, MAX_CPUS> =
+    StopController::new(X86Platform::new(time::now_ns));
+
+/// A finished stop's report.
+pub type Report = StopReport<'static, X86Platform, MAX_CPUS>;
+
+/// Applies the `stop.*` boot options.
+pub fn configure(opts: &BootOptions) {
+    let config = STOP.config();
+    config.set_vector_timeout(opts.stop_vector_timeout);
+    config.set_nmi_timeout(opts.stop_nmi_timeout);
+    let park = match opts.stop_init_park {
+        InitParkOption::On => InitPark::On,
+        InitParkOption::Off => InitPark::Off,
+        InitParkOption::Auto if arch::cpu_has_hypervisor() => InitPark::On,
+        InitParkOption::Auto => InitPark::Off,
+    };
+    config.set_init_park(park);
+}
+
+/// Stop-vector entry (interrupt handler). Returns only for a spurious vector.
+pub fn on_stop_vector() {
+    STOP.on_stop_vector(crate::cpu::current_index());
+}
+
+/// NMI entry. Returns when the NMI is not a stop NMI and a stop is already under way (the
+/// stopper's own, or one that raced the stop); an NMI outside any stop is a fault.
+pub fn on_nmi() {
+    let cpu = crate::cpu::current_index();
+    STOP.on_nmi(cpu);
+    if !STOP.stop_pending() {
+        panic!("unexpected NMI on cpu {cpu} (no stop under way)");
+    }
+}
+
+/// Stops every other CPU for `reason` and returns the report. A CPU that loses the election
+/// never returns; `None` if this CPU is already the stopper (a fault inside the stop path).
+pub fn stop_others(reason: StopReason<'_>) -> Option<Report> {
+    STOP.stop_others(crate::cpu::current_index(), reason).ok()
+}
+
+/// Prints the report's table and its `stop-summary:` line, even if a stopped CPU holds the
+/// console lock.
+pub fn print_report(report: &Report) {
+    console::write_fmt_breaking_lock(format_args!("{report}\n{}\n", report.summary()));
+}
