@@ -25,7 +25,11 @@
 //!
 //! # Model checking
 //! `--cfg loom` swaps the atomics for loom's (module `sync`); the models in `tests/loom.rs` run
-//! with `LOOM_MAX_PREEMPTIONS=2`: exhaustive over every schedule with at most two preemptions.
+//! with `LOOM_MAX_PREEMPTIONS=2`: exhaustive over every schedule with at most two preemptions
+//! (bound chosen so the whole run takes seconds on 2 cores). Models: late vector (I1), double
+//! delivery (I5), booting CPU (I4), election with two CPUs (I2), and the negative control that
+//! must find Linux's completion rule violating I1. A three-CPU election model exceeded loom's
+//! branch budget and is not included.
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_code)]
 

@@ -1,0 +1,401 @@
+//! loom models of the stop protocol core (run by `cargo xtask loom`, see CONTRACTS.md):
+//! 2–3 CPUs as loom threads, exhaustive over every schedule within `LOOM_MAX_PREEMPTIONS`.
+//!
+//! Interrupts are modelled at store granularity: a pending NMI lands at every CPU-side store
+//! (`Platform::on_cpu_store`) and in the CPU's idle loop; the stop vector lands in the idle loop
+//! while interrupts are on. `halt` unwinds to the thread's top, which then keeps taking NMIs
+//! (unless blocked inside the never-returning NMI handler) until the stop has returned — and
+//! once more after, so an NMI still in flight then is caught. The clock ticks once per read, so
+//! timeouts expire in every position relative to the CPUs' progress.
+//!
+//! I1 is asserted before every CPU-side store; I4 at every NMI send; I2 and I5 after each
+//! execution. The negative control runs Linux's completion rule and must hit I1.
+#![cfg(loom)]
+
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering::SeqCst};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use loom::sync::atomic::{AtomicBool, AtomicU64};
+use loom::thread;
+use std::sync::Arc;
+use stop::{
+    CpuReport, CpuState, IpiFailed, Platform, StopController, StopPath, StopReason, StopSummary,
+    Verdict,
+};
+
+/// Most CPUs in a model.
+const CPUS: usize = 3;
+
+type Controller = StopController<ModelPlatform, CPUS>;
+
+/// Unwind payload: the CPU halted.
+struct Halted;
+
+/// Per-CPU simulated interrupt state, all loom-tracked.
+struct Cpu {
+    vector: AtomicBool,
+    nmi: AtomicBool,
+    irq_on: AtomicBool,
+    nmi_blocked: AtomicBool,
+    took_vector: AtomicBool,
+    took_nmi: AtomicBool,
+    reported_stopped: AtomicBool,
+}
+
+impl Cpu {
+    fn new() -> Self {
+        Self {
+            vector: AtomicBool::new(false),
+            nmi: AtomicBool::new(false),
+            irq_on: AtomicBool::new(false),
+            nmi_blocked: AtomicBool::new(false),
+            took_vector: AtomicBool::new(false),
+            took_nmi: AtomicBool::new(false),
+            reported_stopped: AtomicBool::new(false),
+        }
+    }
+}
+
+/// The machine of one execution.
+struct Machine {
+    cpus: Vec<Cpu>,
+    /// Set once the winning `stop_others` has returned and its verdicts are published.
+    returned: AtomicBool,
+    clock: AtomicU64,
+    controller: OnceLock<&'static Controller>,
+    /// Index of the CPU whose thread is running `stop_others` (for all-but-self).
+    stopper_hint: std::sync::atomic::AtomicUsize,
+}
+
+struct ModelPlatform(Arc<Machine>);
+
+impl Machine {
+    fn controller(&self) -> &'static Controller {
+        self.controller.get().expect("set before threads start")
+    }
+
+    /// Takes a pending NMI unless blocked; a stop NMI never returns.
+    fn poll_nmi(&self, cpu: usize) {
+        let c = &self.cpus[cpu];
+        if c.nmi_blocked.load(SeqCst) || !c.nmi.swap(false, SeqCst) {
+            return;
+        }
+        c.nmi_blocked.store(true, SeqCst);
+        c.took_nmi.store(true, SeqCst);
+        self.controller().on_nmi(cpu);
+        c.nmi_blocked.store(false, SeqCst);
+    }
+
+    /// Takes a pending stop vector if interrupts are on; a stop vector never returns.
+    fn poll_vector(&self, cpu: usize) {
+        let c = &self.cpus[cpu];
+        if !c.irq_on.load(SeqCst) || !c.vector.swap(false, SeqCst) {
+            return;
+        }
+        c.took_vector.store(true, SeqCst);
+        self.controller().on_stop_vector(cpu);
+    }
+}
+
+impl Platform for ModelPlatform {
+    fn send_stop_vector(&self) -> Result<(), IpiFailed> {
+        let me = self.0.stopper_hint.load(SeqCst);
+        for (cpu, c) in self.0.cpus.iter().enumerate() {
+            if cpu != me {
+                c.vector.store(true, SeqCst);
+            }
+        }
+        Ok(())
+    }
+    fn send_nmi(&self, apic_id: u32) -> Result<(), IpiFailed> {
+        let cpu = apic_id as usize;
+        let state = self.0.controller().cpu_state(cpu);
+        assert!(
+            !matches!(state, Some(CpuState::Offline | CpuState::Booting)),
+            "I4 violated: NMI sent to cpu {cpu} in {state:?}"
+        );
+        self.0.cpus[cpu].nmi.store(true, SeqCst);
+        Ok(())
+    }
+    fn send_init(&self, _: u32) -> Result<(), IpiFailed> {
+        Ok(())
+    }
+    fn now_ns(&self) -> u64 {
+        self.0.clock.fetch_add(1, SeqCst)
+    }
+    fn relax(&self) {
+        thread::yield_now();
+    }
+    fn halt(&self) -> ! {
+        resume_unwind(Box::new(Halted))
+    }
+    fn on_cpu_store(&self, cpu: usize) {
+        let c = &self.0.cpus[cpu];
+        assert!(
+            !(self.0.returned.load(SeqCst) && c.reported_stopped.load(SeqCst)),
+            "I1 violated: cpu {cpu} stores after stop_others reported it stopped"
+        );
+        self.0.poll_nmi(cpu);
+    }
+}
+
+/// What the winner saw.
+struct Report {
+    stopper: usize,
+    rows: Vec<CpuReport>,
+    summary: StopSummary,
+}
+
+/// Builds one execution's machine with `n` CPUs, CPU `i` having APIC ID `i`.
+fn machine(n: usize, naive: bool) -> Arc<Machine> {
+    let m = Arc::new(Machine {
+        cpus: (0..n).map(|_| Cpu::new()).collect(),
+        returned: AtomicBool::new(false),
+        clock: AtomicU64::new(0),
+        controller: OnceLock::new(),
+        stopper_hint: std::sync::atomic::AtomicUsize::new(usize::MAX),
+    });
+    let platform = ModelPlatform(m.clone());
+    let controller = if naive {
+        Controller::new_naive(platform)
+    } else {
+        Controller::new(platform)
+    };
+    // Two clock reads of vector timeout, three of NMI timeout.
+    controller
+        .config()
+        .set_vector_timeout(Duration::from_nanos(2));
+    controller.config().set_nmi_timeout(Duration::from_nanos(3));
+    let controller: &'static Controller = Box::leak(Box::new(controller));
+    for cpu in 0..n {
+        assert_eq!(controller.register_cpu(cpu as u32), Ok(cpu));
+    }
+    assert!(m.controller.set(controller).is_ok());
+    m
+}
+
+/// Runs `stop_others` on `cpu`; on a win publishes the verdicts then `returned`.
+fn stop_from(m: &Machine, cpu: usize, report: &Mutex<Option<Report>>) {
+    m.stopper_hint.store(cpu, SeqCst);
+    let message = format!("panic on cpu {cpu}");
+    let r = m
+        .controller()
+        .stop_others(cpu, StopReason::Panic(&message))
+        .expect("a returning caller is the stopper");
+    let rows: Vec<CpuReport> = r.cpus().collect();
+    for row in &rows {
+        if row.verdict == Verdict::Stopped {
+            m.cpus[row.index].reported_stopped.store(true, SeqCst);
+        }
+    }
+    m.returned.store(true, SeqCst);
+    let mut slot = report.lock().unwrap();
+    assert!(slot.is_none(), "I2 violated: two stoppers returned");
+    *slot = Some(Report {
+        stopper: cpu,
+        rows,
+        summary: r.summary(),
+    });
+}
+
+/// A target CPU: `idle_polls` idle-loop iterations with interrupts off, then on; after it
+/// halts it keeps taking NMIs until the stop returned, then takes one last look.
+fn target(m: &Machine, cpu: usize, irq_off_polls: usize, body: impl FnOnce()) {
+    let run = catch_unwind(AssertUnwindSafe(|| {
+        body();
+        let mut polls = 0;
+        while !m.returned.load(SeqCst) {
+            m.poll_nmi(cpu);
+            if polls >= irq_off_polls {
+                m.cpus[cpu].irq_on.store(true, SeqCst);
+                m.poll_vector(cpu);
+            }
+            polls += 1;
+            thread::yield_now();
+        }
+    }));
+    if let Err(payload) = run {
+        if !payload.is::<Halted>() {
+            resume_unwind(payload);
+        }
+        halted(m, cpu);
+    }
+}
+
+/// A halted CPU: NMIs still land (unless blocked) until the stop returned, and once after.
+fn halted(m: &Machine, cpu: usize) {
+    let take = || match catch_unwind(AssertUnwindSafe(|| m.poll_nmi(cpu))) {
+        Err(p) if !p.is::<Halted>() => resume_unwind(p),
+        _ => {}
+    };
+    while !m.returned.load(SeqCst) {
+        take();
+        thread::yield_now();
+    }
+    take();
+}
+
+/// I5 and report consistency for one execution.
+fn check_accounting(m: &Machine, report: &Report) {
+    let mut sum = 0;
+    for row in &report.rows {
+        let c = &m.cpus[row.index];
+        assert!(
+            row.nmis <= 1,
+            "I5: cpu {} sent {} NMIs",
+            row.index,
+            row.nmis
+        );
+        if row.verdict == Verdict::Stopped {
+            match row.path {
+                Some(StopPath::Vector) => assert!(c.took_vector.load(SeqCst), "I5: vector"),
+                Some(StopPath::Nmi) => {
+                    assert!(c.took_nmi.load(SeqCst) && row.nmis == 1, "I5: nmi")
+                }
+                Some(StopPath::SelfStop) => {}
+                other => panic!("I5: stopped cpu {} with path {other:?}", row.index),
+            }
+        }
+    }
+    let s = report.summary;
+    sum += s.vector + s.nmi + s.self_stop + s.init + s.stuck;
+    assert_eq!(sum, s.targets, "I5: summary counts {s}");
+    assert_eq!(s.stopper, report.stopper);
+}
+
+/// Runs `model` exhaustively and prints its interleaving count.
+fn explore(name: &str, model: impl Fn() + Sync + Send + 'static) -> usize {
+    static RUNS: StdAtomicUsize = StdAtomicUsize::new(0);
+    RUNS.store(0, SeqCst);
+    let mut builder = loom::model::Builder::new();
+    builder.max_branches = 100_000;
+    builder.check(move || {
+        RUNS.fetch_add(1, SeqCst);
+        model();
+    });
+    let n = RUNS.load(SeqCst);
+    // Own line: the test harness has already printed "test <name> ... " on this one.
+    println!("\nloom: {name}: {n} interleavings");
+    n
+}
+
+/// Stopper on CPU 0, one running target whose interrupts come on late: the vector can land
+/// before, during or after the NMI phase. Checks I1 (and I4, I5).
+#[test]
+fn i1_late_vector() {
+    explore("i1-late-vector", || {
+        late_vector_model(false, 1);
+    });
+}
+
+/// The same machine with interrupts on from the start, so vector and NMI can both be
+/// delivered (double delivery). Checks I5, and that double delivery happens at all.
+#[test]
+fn i5_double_delivery() {
+    static DOUBLE: StdAtomicUsize = StdAtomicUsize::new(0);
+    explore("i5-double-delivery", || {
+        let m = late_vector_model(false, 0);
+        if m.cpus[1].took_vector.load(SeqCst) && m.cpus[1].took_nmi.load(SeqCst) {
+            DOUBLE.fetch_add(1, SeqCst);
+        }
+    });
+    assert!(
+        DOUBLE.load(SeqCst) > 0,
+        "no execution delivered both vector and NMI"
+    );
+}
+
+/// Stopper on CPU 0 and a target with its interrupts off for `irq_off_polls` idle loops.
+fn late_vector_model(naive: bool, irq_off_polls: usize) -> Arc<Machine> {
+    let m = machine(2, naive);
+    let report = Arc::new(Mutex::new(None));
+    let controller = m.controller();
+    controller.boot_cpu(1).unwrap();
+    controller.online_cpu(1).unwrap();
+    let (m1, r0) = (m.clone(), report.clone());
+    let t = thread::spawn(move || target(&m1, 1, irq_off_polls, || {}));
+    controller.boot_cpu(0).unwrap();
+    controller.online_cpu(0).unwrap();
+    stop_from(&m, 0, &r0);
+    t.join().unwrap();
+    check_accounting(&m, report.lock().unwrap().as_ref().unwrap());
+    m
+}
+
+/// Negative control: Linux's rule (done when the target is `Halted`, NMIs in flight ignored)
+/// must be caught violating I1. Passes only if loom finds the violation.
+#[test]
+fn naive_linux_is_caught() {
+    static RUNS: StdAtomicUsize = StdAtomicUsize::new(0);
+    let found = catch_unwind(|| {
+        let mut builder = loom::model::Builder::new();
+        builder.max_branches = 100_000;
+        builder.check(|| {
+            RUNS.fetch_add(1, SeqCst);
+            late_vector_model(true, 1);
+        });
+    });
+    let n = RUNS.load(SeqCst);
+    assert!(
+        found.is_err(),
+        "loom did not find the naive variant's I1 violation in {n} runs"
+    );
+    println!("\nloom: naive-linux: violation of I1 found after {n} interleavings (expected)");
+}
+
+/// Two CPUs panic at once (three exceed loom's branch budget within minutes): exactly one stopper; the others stop themselves (or are stopped
+/// by vector/NMI first), and every recorded panic message is in the report. Checks I2.
+#[test]
+fn i2_election() {
+    explore("i2-election", || {
+        let m = machine(2, false);
+        let report = Arc::new(Mutex::new(None));
+        for cpu in 0..2 {
+            m.controller().boot_cpu(cpu).unwrap();
+            m.controller().online_cpu(cpu).unwrap();
+        }
+        let threads: Vec<_> = (1..2)
+            .map(|cpu| {
+                let (m, r) = (m.clone(), report.clone());
+                thread::spawn(move || target(&m, cpu, usize::MAX, || stop_from(&m, cpu, &r)))
+            })
+            .collect();
+        target(&m, 0, usize::MAX, || stop_from(&m, 0, &report));
+        threads.into_iter().for_each(|t| t.join().unwrap());
+        let report = report.lock().unwrap();
+        let report = report.as_ref().expect("I2 violated: nobody won");
+        for row in &report.rows {
+            if row.index != report.stopper && row.path == Some(StopPath::SelfStop) {
+                assert_eq!(
+                    row.panic_message.as_str(),
+                    format!("panic on cpu {}", row.index)
+                );
+            }
+        }
+        check_accounting(&m, report);
+    });
+}
+
+/// A CPU still `Booting` when the stop begins: it is never NMI'd (asserted at every send),
+/// and it stops itself when it tries to go online. Checks I4 (and I1, I5).
+#[test]
+fn i4_booting() {
+    explore("i4-booting", || {
+        let m = machine(2, false);
+        let report = Arc::new(Mutex::new(None));
+        m.controller().boot_cpu(0).unwrap();
+        m.controller().online_cpu(0).unwrap();
+        m.controller().boot_cpu(1).unwrap();
+        let m1 = m.clone();
+        let t = thread::spawn(move || {
+            target(&m1, 1, 0, || {
+                let _ = m1.controller().online_cpu(1);
+            })
+        });
+        stop_from(&m, 0, &report);
+        t.join().unwrap();
+        check_accounting(&m, report.lock().unwrap().as_ref().unwrap());
+    });
+}
