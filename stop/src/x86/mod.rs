@@ -1,5 +1,5 @@
 //! The x86 side of the stop path: typed IPIs ([`icr`]) and, on the kernel target only, the ICR
-//! writer that sends them.
+//! writer that sends them and the `X86Platform` built on it.
 
 pub mod icr;
 

@@ -1,37 +1,42 @@
-//! The x86 [`Platform`]: the stop vector, NMI and INIT through the machine's one
-//! [`IcrWriter`], the runtime's monotonic clock, `pause`, and a `cli; hlt` loop.
+//! The x86 [`Platform`]: IPIs through the one [`IcrWriter`], a clock the runtime provides (its
+//! TSC clock), `pause` while waiting, and `cli; hlt` forever to stop.
 #![allow(unsafe_code)]
 
 use core::arch::asm;
 
 use super::icr::Icr;
-use super::writer::IcrWriter;
-use super::STOP_VECTOR;
+use super::{IcrWriter, STOP_VECTOR};
 use crate::platform::{IpiFailed, Platform};
 
-/// The x86 machine under a [`StopController`](crate::StopController). Const-constructible, so the
-/// controller can be a `static`; the runtime sets the APIC mode on [`icr`](Self::icr) at boot
-/// and uses the same writer for INIT/SIPI bring-up.
+/// The x86 platform; const-constructible so the runtime's controller can be a `static`.
+///
+/// ```ignore
+/// static STOP: StopController<X86Platform, 256> = StopController::new(X86Platform::new(now_ns));
+/// unsafe { STOP.platform().icr().init(ApicMode::X2Apic) };
+/// ```
 pub struct X86Platform {
+    /// The machine's ICR writer (also used by the runtime for INIT/SIPI at bring-up).
     icr: IcrWriter,
-    now_ns: fn() -> u64,
+    /// Monotonic nanoseconds, consistent across CPUs (the runtime's TSC clock).
+    clock: fn() -> u64,
 }
 
 impl X86Platform {
-    /// A platform reading time from `now_ns` (monotonic nanoseconds, consistent across CPUs,
-    /// callable from NMI context).
-    pub const fn new(now_ns: fn() -> u64) -> Self {
+    /// A platform reading time from `clock`; its ICR writer still needs
+    /// [`IcrWriter::init`] at boot.
+    pub const fn new(clock: fn() -> u64) -> Self {
         Self {
             icr: IcrWriter::new(),
-            now_ns,
+            clock,
         }
     }
 
-    /// The machine's one ICR writer.
+    /// The ICR writer (the only one in the codebase).
     pub fn icr(&self) -> &IcrWriter {
         &self.icr
     }
 
+    /// Sends `icr`, folding the writer's error into the core's.
     fn send(&self, icr: Icr) -> Result<(), IpiFailed> {
         self.icr.send(icr).map_err(|_| IpiFailed)
     }
@@ -43,7 +48,8 @@ impl Platform for X86Platform {
     }
 
     fn send_nmi(&self, apic_id: u32) -> Result<(), IpiFailed> {
-        // The writer fences before an x2APIC ICR write, so `nmi_sent` is visible first.
+        // The writer fences (`mfence; lfence`) before an x2APIC WRMSR, so `nmi_sent` is
+        // visible before the NMI lands; the xAPIC MMIO write is ordered by x86's TSO.
         self.send(Icr::nmi(apic_id))
     }
 
@@ -52,7 +58,7 @@ impl Platform for X86Platform {
     }
 
     fn now_ns(&self) -> u64 {
-        (self.now_ns)()
+        (self.clock)()
     }
 
     fn relax(&self) {
@@ -61,9 +67,8 @@ impl Platform for X86Platform {
 
     fn halt(&self) -> ! {
         loop {
-            // SAFETY: `cli; hlt` stops only this CPU and touches no memory. In an NMI handler
-            // NMIs stay blocked (no IRET follows); elsewhere a later NMI wakes the CPU into the
-            // NMI handler, which ends here again.
+            // SAFETY: `cli; hlt` only masks interrupts and waits; NMIs still wake the CPU, and
+            // the NMI path never returns here, so the loop just halts again.
             unsafe { asm!("cli", "hlt", options(nomem, nostack)) };
         }
     }
