@@ -229,13 +229,20 @@ impl<P: Platform, const N: usize> StopController<P, N> {
     }
 
     /// Boot path, first step (`Offline → Booting`), on the booting CPU itself. If a stop is
-    /// already pending the CPU halts at once, with no further store.
+    /// already pending when it looks, the CPU halts at once without a store (it stays `Offline`,
+    /// which no stopper targets). If the stop begins between that look and the transition, the
+    /// stopper may have counted it as a `Booting` target, so it stops itself (`SelfStop`) and
+    /// never returns: the stopper then sees it `Halted` instead of waiting it out as stuck.
     pub fn boot_cpu(&self, cpu: usize) -> Result<(), TransitionError> {
         let record = self.record_or_err(cpu)?;
-        record.transition(CpuState::Offline, CpuState::Booting, None)?;
-        fence(Ordering::SeqCst);
         if self.stop_pending() {
             self.platform.halt();
+        }
+        record.transition(CpuState::Offline, CpuState::Booting, None)?;
+        // Pairs with the stopper's fence between raising `stop_pending` and scanning states.
+        fence(Ordering::SeqCst);
+        if self.stop_pending() {
+            self.stop_this_cpu(cpu, StopPath::SelfStop);
         }
         Ok(())
     }

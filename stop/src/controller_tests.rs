@@ -248,14 +248,14 @@ fn booting_cpu_that_sees_a_stop_stops_itself_on_online() {
 }
 
 #[test]
-fn offline_cpu_that_boots_during_a_stop_halts_without_entering_booting_work() {
+fn offline_cpu_that_boots_during_a_stop_halts_without_a_store() {
     let c = running(1);
     let cpu = c.register_cpu(11).unwrap();
     stop_from_0(&c);
     expect_halt(|| {
         let _ = c.boot_cpu(cpu);
     });
-    assert_eq!(c.cpu_state(cpu), Some(CpuState::Booting));
+    assert_eq!(c.cpu_state(cpu), Some(CpuState::Offline));
 }
 
 #[test]
