@@ -57,7 +57,7 @@ pub fn main(info: StartInfo, (heap_start, heap_len): (u64, u64)) -> ! {
         memory::total_ram(map) >> 20,
         heap_len >> 20,
     );
-    start_cpus(info.rsdp);
+    start_cpus(info.rsdp, &opts);
 
     let status = arch::app_entry::run_app();
     log::info!("app exited with status {status}");
@@ -66,7 +66,7 @@ pub fn main(info: StartInfo, (heap_start, heap_len): (u64, u64)) -> ! {
 
 /// Enables the local APIC, reads ACPI, sets up the clock and every CPU's state, and starts the
 /// APs.
-fn start_cpus(rsdp: Option<usize>) {
+fn start_cpus(rsdp: Option<usize>, opts: &BootOptions) {
     arch::idt::load();
     let mode = arch::apic::init_boot_cpu();
     let boot_apic_id = arch::apic::id();
@@ -106,7 +106,12 @@ fn start_cpus(rsdp: Option<usize>) {
         .count();
     let boot = arch::smp::init_boot_cpu(&topology.apic_ids);
     let all_cpus = topology.apic_ids.len() >= madt_cpus && topology.online_capable == 0;
-    let bringup = arch::smp::start_aps(boot, &topology.apic_ids, all_cpus);
+    let bringup = arch::smp::start_aps(
+        boot,
+        &topology.apic_ids,
+        all_cpus,
+        opts.inject_stop_during_bringup,
+    );
     for apic_id in &bringup.missing {
         log::warn!("CPU with APIC ID {apic_id} never checked in; left offline");
     }

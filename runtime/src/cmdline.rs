@@ -43,6 +43,11 @@ pub struct BootOptions {
     pub stop_nmi_timeout: Duration,
     /// `stop.init_park=auto|on|off`.
     pub stop_init_park: InitParkOption,
+    /// `stop.verify_ms=N`: after a stop, watch the stopped CPUs' heartbeats this long (0: off).
+    pub stop_verify: Duration,
+    /// `inject.stop_during_bringup=1`: the boot CPU panics right after starting the APs (a test
+    /// of stopping CPUs that are still booting).
+    pub inject_stop_during_bringup: bool,
 }
 
 impl Default for BootOptions {
@@ -53,6 +58,8 @@ impl Default for BootOptions {
             stop_vector_timeout: stop::DEFAULT_VECTOR_TIMEOUT,
             stop_nmi_timeout: stop::DEFAULT_NMI_TIMEOUT,
             stop_init_park: InitParkOption::Auto,
+            stop_verify: Duration::ZERO,
+            inject_stop_during_bringup: false,
         }
     }
 }
@@ -125,6 +132,8 @@ impl<'a> CommandLine<'a> {
 
 /// Longest stop timeout accepted, so a typo cannot make a stop wait for hours.
 const MAX_STOP_TIMEOUT_US: u64 = 10_000_000;
+/// Longest heartbeat watch accepted.
+const MAX_VERIFY_MS: u64 = 10_000;
 /// What a stop timeout may be.
 const TIMEOUT_RANGE: &str = "microseconds, 1..=10000000";
 
@@ -163,6 +172,15 @@ impl BootOptions {
                     .and_then(parse_init_park)
                     .map(|v| opts.stop_init_park = v)
                     .ok_or_else(|| bad("auto|on|off", "stop.init_park=auto")),
+                "stop.verify_ms" => value
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .filter(|&ms| ms <= MAX_VERIFY_MS)
+                    .map(|ms| opts.stop_verify = Duration::from_millis(ms))
+                    .ok_or_else(|| bad("milliseconds, 0..=10000", "stop.verify_ms=0")),
+                "inject.stop_during_bringup" => value
+                    .and_then(parse_flag)
+                    .map(|v| opts.inject_stop_during_bringup = v)
+                    .ok_or_else(|| bad("0|1", "inject.stop_during_bringup=0")),
                 _ => Err(Warning::UnknownKey { word }),
             };
             if let Err(w) = accepted {
@@ -187,6 +205,14 @@ fn parse_init_park(value: &str) -> Option<InitParkOption> {
         "auto" => Some(InitParkOption::Auto),
         "on" => Some(InitParkOption::On),
         "off" => Some(InitParkOption::Off),
+        _ => None,
+    }
+}
+
+fn parse_flag(value: &str) -> Option<bool> {
+    match value {
+        "0" => Some(false),
+        "1" => Some(true),
         _ => None,
     }
 }
@@ -263,6 +289,12 @@ mod tests {
         assert_eq!(opts.stop_vector_timeout, Duration::from_micros(250));
         assert_eq!(opts.stop_nmi_timeout, Duration::from_millis(5));
         assert_eq!(opts.stop_init_park, InitParkOption::Off);
+        let (opts, warnings) = parse("stop.verify_ms=10 inject.stop_during_bringup=1");
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(opts.stop_verify, Duration::from_millis(10));
+        assert!(opts.inject_stop_during_bringup);
+        let (_, warnings) = parse("stop.verify_ms=10001 inject.stop_during_bringup=yes");
+        assert_eq!(warnings.len(), 2);
     }
 
     #[test]

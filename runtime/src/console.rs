@@ -49,6 +49,11 @@ pub fn write_fmt_breaking_lock(args: fmt::Arguments<'_>) {
     let _ = serial::com1().write_fmt(args);
 }
 
+/// Takes the console lock and never gives it back (a test of the panic path's lock breaking).
+pub fn hold_lock_forever() {
+    core::mem::forget(CONSOLE.lock());
+}
+
 struct Logger;
 
 impl log::Log for Logger {

@@ -1,7 +1,29 @@
 //! Fault injection for test apps: each function makes the CPU fail in one precise way, so a test
 //! can check the runtime's report and stop path.
 
+use crate::{arch, console};
+
 /// Writes to an unmapped address on the calling CPU (a page fault).
 pub fn page_fault() -> ! {
-    crate::arch::inject::page_fault()
+    arch::inject::page_fault()
+}
+
+/// Sends an NMI to the calling CPU outside any stop: the NMI handler panics.
+pub fn nmi_self() {
+    arch::inject::nmi_self()
+}
+
+/// Enters the calling CPU's NMI handler and spins there forever, so no NMI reaches it again.
+pub fn spin_in_nmi() -> ! {
+    arch::inject::spin_in_nmi()
+}
+
+/// Software-disables the calling CPU's local APIC (fixed IPIs refused, NMI and INIT taken).
+pub fn disable_local_apic() {
+    arch::inject::disable_local_apic()
+}
+
+/// Takes the console lock and keeps it forever.
+pub fn hold_console_lock() {
+    console::hold_lock_forever()
 }

@@ -28,6 +28,9 @@ pub fn set_action(action: PanicAction) {
 
 #[panic_handler]
 fn panic(info: &PanicInfo<'_>) -> ! {
+    // Nothing maskable may interrupt the panic path: a stop vector arriving now must not stop
+    // this CPU before its message is recorded.
+    arch::irq::disable();
     let cpu = crate::cpu::current_index();
     if PANICKING[cpu].swap(true, Ordering::SeqCst) {
         console::write_fmt_breaking_lock(format_args!(
@@ -36,6 +39,9 @@ fn panic(info: &PanicInfo<'_>) -> ! {
         ));
         arch::power::poweroff(DOUBLE_PANIC_EXIT_STATUS);
     }
+    // Elect first: a CPU that loses records its message for the winner's report and stops here
+    // for good; the winner stops the others before it spends time printing.
+    let report = stopping::stop_others(StopReason::Panic(&info.message()));
     match info.location() {
         Some(loc) => console::write_fmt_breaking_lock(format_args!(
             "PANIC on cpu {cpu}: panicked at {}:{}:{}:\n{}\n",
@@ -50,10 +56,11 @@ fn panic(info: &PanicInfo<'_>) -> ! {
         )),
     }
     arch::backtrace::print();
-    // A CPU that loses the election records its message for the winner's report and stops
-    // here for good.
-    match stopping::stop_others(StopReason::Panic(&info.message())) {
-        Some(report) => stopping::print_report(&report),
+    match report {
+        Some(report) => {
+            stopping::print_report(&report);
+            stopping::verify_quiet(&report);
+        }
         None => console::write_fmt_breaking_lock(format_args!(
             "cpu {cpu} panicked while stopping the others; they may still run\n"
         )),

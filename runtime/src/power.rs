@@ -32,5 +32,6 @@ fn stop_everything_else(reason: StopReason<'_>) {
         } else {
             console::write_fmt_breaking_lock(format_args!("{}\n", report.summary()));
         }
+        stopping::verify_quiet(&report);
     }
 }

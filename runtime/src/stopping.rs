@@ -1,8 +1,11 @@
 //! The runtime's stop controller and how the runtime uses it: the interrupt entries, the stop
 //! before power-off/reboot/halt, and printing the report.
 
+use core::sync::atomic::{AtomicU64, Ordering};
+use core::time::Duration;
+
 use stop::x86::X86Platform;
-use stop::{InitPark, StopController, StopReason, StopReport};
+use stop::{InitPark, StopController, StopReason, StopReport, Verdict};
 
 use crate::cmdline::{BootOptions, InitParkOption};
 use crate::{arch, console, time};
@@ -17,8 +20,12 @@ pub static STOP: StopController<X86Platform, MAX_CPUS> =
 /// A finished stop's report.
 pub type Report = StopReport<'static, X86Platform, MAX_CPUS>;
 
+/// `stop.verify_ms`, in ms (0: off).
+static VERIFY_MS: AtomicU64 = AtomicU64::new(0);
+
 /// Applies the `stop.*` boot options.
 pub fn configure(opts: &BootOptions) {
+    VERIFY_MS.store(opts.stop_verify.as_millis() as u64, Ordering::Relaxed);
     let config = STOP.config();
     config.set_vector_timeout(opts.stop_vector_timeout);
     config.set_nmi_timeout(opts.stop_nmi_timeout);
@@ -56,4 +63,35 @@ pub fn stop_others(reason: StopReason<'_>) -> Option<Report> {
 /// console lock.
 pub fn print_report(report: &Report) {
     console::write_fmt_breaking_lock(format_args!("{report}\n{}\n", report.summary()));
+}
+
+/// With `stop.verify_ms=M`, watches the heartbeat of every CPU the report calls stopped (or
+/// parked) for M ms and prints `heartbeat-check: ok (...)` or `heartbeat-check: FAILED: ...`:
+/// an independent check that nothing runs after the report.
+pub fn verify_quiet(report: &Report) {
+    let ms = VERIFY_MS.load(Ordering::Relaxed);
+    if ms == 0 {
+        return;
+    }
+    let mut before = [0u64; MAX_CPUS];
+    let quiet = |r: &stop::CpuReport| matches!(r.verdict, Verdict::Stopped | Verdict::Parked);
+    for r in report.cpus().filter(quiet) {
+        before[r.index] = STOP.heartbeat(r.index).unwrap_or(0);
+    }
+    time::delay(Duration::from_millis(ms));
+    let mut checked = 0;
+    for r in report.cpus().filter(quiet) {
+        let after = STOP.heartbeat(r.index).unwrap_or(0);
+        if after != before[r.index] {
+            console::write_fmt_breaking_lock(format_args!(
+                "heartbeat-check: FAILED: cpu {} moved {} -> {after}\n",
+                r.index, before[r.index]
+            ));
+            return;
+        }
+        checked += 1;
+    }
+    console::write_fmt_breaking_lock(format_args!(
+        "heartbeat-check: ok ({checked} cpus quiet for {ms} ms)\n"
+    ));
 }

@@ -1,61 +1,55 @@
-//! Fault scenarios, one per run, chosen by the app argument `scenario=NAME` (after ` -- ` on the
-//! boot command line). Each ends the run through the runtime's panic path.
+//! Fault scenarios for the stop path, one per run, chosen by the app arguments (after ` -- ` on
+//! the boot command line): `scenario=NAME [cpu=N|last] [k=K] [window_us=W] [status=S]`.
+//! Every CPU that works beats its heartbeat, so `stop.verify_ms=M` can check that nothing runs
+//! after the stop report.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
 
-use allstop::smp;
+mod args;
+mod scenarios;
+
+use args::Args;
 
 allstop::entry!(main);
 
-/// Status for a missing or unknown scenario.
+/// Status for a missing or unknown scenario or a bad argument.
 const USAGE_STATUS: i32 = 2;
-
-/// The scenarios and what each does.
-const SCENARIOS: &[(&str, &str)] = &[
-    (
-        "stack-overflow",
-        "unbounded recursion on the last CPU: guard page, then #DF report",
-    ),
-    (
-        "page-fault",
-        "a write to an unmapped address on the boot CPU: #PF report",
-    ),
-];
+/// Status for a scenario that needs more CPUs than the machine has.
+const TOO_FEW_CPUS_STATUS: i32 = 3;
 
 fn main() -> i32 {
-    let scenario = allstop::app_args()
-        .split_ascii_whitespace()
-        .find_map(|arg| arg.strip_prefix("scenario="));
-    match scenario {
-        Some("stack-overflow") => {
-            let last = smp::cpu_count() - 1;
-            smp::on_each_cpu(|cpu| {
-                if cpu == last {
-                    allstop::println!("faults: overflowing the stack of cpu {cpu}");
-                    recurse(0);
-                }
-            });
-        }
-        Some("page-fault") => {
-            allstop::println!("faults: writing to an unmapped address on cpu 0");
-            allstop::inject::page_fault();
-        }
-        _ => {
-            allstop::println!("faults: say which scenario: -- scenario=NAME, one of:");
-            for (name, what) in SCENARIOS {
-                allstop::println!("  {name:16} {what}");
-            }
+    let args = match Args::parse(allstop::app_args()) {
+        Ok(args) => args,
+        Err(e) => {
+            allstop::println!("faults: {e}");
+            usage();
             return USAGE_STATUS;
         }
+    };
+    let Some(scenario) = scenarios::find(args.scenario) else {
+        allstop::println!("faults: unknown scenario '{}'", args.scenario);
+        usage();
+        return USAGE_STATUS;
+    };
+    let cpus = allstop::smp::cpu_count();
+    if cpus < scenario.min_cpus {
+        allstop::println!(
+            "faults: scenario {} needs at least {} CPUs",
+            scenario.name,
+            scenario.min_cpus
+        );
+        return TOO_FEW_CPUS_STATUS;
     }
-    allstop::println!("faults: scenario returned, which it must not");
-    1
+    allstop::println!("faults: scenario {} on {cpus} CPUs", scenario.name);
+    (scenario.run)(&args)
 }
 
-/// Recurses without bound; `black_box` keeps the frames from being optimised away.
-#[allow(unconditional_recursion)]
-fn recurse(depth: u64) -> u64 {
-    let frame = core::hint::black_box([depth; 32]);
-    recurse(depth + 1) + frame[31]
+fn usage() {
+    allstop::println!(
+        "faults: usage: -- scenario=NAME [cpu=N|last] [k=K] [window_us=W] [status=S]"
+    );
+    for s in scenarios::ALL {
+        allstop::println!("  {:16} {}", s.name, s.what);
+    }
 }

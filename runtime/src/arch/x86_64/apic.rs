@@ -191,3 +191,9 @@ pub fn stop_tick() {
     write(Register::TimerInitialCount, 0);
     write(Register::LvtTimer, LVT_MASKED);
 }
+
+/// Clears the APIC software-enable bit on the calling CPU: fixed interrupts are refused, NMI,
+/// INIT and STARTUP still delivered (SDM Vol. 3A §11.4.7.2).
+pub fn software_disable() {
+    write(Register::SpuriousVector, u32::from(SPURIOUS_VECTOR));
+}

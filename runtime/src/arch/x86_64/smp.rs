@@ -88,7 +88,14 @@ pub fn init_boot_cpu(apic_ids: &[u32]) -> &'static PerCpu {
 /// When `all_cpus` (the list holds every enabled CPU of the machine), INIT and STARTUP go out
 /// once, to all-excluding-self, so bring-up time does not grow with the CPU count; otherwise
 /// one of each per AP. A CPU the list does not name that wakes anyway parks in the trampoline.
-pub fn start_aps(boot: &'static PerCpu, apic_ids: &[u32], all_cpus: bool) -> BringUp {
+///
+/// `stop_during_bringup` (a test) panics right after the STARTUP IPIs, while the APs boot.
+pub fn start_aps(
+    boot: &'static PerCpu,
+    apic_ids: &[u32],
+    all_cpus: bool,
+    stop_during_bringup: bool,
+) -> BringUp {
     let mut cpus = Vec::with_capacity(apic_ids.len());
     cpus.push(Cpu {
         block: boot,
@@ -149,6 +156,9 @@ pub fn start_aps(boot: &'static PerCpu, apic_ids: &[u32], all_cpus: bool) -> Bri
         time::delay(INIT_TO_SIPI_DELAY_LEGACY);
     }
     send_to(&|id| Icr::startup(id, page), &mut aps.iter());
+    if stop_during_bringup {
+        panic!("stop requested during bring-up (inject.stop_during_bringup)");
+    }
     time::delay(SIPI_RETRY_DELAY);
     if waiting().next().is_some() {
         // A STARTUP IPI reaches only CPUs still waiting for one; the others ignore it.

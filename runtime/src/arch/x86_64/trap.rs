@@ -217,7 +217,10 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
             crate::stopping::on_stop_vector();
             apic::eoi();
         }
-        NMI => crate::stopping::on_nmi(),
+        NMI => {
+            super::inject::nmi_spin_if_requested();
+            crate::stopping::on_nmi()
+        }
         v if v < 32 => exception(frame),
         v => panic!("unexpected interrupt vector {v:#x}\n{frame}"),
     }
