@@ -15,6 +15,8 @@ pub mod memory;
 #[cfg(target_os = "none")]
 mod arch;
 #[cfg(target_os = "none")]
+pub mod bench;
+#[cfg(target_os = "none")]
 mod boot;
 #[cfg(target_os = "none")]
 pub mod console;

@@ -3,7 +3,7 @@
 use spin::Once;
 
 use crate::arch;
-pub use crate::arch::smp::BringUp;
+pub use crate::arch::smp::{BringUp, RestartError};
 pub use spin::Barrier;
 
 /// How the machine's CPUs were found and started.
@@ -39,6 +39,11 @@ pub fn current_cpu() -> usize {
     crate::cpu::current_index()
 }
 
+/// Whether CPU `index` is up and running (not stopped, not offline).
+pub fn is_online(index: usize) -> bool {
+    crate::stopping::STOP.cpu_state(index) == Some(stop::CpuState::Running)
+}
+
 /// APIC ID of CPU `index`.
 pub fn apic_id(index: usize) -> Option<u32> {
     arch::smp::apic_id_of(index)
@@ -47,7 +52,7 @@ pub fn apic_id(index: usize) -> Option<u32> {
 /// Runs `f(cpu_index)` on every online CPU, the caller included, and returns when all are done.
 /// Not reentrant: `f` must not call `on_each_cpu`.
 pub fn on_each_cpu(f: impl Fn(usize) + Sync) {
-    arch::smp::on_each_cpu(&f)
+    arch::work::on_each_cpu(&f)
 }
 
 /// Bumps the calling CPU's heartbeat: call it in every loop iteration of long-running work, so a
@@ -59,4 +64,11 @@ pub fn beat() {
 /// CPU `index`'s heartbeat count.
 pub fn heartbeat(index: usize) -> Option<u64> {
     crate::stopping::STOP.heartbeat(index)
+}
+
+/// After a stop this CPU ran (`stopping::stop_others`, or a stop before power-off that did not
+/// happen), parks every other CPU with INIT and brings them all up again, ready for a new stop.
+/// Only the boot CPU may do it.
+pub fn restart_others() -> Result<BringUp, RestartError> {
+    arch::smp::restart_aps()
 }

@@ -5,7 +5,8 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use core::time::Duration;
 
 use stop::x86::X86Platform;
-use stop::{InitPark, StopController, StopReason, StopReport, Verdict};
+pub use stop::StopReason;
+use stop::{InitPark, StopController, StopReport, Verdict};
 
 use crate::cmdline::{BootOptions, InitParkOption};
 use crate::{arch, console, time};

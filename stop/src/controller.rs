@@ -51,6 +51,8 @@ pub enum StopError {
     Reentered,
     /// No CPU is registered at this index.
     NoSuchCpu(usize),
+    /// Only the stopper of a finished stop may rearm the controller.
+    NotStopper,
 }
 
 impl fmt::Display for StopError {
@@ -58,6 +60,7 @@ impl fmt::Display for StopError {
         match self {
             Self::Reentered => f.write_str("this CPU is already stopping the others"),
             Self::NoSuchCpu(cpu) => write!(f, "no CPU registered at index {cpu}"),
+            Self::NotStopper => f.write_str("only the CPU that ran the stop may rearm"),
         }
     }
 }
@@ -484,6 +487,31 @@ impl<P: Platform, const N: usize> StopController<P, N> {
                 self.platform.relax();
             }
         }
+    }
+
+    /// Starts a new stop round after a finished stop, for a runtime that parks every other CPU
+    /// and starts it again (warm restart, benchmarks). Only the stopper may call it, and only
+    /// once every other CPU is parked (INIT: waiting for a STARTUP IPI) or never started, so
+    /// that no other CPU touches the records meanwhile. The caller stays `Running`; every other
+    /// CPU is `Offline` again and must go through [`boot_cpu`](Self::boot_cpu) and
+    /// [`online_cpu`](Self::online_cpu). Heartbeats and APIC IDs are kept.
+    pub fn rearm(&self, cpu: usize) -> Result<(), StopError> {
+        if self.stopper() != Some(cpu) {
+            return Err(StopError::NotStopper);
+        }
+        for (index, record) in self.records().iter().enumerate() {
+            let state = if index == cpu {
+                CpuState::Running
+            } else {
+                CpuState::Offline
+            };
+            record.rearm(state);
+        }
+        self.started_at.store(0, Ordering::SeqCst);
+        self.stop_pending.store(0, Ordering::SeqCst);
+        // Last: a new election can only begin once everything above is visible.
+        self.stopper.store(NO_STOPPER, Ordering::SeqCst);
+        Ok(())
     }
 
     /// Read access to a record for the report.

@@ -358,3 +358,28 @@ fn report_prints_an_aligned_table_and_the_summary_line() {
         format!("stop-summary: stopper=0 targets=2 vector=0 nmi=0 self=0 init=0 stuck=2 total_us={total}")
     );
 }
+
+#[test]
+fn rearm_needs_the_stopper_and_starts_a_clean_round() {
+    let c = running(3);
+    assert_eq!(c.rearm(0), Err(StopError::NotStopper), "no stop yet");
+    let first = stop_from_0(&c);
+    assert_eq!(first.targets, 2);
+    assert_eq!(c.rearm(1), Err(StopError::NotStopper));
+    c.rearm(0).unwrap();
+    assert!(!c.stop_pending());
+    assert_eq!(c.stopper(), None);
+    assert_eq!(c.cpu_state(0), Some(CpuState::Running));
+    for cpu in 1..3 {
+        assert_eq!(c.cpu_state(cpu), Some(CpuState::Offline));
+        assert_eq!(c.apic_id(cpu), Some(10 + cpu as u32));
+        c.boot_cpu(cpu).unwrap();
+        c.online_cpu(cpu).unwrap();
+    }
+    // A second round: CPU 1 now stops the others, and the report holds no trace of round one.
+    let report = c.stop_others(1, StopReason::Request).unwrap();
+    assert_eq!(report.tally().targets, 2);
+    assert!(report
+        .cpus()
+        .all(|r| r.nmis <= 1 && r.panic_message.is_empty()));
+}

@@ -123,6 +123,19 @@ impl CpuRecord {
             })
     }
 
+    /// Makes the record fresh for a new stop round in `state` (`Offline`, or `Running` for the
+    /// CPU that rearms), keeping its APIC ID and heartbeat. Only while no other CPU touches it
+    /// (see [`StopController::rearm`](crate::StopController::rearm)).
+    pub(crate) fn rearm(&self, state: CpuState) {
+        self.word.store(StateWord::of(state).0, Ordering::SeqCst);
+        self.set_verdict(Verdict::Pending);
+        self.nmi_sent.store(0, Ordering::SeqCst);
+        self.nmi_done.store(0, Ordering::SeqCst);
+        self.acked_at.store(NO_TIME, Ordering::SeqCst);
+        self.halted_at.store(NO_TIME, Ordering::SeqCst);
+        self.panic.store(&crate::PanicText::EMPTY, || {});
+    }
+
     /// The stopper's verdict.
     pub(crate) fn verdict(&self) -> Verdict {
         Verdict::from_code(self.verdict.load(Ordering::SeqCst))

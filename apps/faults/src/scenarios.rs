@@ -4,6 +4,7 @@
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use core::time::Duration;
 
+use allstop::stopping::{self, StopReason};
 use allstop::{inject, irq, smp, time};
 
 use crate::args::{Args, Cpu};
@@ -93,6 +94,12 @@ pub const ALL: &[Scenario] = &[
         what: "the app powers off with status=S (default 0)",
         min_cpus: 1,
         run: poweroff,
+    },
+    Scenario {
+        name: "restart",
+        what: "k rounds (default 100): stop the others, park them with INIT, start them again",
+        min_cpus: 1,
+        run: restart,
     },
     Scenario {
         name: "stack-overflow",
@@ -283,6 +290,51 @@ fn poweroff(args: &Args) -> i32 {
     let status = args.status.unwrap_or(0);
     allstop::println!("faults: powering off with status {status}");
     allstop::poweroff(status)
+}
+
+fn restart(args: &Args) -> i32 {
+    let rounds = args.k.unwrap_or(100);
+    let cpus = smp::cpu_count();
+    let mut worst = Duration::ZERO;
+    for round in 0..rounds {
+        let Some(report) = stopping::stop_others(StopReason::Request) else {
+            allstop::println!("faults: round {round}: this CPU was already the stopper");
+            return 1;
+        };
+        let summary = report.summary();
+        if summary.stuck != 0 || summary.targets != cpus - 1 {
+            allstop::println!("faults: round {round}: {summary}");
+            return 1;
+        }
+        match smp::restart_others() {
+            Ok(bringup) if bringup.online == cpus => worst = worst.max(bringup.duration),
+            Ok(bringup) => {
+                allstop::println!(
+                    "faults: round {round}: only {} of {cpus} CPUs came back",
+                    bringup.online
+                );
+                return 1;
+            }
+            Err(e) => {
+                allstop::println!("faults: round {round}: restart refused: {e:?}");
+                return 1;
+            }
+        }
+        // The restarted CPUs take work again.
+        let answered = core::sync::atomic::AtomicUsize::new(0);
+        smp::on_each_cpu(|_| {
+            answered.fetch_add(1, Ordering::SeqCst);
+        });
+        if answered.load(Ordering::SeqCst) != cpus {
+            allstop::println!("faults: round {round}: on_each_cpu reached {answered:?} CPUs");
+            return 1;
+        }
+    }
+    allstop::println!(
+        "faults: {rounds} stop/restart rounds on {cpus} CPUs, slowest restart {} us",
+        worst.as_micros()
+    );
+    allstop::poweroff(0)
 }
 
 fn stack_overflow(args: &Args) -> i32 {

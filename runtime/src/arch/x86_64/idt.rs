@@ -33,7 +33,14 @@ fn gate(handler: u64, ist: u8) -> Descriptor64 {
 fn build() -> Idt {
     let mut idt = Idt([Descriptor64::NULL; 256]);
     // SAFETY: the stub tables are immutable data defined in trap.rs.
-    let (stubs, wake, stop) = unsafe { (trap::trap_stubs, trap::trap_wake, trap::trap_stop) };
+    let (stubs, wake, stop, probe) = unsafe {
+        (
+            trap::trap_stubs,
+            trap::trap_wake,
+            trap::trap_stop,
+            trap::trap_probe,
+        )
+    };
     for (vector, &stub) in stubs.iter().enumerate() {
         let ist = match vector {
             NMI => IST_NMI,
@@ -45,6 +52,7 @@ fn build() -> Idt {
     }
     idt.0[usize::from(vectors::WAKE_VECTOR)] = gate(wake, 0);
     idt.0[usize::from(vectors::STOP_VECTOR)] = gate(stop, 0);
+    idt.0[usize::from(vectors::PROBE_VECTOR)] = gate(probe, 0);
     idt.0[usize::from(vectors::SPURIOUS_VECTOR)] = gate(trap::trap_spurious as *const () as u64, 0);
     idt
 }

@@ -11,6 +11,8 @@ pub mod heap;
 pub mod idt;
 pub mod inject;
 pub mod irq;
+mod nmi_requests;
+pub mod probe;
 mod paging;
 pub mod percpu;
 pub mod power;
@@ -21,6 +23,7 @@ mod trampoline;
 mod trap;
 pub mod tsc;
 mod vectors;
+pub mod work;
 
 unsafe extern "C" {
     /// First byte after the kernel image, `.bss` included (from `allstop.ld`).

@@ -71,8 +71,8 @@ pub struct PerCpu {
     gdt: UnsafeCell<Gdt>,
 }
 
-// SAFETY: after `new` returns, the only write to a block is the CPU's own TSS-busy update inside
-// `gdt`, which Rust code never reads.
+// SAFETY: after `new` returns, the only writes to a block are to its `gdt`, by the owning CPU
+// alone (its TSS descriptor at each start, and the CPU's busy-bit update when it loads TR).
 unsafe impl Sync for PerCpu {}
 
 /// Allocates `size` bytes of page-aligned stack (plus a guard page below it when `guard`) and
@@ -117,15 +117,6 @@ impl PerCpu {
             }),
         }));
         cpu.local.self_address = cpu as *const PerCpu as usize;
-        let tss_base = &raw const cpu.tss as u64;
-        cpu.gdt.get_mut().tss = <DescriptorBuilder as GateDescriptorBuilder<u64>>::tss_descriptor(
-            tss_base,
-            size_of::<TaskStateSegment>() as u64 - 1,
-            true,
-        )
-        .present()
-        .dpl(Ring::Ring0)
-        .finish();
         cpu
     }
 
@@ -139,10 +130,26 @@ impl PerCpu {
         self.stack_top
     }
 
-    /// Makes this block the calling CPU's: loads its GDT and TSS and points GS base at it.
-    /// Called once, on the CPU the block belongs to.
+    /// The GDT descriptor of this block's TSS, marked available (not busy).
+    fn tss_descriptor(&self) -> Descriptor64 {
+        <DescriptorBuilder as GateDescriptorBuilder<u64>>::tss_descriptor(
+            &raw const self.tss as u64,
+            size_of::<TaskStateSegment>() as u64 - 1,
+            true,
+        )
+        .present()
+        .dpl(Ring::Ring0)
+        .finish()
+    }
+
+    /// Makes this block the calling CPU's: loads its GDT and TSS and points GS base at it. Runs
+    /// on the CPU the block belongs to, at every start of that CPU (boot, and each restart after
+    /// an INIT).
     pub fn activate(&'static self) {
         let gdt = self.gdt.get();
+        // SAFETY: only the owning CPU touches its GDT, and it is not using it yet: `ltr` below
+        // needs the descriptor "available", and the previous start left it "busy".
+        unsafe { (*gdt).tss = self.tss_descriptor() };
         // SAFETY: `gdt` is a `'static`, complete GDT with the same code/data selectors as the
         // boot GDT, and the TSS it names is `'static` too.
         let pointer = unsafe {

@@ -1,20 +1,19 @@
-//! Bringing the APs up (INIT-SIPI-SIPI to all of them at once), the APs' idle loop, and running
-//! work on every CPU.
+//! Bringing the APs up (INIT-SIPI-SIPI to all of them at once) and, after a stop, parking them
+//! with INIT and bringing them up again.
 
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU8, Ordering};
 use core::time::Duration;
 
 use raw_cpuid::CpuId;
 use spin::Once;
-use spinning_top::Spinlock;
 use stop::x86::icr::{Icr, Shorthand};
 
 use super::apic;
 use super::percpu::PerCpu;
 use super::trampoline::{self, TrampolineData, TRAMPOLINE_ADDR};
 use super::vectors::WAKE_VECTOR;
-use super::{idt, irq, tsc};
+use super::{idt, irq, tsc, work};
 use crate::stopping::STOP;
 use crate::time;
 use stop::CpuState;
@@ -45,7 +44,34 @@ fn is_running(index: usize) -> bool {
     STOP.cpu_state(index) == Some(CpuState::Running)
 }
 
-static CPUS: Once<Vec<Cpu>> = Once::new();
+/// The CPUs and the tables the trampoline reads, kept for restarts.
+struct Machine {
+    /// Every CPU, by index (0 = boot CPU).
+    cpus: Vec<Cpu>,
+    /// APIC IDs by index (the trampoline's lookup table).
+    apic_ids: Vec<u32>,
+    /// Kernel stack tops by index (the trampoline's stack table).
+    stack_tops: Vec<u64>,
+    /// Whether `cpus` holds every enabled CPU of the machine (broadcast IPIs are then safe).
+    all_cpus: bool,
+}
+
+static MACHINE: Once<Machine> = Once::new();
+
+fn machine() -> &'static Machine {
+    MACHINE
+        .get()
+        .expect("the CPU table exists from bring-up on")
+}
+
+/// Why [`restart_aps`] did not run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RestartError {
+    /// Only the boot CPU restarts the others (an INIT to the boot CPU resets real machines).
+    NotBootCpu,
+    /// The stop controller refused a new round: the caller did not run the last stop.
+    NotStopper,
+}
 
 /// What bring-up achieved.
 #[derive(Clone, Debug)]
@@ -107,9 +133,57 @@ pub fn start_aps(
             handshake: AtomicU8::new(WAITING),
         });
     }
-    let stack_tops: Vec<u64> = cpus.iter().map(|c| c.block.stack_top() as u64).collect();
-    let cpus = CPUS.call_once(|| cpus);
-    let wanted = cpus.len();
+    let stack_tops = cpus.iter().map(|c| c.block.stack_top() as u64).collect();
+    let machine = MACHINE.call_once(|| Machine {
+        cpus,
+        apic_ids: apic_ids.to_vec(),
+        stack_tops,
+        all_cpus,
+    });
+    launch(machine, stop_during_bringup)
+}
+
+/// After a stop run by the boot CPU: parks every other CPU with INIT (whatever it was doing,
+/// stuck ones included), opens a new stop round, and brings them all up again.
+pub fn restart_aps() -> Result<BringUp, RestartError> {
+    if super::percpu::current_index() != 0 {
+        return Err(RestartError::NotBootCpu);
+    }
+    if STOP.stopper() != Some(0) {
+        return Err(RestartError::NotStopper);
+    }
+    let m = machine();
+    for_aps(m, &Icr::init_assert, &mut m.cpus[1..].iter());
+    // Let the INITs land before the records are rewritten: a stuck CPU may still be storing.
+    time::delay(stop::INIT_SETTLE);
+    STOP.rearm(0).map_err(|_| RestartError::NotStopper)?;
+    for cpu in &m.cpus[1..] {
+        cpu.handshake.store(WAITING, Ordering::Release);
+    }
+    Ok(launch(m, false))
+}
+
+/// Sends the IPI `icr_for(apic_id)` to `targets`, or once to all-excluding-self when the
+/// machine's CPU list is complete.
+fn for_aps<'a>(
+    m: &Machine,
+    icr_for: &dyn Fn(u32) -> Icr,
+    targets: &mut dyn Iterator<Item = &'a Cpu>,
+) {
+    if m.all_cpus {
+        send(Icr {
+            shorthand: Shorthand::AllExcludingSelf,
+            destination: 0,
+            ..icr_for(0)
+        });
+    } else {
+        targets.for_each(|cpu| send(icr_for(cpu.block.apic_id())));
+    }
+}
+
+/// INIT-SIPI(-SIPI) to every AP, then waits for each to reach `Running` or the time-out.
+fn launch(m: &'static Machine, stop_during_bringup: bool) -> BringUp {
+    let wanted = m.cpus.len();
     if wanted == 1 {
         return BringUp {
             online: 1,
@@ -118,51 +192,39 @@ pub fn start_aps(
             duration: Duration::ZERO,
         };
     }
-
     // SAFETY: 1. the trampoline page is low RAM the heap never owns (it starts above the kernel
     // image) and that no loader data still needed lives in (start info was copied out). 2. no AP
-    // runs yet. The tables it points at outlive bring-up: `apic_ids` is borrowed for this whole
-    // function, `stack_tops` lives until its end, and APs read both before checking in.
+    // runs the trampoline: they are all waiting for a STARTUP IPI (never started, or parked
+    // with INIT). The tables it points at live in MACHINE for the whole run.
     unsafe {
         trampoline::install(TrampolineData {
             cr3: x86::controlregs::cr3(),
-            apic_ids: apic_ids.as_ptr() as u64,
-            stack_tops: stack_tops.as_ptr() as u64,
-            count: apic_ids.len() as u64,
+            apic_ids: m.apic_ids.as_ptr() as u64,
+            stack_tops: m.stack_tops.as_ptr() as u64,
+            count: m.apic_ids.len() as u64,
             entry: ap_entry as *const () as u64,
         });
     }
 
     let start = tsc::read();
-    let aps = &cpus[1..];
+    let aps = &m.cpus[1..];
     let page = (TRAMPOLINE_ADDR >> 12) as u8;
     let waiting = || {
         aps.iter()
             .filter(|c| c.handshake.load(Ordering::Acquire) == WAITING)
     };
-    let send_to = |icr_for: &dyn Fn(u32) -> Icr, targets: &mut dyn Iterator<Item = &Cpu>| {
-        if all_cpus {
-            send(Icr {
-                shorthand: Shorthand::AllExcludingSelf,
-                destination: 0,
-                ..icr_for(0)
-            });
-        } else {
-            targets.for_each(|cpu| send(icr_for(cpu.block.apic_id())));
-        }
-    };
-    send_to(&Icr::init_assert, &mut aps.iter());
+    for_aps(m, &Icr::init_assert, &mut aps.iter());
     if needs_init_delay() {
         time::delay(INIT_TO_SIPI_DELAY_LEGACY);
     }
-    send_to(&|id| Icr::startup(id, page), &mut aps.iter());
+    for_aps(m, &|id| Icr::startup(id, page), &mut aps.iter());
     if stop_during_bringup {
         panic!("stop requested during bring-up (inject.stop_during_bringup)");
     }
     time::delay(SIPI_RETRY_DELAY);
     if waiting().next().is_some() {
         // A STARTUP IPI reaches only CPUs still waiting for one; the others ignore it.
-        send_to(&|id| Icr::startup(id, page), &mut waiting());
+        for_aps(m, &|id| Icr::startup(id, page), &mut waiting());
     }
 
     let deadline = start + time::ns_to_ticks(CHECK_IN_TIMEOUT.as_nanos() as u64, time::tsc_khz());
@@ -182,7 +244,7 @@ pub fn start_aps(
     }
     let missing: Vec<u32> = (1..wanted)
         .filter(|&i| !is_running(i))
-        .map(|i| cpus[i].block.apic_id())
+        .map(|i| m.cpus[i].block.apic_id())
         .collect();
     let duration = Duration::from_nanos(time::ticks_to_ns(tsc::read() - start, time::tsc_khz()));
     BringUp {
@@ -218,15 +280,16 @@ fn needs_init_delay() -> bool {
     !(hypervisor || modern)
 }
 
-fn send(icr: Icr) {
+/// Sends an IPI the runtime cannot do without.
+pub fn send(icr: Icr) {
     if let Err(e) = apic::icr().send(icr) {
-        panic!("bring-up IPI {icr:?} failed: {e}");
+        panic!("IPI {icr:?} failed: {e}");
     }
 }
 
 /// First Rust code on an AP, on its own stack, called by the trampoline with its CPU index.
 extern "C" fn ap_entry(index: usize) -> ! {
-    let cpu = &CPUS.get().expect("APs start after the CPU table exists")[index];
+    let cpu = &machine().cpus[index];
     if cpu
         .handshake
         .compare_exchange(WAITING, ARRIVED, Ordering::AcqRel, Ordering::Acquire)
@@ -246,16 +309,13 @@ extern "C" fn ap_entry(index: usize) -> ! {
         cpu.block.apic_id(),
         "AP {index} started with the wrong APIC ID"
     );
-    let seen = WORK.generation.load(Ordering::Acquire);
+    let seen = work::generation();
     // Booting → Running now that the IDT and the NMI stack are live; stops itself instead if a
     // stop began meanwhile.
     STOP.online_cpu(index).expect("a starting AP is Booting");
     // Wake the boot CPU, which sleeps until every AP is online.
-    send(Icr::fixed(
-        WAKE_VECTOR,
-        CPUS.get().map_or(0, |c| c[0].block.apic_id()),
-    ));
-    idle_loop(index, seen)
+    send(Icr::fixed(WAKE_VECTOR, machine().apic_ids[0]));
+    work::idle_loop(index, seen)
 }
 
 /// Number of CPUs online.
@@ -268,71 +328,5 @@ pub fn cpu_count() -> usize {
 
 /// APIC ID of CPU `index`, if it exists.
 pub fn apic_id_of(index: usize) -> Option<u32> {
-    CPUS.get()?.get(index).map(|c| c.block.apic_id())
-}
-
-/// A job for every CPU.
-type Job = &'static (dyn Fn(usize) + Sync);
-
-/// The work every CPU runs, published with a new generation number.
-struct Work {
-    /// Held by the one `on_each_cpu` running.
-    busy: Spinlock<()>,
-    /// The current job: points at a `Job` on the publishing CPU's stack.
-    job: AtomicPtr<Job>,
-    /// Bumped after `job` is set; APs compare it with the last one they ran.
-    generation: AtomicU64,
-    /// APs still running the current job.
-    remaining: AtomicUsize,
-}
-
-static WORK: Work = Work {
-    busy: Spinlock::new(()),
-    job: AtomicPtr::new(core::ptr::null_mut()),
-    generation: AtomicU64::new(0),
-    remaining: AtomicUsize::new(0),
-};
-
-/// Runs `f(cpu_index)` on every online CPU (the caller included) and returns when all are done.
-pub fn on_each_cpu(f: &(dyn Fn(usize) + Sync)) {
-    let Some(_busy) = WORK.busy.try_lock() else {
-        panic!("on_each_cpu called while another on_each_cpu is running");
-    };
-    // SAFETY: APs use the job only until `remaining` drops to 0, which this function waits for
-    // before it returns, so no use outlives `f`.
-    let mut job: Job = unsafe { core::mem::transmute::<&(dyn Fn(usize) + Sync), Job>(f) };
-    let others = cpu_count() - 1;
-    WORK.job.store(&mut job, Ordering::Relaxed);
-    WORK.remaining.store(others, Ordering::Relaxed);
-    WORK.generation.fetch_add(1, Ordering::Release);
-    if others > 0 {
-        send(Icr::fixed_all_excluding_self(WAKE_VECTOR));
-    }
-    f(super::percpu::current_index());
-    while WORK.remaining.load(Ordering::Acquire) != 0 {
-        core::hint::spin_loop();
-    }
-    WORK.job.store(core::ptr::null_mut(), Ordering::Relaxed);
-}
-
-/// An AP's life after bring-up: sleep in `hlt` with interrupts on; on each new generation run
-/// the job once.
-fn idle_loop(index: usize, mut seen: u64) -> ! {
-    loop {
-        let mut generation = seen;
-        if !irq::sleep_unless(|| {
-            generation = WORK.generation.load(Ordering::Acquire);
-            generation != seen
-        }) {
-            continue;
-        }
-        seen = generation;
-        // The job may be interrupted.
-        irq::enable();
-        // SAFETY: the generation we saw was published (Release) after `job`, and the publisher
-        // keeps the job alive until every AP has decremented `remaining`.
-        let job = unsafe { *WORK.job.load(Ordering::Relaxed) };
-        job(index);
-        WORK.remaining.fetch_sub(1, Ordering::AcqRel);
-    }
+    MACHINE.get()?.apic_ids.get(index).copied()
 }

@@ -93,6 +93,7 @@ trap_stub_\vector:
     .endr
     TRAP_STUB {wake}, 0
     TRAP_STUB {stop}, 0
+    TRAP_STUB {probe}, 0
 
     .global trap_spurious
 trap_spurious:
@@ -148,9 +149,13 @@ trap_wake:
     .global trap_stop
 trap_stop:
     .quad trap_stub_{stop}
+    .global trap_probe
+trap_probe:
+    .quad trap_stub_{probe}
 "#,
     wake = const vectors::WAKE_VECTOR,
     stop = const vectors::STOP_VECTOR,
+    probe = const vectors::PROBE_VECTOR,
     dispatch = sym trap_dispatch,
 );
 
@@ -161,6 +166,8 @@ unsafe extern "C" {
     pub static trap_wake: u64;
     /// Entry stub of the stop vector, as a one-element table.
     pub static trap_stop: u64;
+    /// Entry stub of the probe vector, as a one-element table.
+    pub static trap_probe: u64;
     /// Entry of the spurious vector: returns at once, without EOI.
     pub fn trap_spurious();
 }
@@ -217,9 +224,11 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
             crate::stopping::on_stop_vector();
             apic::eoi();
         }
+        v if v == u64::from(vectors::PROBE_VECTOR) => super::probe::on_probe_vector(),
         NMI => {
-            super::inject::nmi_spin_if_requested();
-            crate::stopping::on_nmi()
+            if !super::nmi_requests::take(super::percpu::current_index()) {
+                crate::stopping::on_nmi();
+            }
         }
         v if v < 32 => exception(frame),
         v => panic!("unexpected interrupt vector {v:#x}\n{frame}"),

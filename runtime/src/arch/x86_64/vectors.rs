@@ -7,3 +7,5 @@ pub const SPURIOUS_VECTOR: u8 = 0xFF;
 pub const WAKE_VECTOR: u8 = 0xF0;
 /// Stop IPI, owned by the stop protocol.
 pub const STOP_VECTOR: u8 = stop::x86::STOP_VECTOR;
+/// Fixed IPI of the benchmark's round-trip probe.
+pub const PROBE_VECTOR: u8 = 0xF1;

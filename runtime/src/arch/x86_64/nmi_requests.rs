@@ -1,0 +1,52 @@
+//! NMIs the runtime sends on purpose outside a stop: a ping that the target answers and returns
+//! from (the benchmark's NMI round trip), and a spin that never returns (a test of a CPU that no
+//! NMI can reach). A request is set before the NMI is sent; the NMI handler takes it first.
+
+use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+
+use crate::stopping::{MAX_CPUS, STOP};
+
+/// What the next NMI on a CPU should do.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Request {
+    /// Nothing: a stop NMI, or unexpected.
+    None = 0,
+    /// Count a pong and return.
+    Ping = 1,
+    /// Spin forever, beating, with NMIs blocked.
+    Spin = 2,
+}
+
+static REQUESTS: [AtomicU8; MAX_CPUS] = [const { AtomicU8::new(0) }; MAX_CPUS];
+static PONGS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+
+/// Asks CPU `cpu`'s next NMI to do `request` (set it before sending the NMI).
+pub fn request(cpu: usize, request: Request) {
+    REQUESTS[cpu].store(request as u8, Ordering::SeqCst);
+}
+
+/// Pings answered by CPU `cpu` so far.
+pub fn pongs(cpu: usize) -> u64 {
+    PONGS[cpu].load(Ordering::SeqCst)
+}
+
+/// Called first in the NMI handler. Returns true if the NMI was a ping (answered: the handler
+/// returns); spins forever for a spin request; returns false otherwise.
+pub fn take(cpu: usize) -> bool {
+    // Load first: a stop NMI finds no request and must not store anything here.
+    if REQUESTS[cpu].load(Ordering::SeqCst) == Request::None as u8 {
+        return false;
+    }
+    match REQUESTS[cpu].swap(Request::None as u8, Ordering::SeqCst) {
+        r if r == Request::Ping as u8 => {
+            PONGS[cpu].fetch_add(1, Ordering::SeqCst);
+            true
+        }
+        r if r == Request::Spin as u8 => loop {
+            STOP.beat(cpu);
+            core::hint::spin_loop();
+        },
+        _ => false,
+    }
+}

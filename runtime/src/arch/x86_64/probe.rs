@@ -1,0 +1,69 @@
+//! Round-trip probes for the benchmark: a fixed IPI to every other CPU answered by a store in its
+//! handler, and an NMI to one CPU (interrupts off or not) answered the same way. Both use the
+//! same clock and ICR writer as the stop path, so stop latencies compare with them directly.
+
+use core::sync::atomic::{AtomicU64, Ordering};
+use core::time::Duration;
+
+use stop::x86::icr::Icr;
+
+use super::nmi_requests::{self, Request};
+use super::smp::send;
+use super::vectors::PROBE_VECTOR;
+use super::{apic, tsc};
+use crate::stopping::MAX_CPUS;
+use crate::time;
+
+/// Longest a probe waits for its answers.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Probe IPIs answered, by CPU.
+static IPI_PONGS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+
+/// The probe vector's handler: answer by a store.
+pub fn on_probe_vector() {
+    IPI_PONGS[super::percpu::current_index()].fetch_add(1, Ordering::SeqCst);
+    apic::eoi();
+}
+
+/// Waits until `done()`, at most [`PROBE_TIMEOUT`]; returns the time from `start` (TSC).
+fn wait(start: u64, done: impl Fn() -> bool) -> Option<Duration> {
+    let limit = time::ns_to_ticks(PROBE_TIMEOUT.as_nanos() as u64, time::tsc_khz());
+    loop {
+        let now = tsc::read();
+        if done() {
+            return Some(Duration::from_nanos(time::ticks_to_ns(
+                now - start,
+                time::tsc_khz(),
+            )));
+        }
+        if now - start > limit {
+            return None;
+        }
+        core::hint::spin_loop();
+    }
+}
+
+/// Sends the probe vector to all-excluding-self and waits until every CPU in `others` answered.
+pub fn ipi_round_trip(others: &[usize]) -> Option<Duration> {
+    let mut before = [0u64; MAX_CPUS];
+    for &cpu in others {
+        before[cpu] = IPI_PONGS[cpu].load(Ordering::SeqCst);
+    }
+    let start = tsc::read();
+    send(Icr::fixed_all_excluding_self(PROBE_VECTOR));
+    wait(start, || {
+        others
+            .iter()
+            .all(|&cpu| IPI_PONGS[cpu].load(Ordering::SeqCst) > before[cpu])
+    })
+}
+
+/// Sends an NMI to CPU `cpu` (APIC ID `apic_id`) and waits for its answer.
+pub fn nmi_round_trip(cpu: usize, apic_id: u32) -> Option<Duration> {
+    let before = nmi_requests::pongs(cpu);
+    nmi_requests::request(cpu, Request::Ping);
+    let start = tsc::read();
+    send(Icr::nmi(apic_id));
+    wait(start, || nmi_requests::pongs(cpu) > before)
+}

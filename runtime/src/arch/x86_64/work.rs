@@ -1,0 +1,82 @@
+//! Running work on every CPU: the APs' idle loop and `on_each_cpu`.
+
+use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+
+use spinning_top::Spinlock;
+use stop::x86::icr::Icr;
+
+use super::irq;
+use super::smp::{cpu_count, send};
+use super::vectors::WAKE_VECTOR;
+
+/// A job for every CPU.
+type Job = &'static (dyn Fn(usize) + Sync);
+
+/// The work every CPU runs, published with a new generation number.
+struct Work {
+    /// Held by the one `on_each_cpu` running.
+    busy: Spinlock<()>,
+    /// The current job: points at a `Job` on the publishing CPU's stack.
+    job: AtomicPtr<Job>,
+    /// Bumped after `job` is set; APs compare it with the last one they ran.
+    generation: AtomicU64,
+    /// APs still running the current job.
+    remaining: AtomicUsize,
+}
+
+static WORK: Work = Work {
+    busy: Spinlock::new(()),
+    job: AtomicPtr::new(core::ptr::null_mut()),
+    generation: AtomicU64::new(0),
+    remaining: AtomicUsize::new(0),
+};
+
+/// Runs `f(cpu_index)` on every online CPU (the caller included) and returns when all are done.
+pub fn on_each_cpu(f: &(dyn Fn(usize) + Sync)) {
+    let Some(_busy) = WORK.busy.try_lock() else {
+        panic!("on_each_cpu called while another on_each_cpu is running");
+    };
+    // SAFETY: APs use the job only until `remaining` drops to 0, which this function waits for
+    // before it returns, so no use outlives `f`.
+    let mut job: Job = unsafe { core::mem::transmute::<&(dyn Fn(usize) + Sync), Job>(f) };
+    let others = cpu_count() - 1;
+    WORK.job.store(&mut job, Ordering::Relaxed);
+    WORK.remaining.store(others, Ordering::Relaxed);
+    WORK.generation.fetch_add(1, Ordering::Release);
+    if others > 0 {
+        send(Icr::fixed_all_excluding_self(WAKE_VECTOR));
+    }
+    f(super::percpu::current_index());
+    while WORK.remaining.load(Ordering::Acquire) != 0 {
+        core::hint::spin_loop();
+    }
+    WORK.job.store(core::ptr::null_mut(), Ordering::Relaxed);
+}
+
+/// An AP's life after bring-up: sleep in `hlt` with interrupts on; on each new generation run
+/// the job once.
+pub fn idle_loop(index: usize, mut seen: u64) -> ! {
+    loop {
+        let mut generation = seen;
+        if !irq::sleep_unless(|| {
+            generation = WORK.generation.load(Ordering::Acquire);
+            generation != seen
+        }) {
+            continue;
+        }
+        seen = generation;
+        // The job may be interrupted.
+        irq::enable();
+        // SAFETY: the generation we saw was published (Release) after `job`, and the publisher
+        // keeps the job alive until every AP has decremented `remaining`.
+        let job = unsafe { *WORK.job.load(Ordering::Relaxed) };
+        job(index);
+        WORK.remaining.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The current work generation: an AP reads it before it goes `Running`, then runs every job
+/// published after that.
+pub fn generation() -> u64 {
+    WORK.generation.load(Ordering::Acquire)
+}

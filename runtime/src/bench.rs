@@ -1,0 +1,23 @@
+//! Measurements for the benchmark app, on the same clock and IPI path as the stop: raw round
+//! trips to compare stop latencies with.
+
+use alloc::vec::Vec;
+use core::time::Duration;
+
+use crate::{arch, smp};
+
+/// Time from sending a fixed IPI to all-but-self until every other online CPU's handler has
+/// answered by a store; `None` if one did not answer within a second.
+pub fn ipi_round_trip() -> Option<Duration> {
+    let me = smp::current_cpu();
+    let others: Vec<usize> = (0..crate::stopping::STOP.cpu_count())
+        .filter(|&cpu| cpu != me && smp::is_online(cpu))
+        .collect();
+    arch::probe::ipi_round_trip(&others)
+}
+
+/// Time from sending an NMI to CPU `cpu` (interrupts off or not) until its NMI handler answered
+/// by a store; `None` for an unknown CPU or no answer within a second.
+pub fn nmi_round_trip(cpu: usize) -> Option<Duration> {
+    arch::probe::nmi_round_trip(cpu, smp::apic_id(cpu)?)
+}
