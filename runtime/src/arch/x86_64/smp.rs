@@ -144,7 +144,9 @@ pub fn start_aps(
 }
 
 /// After a stop run by the boot CPU: parks every other CPU with INIT (whatever it was doing,
-/// stuck ones included), opens a new stop round, and brings them all up again.
+/// stuck ones included), opens a new stop round, and brings them all up again. A job the APs
+/// were running for `on_each_cpu` is abandoned, so a caller inside that `on_each_cpu` returns
+/// from it once its own share is done.
 pub fn restart_aps() -> Result<BringUp, RestartError> {
     if super::percpu::current_index() != 0 {
         return Err(RestartError::NotBootCpu);
@@ -157,6 +159,7 @@ pub fn restart_aps() -> Result<BringUp, RestartError> {
     // Let the INITs land before the records are rewritten: a stuck CPU may still be storing.
     time::delay(stop::INIT_SETTLE);
     STOP.rearm(0).map_err(|_| RestartError::NotStopper)?;
+    work::abandon_current_job();
     for cpu in &m.cpus[1..] {
         cpu.handshake.store(WAITING, Ordering::Release);
     }

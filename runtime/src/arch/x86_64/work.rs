@@ -80,3 +80,9 @@ pub fn idle_loop(index: usize, mut seen: u64) -> ! {
 pub fn generation() -> u64 {
     WORK.generation.load(Ordering::Acquire)
 }
+
+/// Forgets the APs' share of the current job: they were parked with INIT and will not finish it.
+/// Lets an `on_each_cpu` whose caller restarted the others return.
+pub fn abandon_current_job() {
+    WORK.remaining.store(0, Ordering::Release);
+}
