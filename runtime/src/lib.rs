@@ -2,7 +2,8 @@
 //!
 //! An app is its own `no_std`, `no_main` crate that depends on this one and names its entry
 //! point with [`entry!`]. The runtime owns the PVH entry, the linker script (`allstop.ld`) and
-//! the panic handler. Hardware code, the only `unsafe` code here, lives in `arch`.
+//! the panic handler. `unsafe` code lives in two places only: hardware code in `arch`, and the
+//! Hermit ABI's C boundary in `hermit` (raw pointers from apps).
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_code)]
 
@@ -22,6 +23,8 @@ mod boot;
 pub mod console;
 #[cfg(target_os = "none")]
 pub mod cpu;
+#[cfg(any(test, target_os = "none"))]
+mod hermit;
 #[cfg(target_os = "none")]
 pub mod inject;
 #[cfg(target_os = "none")]

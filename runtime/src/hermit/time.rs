@@ -1,0 +1,217 @@
+//! Clocks and sleeping: `sys_clock_gettime`, `sys_usleep`, `sys_nanosleep`.
+//!
+//! `CLOCK_MONOTONIC` is the TSC clock of [`crate::time`] (time since boot). `CLOCK_REALTIME` is
+//! the CMOS RTC's Unix time, read once at the first `CLOCK_REALTIME` query and carried on by the
+//! TSC; it has the RTC's one-second resolution. When the RTC cannot be read, `CLOCK_REALTIME`
+//! counts from boot instead (a warning on the console says so). Sleeps busy-wait on the TSC
+//! clock with interrupts as they were, so a stop still reaches a sleeping CPU.
+
+use core::time::Duration;
+
+use hermit_abi::{clockid_t, timespec};
+#[cfg(target_os = "none")]
+use spin::Once;
+
+#[cfg(target_os = "none")]
+use super::errno::zero_or_errno;
+use super::errno::Errno;
+
+/// Nanoseconds in a second: a timespec's `tv_nsec` stays below it.
+const NANOS_PER_SECOND: u32 = 1_000_000_000;
+
+/// A clock `sys_clock_gettime` reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Clock {
+    /// Unix time.
+    Realtime,
+    /// Time since boot.
+    Monotonic,
+}
+
+impl Clock {
+    /// The clock Hermit numbers `id`; [`Errno::Invalid`] for any other number.
+    fn from_id(id: clockid_t) -> Result<Self, Errno> {
+        match id {
+            hermit_abi::CLOCK_REALTIME => Ok(Clock::Realtime),
+            hermit_abi::CLOCK_MONOTONIC => Ok(Clock::Monotonic),
+            _ => Err(Errno::Invalid),
+        }
+    }
+}
+
+/// `d` as a timespec (seconds saturate at `i64::MAX`, beyond any `u64` of nanoseconds).
+fn timespec_from(d: Duration) -> timespec {
+    timespec {
+        tv_sec: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        // Below NANOS_PER_SECOND, so it fits.
+        tv_nsec: d.subsec_nanos() as i32,
+    }
+}
+
+/// A sleep request as a duration; [`Errno::Invalid`] for negative fields or `tv_nsec` of a
+/// second or more.
+fn duration_from(ts: timespec) -> Result<Duration, Errno> {
+    let secs = u64::try_from(ts.tv_sec).map_err(|_| Errno::Invalid)?;
+    let nanos = u32::try_from(ts.tv_nsec)
+        .ok()
+        .filter(|&n| n < NANOS_PER_SECOND)
+        .ok_or(Errno::Invalid)?;
+    Ok(Duration::new(secs, nanos))
+}
+
+/// Unix time at monotonic time 0, in nanoseconds: the RTC's time (`rtc_unix_seconds`, if it
+/// could be read) less the monotonic time `monotonic_ns` at which it was read.
+fn boot_epoch_ns(rtc_unix_seconds: Option<u64>, monotonic_ns: u64) -> Option<u64> {
+    let rtc_ns = rtc_unix_seconds?.checked_mul(u64::from(NANOS_PER_SECOND))?;
+    Some(rtc_ns.saturating_sub(monotonic_ns))
+}
+
+/// Unix time at boot in nanoseconds, found once; 0 (so `CLOCK_REALTIME` counts from boot) if
+/// the RTC cannot be read.
+#[cfg(target_os = "none")]
+fn boot_epoch() -> u64 {
+    static BOOT_EPOCH_NS: Once<u64> = Once::new();
+    *BOOT_EPOCH_NS.call_once(|| {
+        let rtc = crate::arch::rtc::read().and_then(|r| r.unix_seconds());
+        boot_epoch_ns(rtc, crate::time::now_ns()).unwrap_or_else(|| {
+            log::warn!("CMOS RTC unreadable: CLOCK_REALTIME counts from boot, not from 1970");
+            0
+        })
+    })
+}
+
+/// Stores the time of clock `clock_id` (`CLOCK_REALTIME` or `CLOCK_MONOTONIC`) at `tp`.
+/// Returns 0, or minus `EINVAL` for another clock or a null `tp`.
+///
+/// # Safety
+/// Unless it is null, `tp` points to writable memory for one aligned `timespec`.
+#[cfg(target_os = "none")]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sys_clock_gettime(clock_id: clockid_t, tp: *mut timespec) -> i32 {
+    zero_or_errno(Clock::from_id(clock_id).and_then(|clock| {
+        if tp.is_null() {
+            return Err(Errno::Invalid);
+        }
+        let since = match clock {
+            Clock::Realtime => boot_epoch(),
+            Clock::Monotonic => 0,
+        };
+        let ns = since.saturating_add(crate::time::now_ns());
+        // SAFETY: `tp` is not null (checked), writable and aligned (the caller's promise).
+        unsafe { tp.write(timespec_from(Duration::from_nanos(ns))) };
+        Ok(())
+    }))
+}
+
+/// Longest piece of a sleep handed to [`crate::time::delay`] at once, well within the range
+/// its tick arithmetic handles.
+#[cfg(target_os = "none")]
+const SLEEP_STEP: Duration = Duration::from_secs(1);
+
+/// Busy-waits for at least `d`.
+#[cfg(target_os = "none")]
+fn sleep(d: Duration) {
+    let mut left = d;
+    while !left.is_zero() {
+        let step = left.min(SLEEP_STEP);
+        crate::time::delay(step);
+        left -= step;
+    }
+}
+
+/// Sleeps for at least `usecs` microseconds.
+#[cfg(target_os = "none")]
+#[unsafe(no_mangle)]
+pub extern "C" fn sys_usleep(usecs: u64) {
+    sleep(Duration::from_micros(usecs));
+}
+
+/// Sleeps for at least `*req`. Returns 0, or minus `EINVAL` for a null, negative or
+/// out-of-range `req` (without sleeping).
+///
+/// # Safety
+/// Unless it is null, `req` points to an initialized, aligned `timespec`.
+#[cfg(target_os = "none")]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sys_nanosleep(req: *const timespec) -> i32 {
+    if req.is_null() {
+        return zero_or_errno(Err(Errno::Invalid));
+    }
+    // SAFETY: `req` is not null (checked), initialized and aligned (the caller's promise).
+    let req = unsafe { req.read() };
+    zero_or_errno(duration_from(req).map(sleep))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(tv_sec: i64, tv_nsec: i32) -> timespec {
+        timespec { tv_sec, tv_nsec }
+    }
+
+    #[test]
+    fn hermit_clock_ids_select_the_clocks() {
+        assert_eq!(Clock::from_id(1), Ok(Clock::Realtime));
+        assert_eq!(Clock::from_id(4), Ok(Clock::Monotonic));
+        // Linux's REALTIME (0), Linux's CPU-time clocks (2, 3), anything else.
+        for id in [0, 2, 3, 5, -1, i32::MAX] {
+            assert_eq!(Clock::from_id(id), Err(Errno::Invalid), "clock {id}");
+        }
+    }
+
+    #[test]
+    fn durations_split_into_seconds_and_nanoseconds() {
+        let t = timespec_from(Duration::from_nanos(1_700_000_000_123_456_789));
+        assert_eq!((t.tv_sec, t.tv_nsec), (1_700_000_000, 123_456_789));
+        let t = timespec_from(Duration::from_nanos(999_999_999));
+        assert_eq!((t.tv_sec, t.tv_nsec), (0, 999_999_999));
+        let t = timespec_from(Duration::from_nanos(u64::MAX));
+        assert_eq!((t.tv_sec, t.tv_nsec), (18_446_744_073, 709_551_615));
+        let t = timespec_from(Duration::MAX);
+        assert_eq!((t.tv_sec, t.tv_nsec), (i64::MAX, 999_999_999));
+    }
+
+    #[test]
+    fn valid_sleep_requests_convert_exactly() {
+        assert_eq!(duration_from(ts(0, 0)), Ok(Duration::ZERO));
+        assert_eq!(duration_from(ts(2, 500)), Ok(Duration::new(2, 500)));
+        assert_eq!(
+            duration_from(ts(0, 999_999_999)),
+            Ok(Duration::from_nanos(999_999_999))
+        );
+        assert_eq!(
+            duration_from(ts(i64::MAX, 999_999_999)),
+            Ok(Duration::new(i64::MAX as u64, 999_999_999))
+        );
+    }
+
+    #[test]
+    fn invalid_sleep_requests_are_rejected() {
+        for (sec, nsec) in [
+            (-1, 0),
+            (i64::MIN, 0),
+            (0, -1),
+            (0, 1_000_000_000),
+            (1, i32::MAX),
+        ] {
+            assert_eq!(
+                duration_from(ts(sec, nsec)),
+                Err(Errno::Invalid),
+                "{sec} s {nsec} ns"
+            );
+        }
+    }
+
+    #[test]
+    fn boot_epoch_subtracts_the_time_since_boot() {
+        // RTC read at 2024-02-29 12:34:56, 3.5 s after boot.
+        assert_eq!(
+            boot_epoch_ns(Some(1_709_210_096), 3_500_000_000),
+            Some(1_709_210_092_500_000_000)
+        );
+        assert_eq!(boot_epoch_ns(None, 3_500_000_000), None);
+        // An RTC far past u64 nanoseconds (year 2554) is unusable, not wrapped.
+        assert_eq!(boot_epoch_ns(Some(u64::MAX / 1_000), 0), None);
+    }
+}
