@@ -1,6 +1,7 @@
 //! The boot CPU's path from the first Rust code to the app's `main`.
 
 use alloc::string::String;
+use core::sync::atomic::Ordering;
 use spin::Once;
 
 use crate::arch::{self, pvh::StartInfo};
@@ -46,10 +47,11 @@ pub fn main(info: StartInfo, (heap_start, heap_len): (u64, u64)) -> ! {
     let opts = BootOptions::parse(CommandLine::split(line).kernel, |w| log::warn!("{w}"));
     console::set_level(opts.log);
     stopping::configure(&opts);
+    crate::restart::configure(&opts);
     panic::set_action(opts.panic);
 
     let map = &info.memmap[..info.memmap_len];
-    log::debug!("memory map: {map:?}; ACPI RSDP at {:?}", info.rsdp);
+    log::debug!("memory map: {map:?}; ACPI RSDP at {:?}", info.rsdp());
     CMDLINE.call_once(|| String::from(line));
     log::info!(
         "allstop {}: {} MiB RAM, heap {} MiB at {heap_start:#x}",
@@ -57,7 +59,7 @@ pub fn main(info: StartInfo, (heap_start, heap_len): (u64, u64)) -> ! {
         memory::total_ram(map) >> 20,
         heap_len >> 20,
     );
-    start_cpus(info.rsdp, &opts);
+    start_cpus(info.rsdp(), &opts);
 
     let status = arch::app_entry::run_app();
     log::info!("app exited with status {status}");
@@ -76,20 +78,32 @@ fn start_cpus(rsdp: Option<usize>, opts: &BootOptions) {
     });
     arch::power::init(acpi.power);
     log::debug!("ACPI power control: {:?}", acpi.power);
-    match arch::tsc::frequency_khz(acpi.pm_timer) {
-        Some((khz, source)) => {
-            time::set_tsc_khz(khz);
+    let kept_khz = arch::survivor::SURVIVOR.tsc_khz.load(Ordering::Relaxed);
+    // A warm restart keeps the rate the cold boot measured (calibration takes 10 ms).
+    let khz = if kept_khz != 0 {
+        Some((kept_khz, None))
+    } else {
+        arch::tsc::frequency_khz(acpi.pm_timer).map(|(khz, s)| (khz, Some(s)))
+    };
+    let khz = match khz {
+        Some((khz, None)) => khz,
+        Some((khz, Some(source))) => {
             log::info!("TSC: {} MHz ({source:?})", khz / 1000);
+            khz
         }
         None => {
-            time::set_tsc_khz(FALLBACK_TSC_KHZ);
             log::warn!(
                 "TSC frequency unknown; assuming {} MHz",
                 FALLBACK_TSC_KHZ / 1000
             );
+            FALLBACK_TSC_KHZ
         }
-    }
-    if !arch::tsc::is_invariant() {
+    };
+    time::set_tsc_khz(khz);
+    arch::survivor::SURVIVOR
+        .tsc_khz
+        .store(khz, Ordering::Relaxed);
+    if kept_khz == 0 && !arch::tsc::is_invariant() {
         log::warn!("TSC is not invariant: time may drift with power states");
     }
     let topology = topology::from_madt(&acpi.cpus, boot_apic_id, MAX_CPUS);
@@ -126,6 +140,7 @@ fn start_cpus(rsdp: Option<usize>, opts: &BootOptions) {
             "xapic"
         },
     );
+    crate::restart::finished();
     smp::set_info(smp::SmpInfo {
         madt_cpus: madt_cpus.max(1),
         x2apic: mode == stop::x86::ApicMode::X2Apic,

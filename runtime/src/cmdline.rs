@@ -17,6 +17,8 @@ pub enum PanicAction {
     Reboot,
     /// Halt the panicking CPU too and leave the machine as it is.
     Halt,
+    /// Restart the app in place (warm restart), keeping a crash report; see `restart.*`.
+    Restart,
 }
 
 /// Whether stop stragglers are parked with INIT (`stop.init_park=`).
@@ -35,7 +37,7 @@ pub enum InitParkOption {
 pub struct BootOptions {
     /// `log=off|error|warn|info|debug|trace`: the most verbose log level printed.
     pub log: LevelFilter,
-    /// `panic=poweroff|reboot|halt`.
+    /// `panic=poweroff|reboot|halt|restart`.
     pub panic: PanicAction,
     /// `stop.vector_timeout_us=N`: how long the stopper waits for the stop vector.
     pub stop_vector_timeout: Duration,
@@ -45,6 +47,10 @@ pub struct BootOptions {
     pub stop_init_park: InitParkOption,
     /// `stop.verify_ms=N`: after a stop, watch the stopped CPUs' heartbeats this long (0: off).
     pub stop_verify: Duration,
+    /// `restart.max=N`: more than N warm restarts within `restart.window_ms` is a crash loop.
+    pub restart_max: u64,
+    /// `restart.window_ms=W`.
+    pub restart_window: Duration,
     /// `inject.stop_during_bringup=1`: the boot CPU panics right after starting the APs (a test
     /// of stopping CPUs that are still booting).
     pub inject_stop_during_bringup: bool,
@@ -59,6 +65,8 @@ impl Default for BootOptions {
             stop_nmi_timeout: stop::DEFAULT_NMI_TIMEOUT,
             stop_init_park: InitParkOption::Auto,
             stop_verify: Duration::ZERO,
+            restart_max: DEFAULT_RESTART_MAX,
+            restart_window: DEFAULT_RESTART_WINDOW,
             inject_stop_during_bringup: false,
         }
     }
@@ -132,6 +140,10 @@ impl<'a> CommandLine<'a> {
 
 /// Longest stop timeout accepted, so a typo cannot make a stop wait for hours.
 const MAX_STOP_TIMEOUT_US: u64 = 10_000_000;
+/// Default crash-loop limit: more than this many warm restarts inside the window powers off.
+const DEFAULT_RESTART_MAX: u64 = 5;
+/// Default crash-loop window.
+const DEFAULT_RESTART_WINDOW: Duration = Duration::from_millis(1000);
 /// Longest heartbeat watch accepted.
 const MAX_VERIFY_MS: u64 = 10_000;
 /// What a stop timeout may be.
@@ -159,7 +171,16 @@ impl BootOptions {
                 "panic" => value
                     .and_then(parse_panic_action)
                     .map(|v| opts.panic = v)
-                    .ok_or_else(|| bad("poweroff|reboot|halt", "panic=poweroff")),
+                    .ok_or_else(|| bad("poweroff|reboot|halt|restart", "panic=poweroff")),
+                "restart.max" => value
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .map(|v| opts.restart_max = v)
+                    .ok_or_else(|| bad("a number of restarts", "restart.max=5")),
+                "restart.window_ms" => value
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .filter(|&ms| ms > 0)
+                    .map(|ms| opts.restart_window = Duration::from_millis(ms))
+                    .ok_or_else(|| bad("milliseconds, at least 1", "restart.window_ms=1000")),
                 "stop.vector_timeout_us" => value
                     .and_then(parse_timeout_us)
                     .map(|v| opts.stop_vector_timeout = v)
@@ -196,6 +217,7 @@ fn parse_panic_action(value: &str) -> Option<PanicAction> {
         "poweroff" => Some(PanicAction::Poweroff),
         "reboot" => Some(PanicAction::Reboot),
         "halt" => Some(PanicAction::Halt),
+        "restart" => Some(PanicAction::Restart),
         _ => None,
     }
 }
@@ -295,6 +317,16 @@ mod tests {
         assert!(opts.inject_stop_during_bringup);
         let (_, warnings) = parse("stop.verify_ms=10001 inject.stop_during_bringup=yes");
         assert_eq!(warnings.len(), 2);
+        let (opts, warnings) = parse("panic=restart restart.max=1000 restart.window_ms=50");
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(opts.panic, PanicAction::Restart);
+        assert_eq!(
+            (opts.restart_max, opts.restart_window),
+            (1000, Duration::from_millis(50))
+        );
+        let (opts, warnings) = parse("restart.max=-1 restart.window_ms=0");
+        assert_eq!(warnings.len(), 2);
+        assert_eq!(opts, BootOptions::default());
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub mod irq;
 mod panic;
 #[cfg(target_os = "none")]
 pub mod power;
+#[cfg(target_os = "none")]
+pub mod restart;
 pub mod sleep_type;
 #[cfg(target_os = "none")]
 pub mod smp;

@@ -1,12 +1,13 @@
 //! The physical memory map and the choice of the heap region.
 
-/// What a memory-map region holds.
+/// What a memory-map region holds. (`Reserved` is 0 so that zeroed memory is a valid region.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 pub enum RegionKind {
-    /// Usable RAM.
-    Ram,
     /// Anything else (firmware, ACPI, MMIO holes).
-    Reserved,
+    Reserved = 0,
+    /// Usable RAM.
+    Ram = 1,
 }
 
 /// One physical memory region.

@@ -31,6 +31,7 @@ fn panic(info: &PanicInfo<'_>) -> ! {
     // Nothing maskable may interrupt the panic path: a stop vector arriving now must not stop
     // this CPU before its message is recorded.
     arch::irq::disable();
+    let panicked_ns = crate::time::now_ns();
     let cpu = crate::cpu::current_index();
     if PANICKING[cpu].swap(true, Ordering::SeqCst) {
         console::write_fmt_breaking_lock(format_args!(
@@ -56,16 +57,23 @@ fn panic(info: &PanicInfo<'_>) -> ! {
         )),
     }
     arch::backtrace::print();
-    match report {
+    match &report {
         Some(report) => {
-            stopping::print_report(&report);
-            stopping::verify_quiet(&report);
+            stopping::print_report(report);
+            stopping::verify_quiet(report);
         }
         None => console::write_fmt_breaking_lock(format_args!(
             "cpu {cpu} panicked while stopping the others; they may still run\n"
         )),
     }
     match ACTION.load(Ordering::Relaxed) {
+        a if a == PanicAction::Restart as u8 => {
+            let message = match info.location() {
+                Some(loc) => format_args!("{}:{}: {}", loc.file(), loc.line(), info.message()),
+                None => format_args!("{}", info.message()),
+            };
+            crate::restart::after_panic(panicked_ns, cpu, message, report.as_ref())
+        }
         a if a == PanicAction::Reboot as u8 => arch::power::reset(),
         a if a == PanicAction::Halt as u8 => arch::power::halt_forever(),
         _ => arch::power::poweroff(PANIC_EXIT_STATUS),

@@ -458,14 +458,18 @@ impl<P: Platform, const N: usize> StopController<P, N> {
         }
     }
 
-    /// Gives every target its verdict: stopped, parked with INIT (policy on), or stuck.
+    /// Gives every target its verdict: stopped, parked with INIT (policy on; never the boot CPU,
+    /// index 0), or stuck.
     fn settle_stragglers(&self, stopper: usize, tally: &mut StopTally) {
         let park = self.config.init_park() == crate::InitPark::On;
         let mut parked_any = false;
+        // Index 0 is the boot CPU: INIT to it resets real machines, so it is never parked.
+        let boot_cpu = self.records.first().map(|r| r as *const CpuRecord);
         for target in self.targets(stopper, tally.cpus) {
+            let is_boot_cpu = Some(target as *const CpuRecord) == boot_cpu;
             let verdict = if self.target_done(target) {
                 Verdict::Stopped
-            } else if park {
+            } else if park && !is_boot_cpu {
                 if self
                     .platform
                     .send_init(target.apic_id.load(Ordering::SeqCst))

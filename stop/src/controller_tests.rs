@@ -383,3 +383,17 @@ fn rearm_needs_the_stopper_and_starts_a_clean_round() {
         .cpus()
         .all(|r| r.nmis <= 1 && r.panic_message.is_empty()));
 }
+
+#[test]
+fn init_parking_never_targets_the_boot_cpu() {
+    let c = running(3);
+    c.config().set_init_park(InitPark::On);
+    // CPU 2 stops the others; neither CPU 0 nor CPU 1 answers.
+    let summary = c.stop_others(2, StopReason::Request).unwrap().summary();
+    assert_eq!((summary.init, summary.stuck), (1, 1));
+    assert_eq!(
+        *c.platform().inits.lock().unwrap(),
+        vec![11],
+        "only CPU 1 (APIC 11) is parked"
+    );
+}

@@ -53,6 +53,7 @@ enum Register {
     LvtLint0 = 0x350,
     LvtLint1 = 0x360,
     LvtError = 0x370,
+    InService0 = 0x100,
     TimerInitialCount = 0x380,
     TimerDivide = 0x3E0,
 }
@@ -70,7 +71,7 @@ const MASKED_LVTS: [Register; 6] = [
 
 impl Register {
     fn x2apic_msr(self) -> u32 {
-        0x800 + (self as usize >> 4) as u32
+        x2apic_msr_at(self as usize)
     }
 }
 
@@ -79,14 +80,24 @@ fn mode() -> ApicMode {
 }
 
 fn read(reg: Register) -> u32 {
+    read_offset(reg as usize)
+}
+
+/// The x2APIC MSR of the register at xAPIC offset `offset`.
+fn x2apic_msr_at(offset: usize) -> u32 {
+    0x800 + (offset >> 4) as u32
+}
+
+/// Reads the register at xAPIC offset `offset` (a readable register, 16-byte aligned).
+fn read_offset(offset: usize) -> u32 {
     match mode() {
         // SAFETY: x2APIC mode is enabled on every CPU that runs this (enable_this_cpu); the MSR
         // is a readable local APIC register.
-        ApicMode::X2Apic => unsafe { rdmsr(reg.x2apic_msr()) as u32 },
-        // SAFETY: the xAPIC page is identity-mapped uncached (boot.rs) and `reg` is a readable
-        // register inside it.
+        ApicMode::X2Apic => unsafe { rdmsr(x2apic_msr_at(offset)) as u32 },
+        // SAFETY: the xAPIC page is identity-mapped uncached (boot.rs) and `offset` names a
+        // readable register inside it.
         ApicMode::Xapic { mmio_base } => unsafe {
-            ((mmio_base + reg as usize) as *const u32).read_volatile()
+            ((mmio_base + offset) as *const u32).read_volatile()
         },
     }
 }
@@ -196,4 +207,24 @@ pub fn stop_tick() {
 /// INIT and STARTUP still delivered (SDM Vol. 3A §11.4.7.2).
 pub fn software_disable() {
     write(Register::SpuriousVector, u32::from(SPURIOUS_VECTOR));
+}
+
+/// Acknowledges every interrupt the calling CPU still has in service (a CPU stopped inside an
+/// interrupt handler never sent its EOI, and an in-service vector blocks all lower ones).
+pub fn end_all_in_service() {
+    /// The eight 32-bit in-service registers, 0x10 apart.
+    const IN_SERVICE_REGISTERS: usize = 8;
+    let in_service = || {
+        (0..IN_SERVICE_REGISTERS).any(|i| {
+            let offset = Register::InService0 as usize + i * 0x10;
+            read_offset(offset) != 0
+        })
+    };
+    // Each EOI retires the highest-priority vector in service; there are at most 256.
+    for _ in 0..256 {
+        if !in_service() {
+            break;
+        }
+        eoi();
+    }
 }

@@ -15,7 +15,7 @@ const XEN_ELFNOTE_PHYS32_ENTRY: u32 = 18;
 pub const BOOT_STACK_SIZE: usize = 64 * 1024;
 /// First 2 MiB page (index into the four page directories) that is mapped uncached:
 /// 0xFC00_0000 and up holds the I/O APIC, the local APIC and the firmware hole.
-const FIRST_UNCACHED_2M_PAGE: u32 = 0xFC00_0000 >> 21;
+pub const FIRST_UNCACHED_2M_PAGE: u32 = 0xFC00_0000 >> 21;
 
 global_asm!(
     r#"
@@ -29,13 +29,14 @@ global_asm!(
     .long pvh_start32
     .balign 4
 
-    .section .bss.boot, "aw", @nobits
+    .section .persistent.boot, "aw", @nobits
     .balign 4096
     .global boot_pml4
 boot_pml4:
     .skip 4096
 boot_pdpt:
     .skip 4096
+    .global boot_pd
 boot_pd:
     .skip 4 * 4096
     .balign 4096
@@ -53,9 +54,9 @@ pvh_start32:
     cld
     mov esi, ebx
 
-    /* .bss is not part of the file: zero it before anything lives there. */
+    /* .bss and .persistent are not part of the file: zero them before anything lives there. */
     mov edi, offset __bss_start
-    mov ecx, offset __bss_end
+    mov ecx, offset __persistent_end
     sub ecx, edi
     xor eax, eax
     rep stosb
@@ -136,11 +137,14 @@ pvh_start64:
 /// First Rust code on the boot CPU, called by the assembly above with the physical address of
 /// `hvm_start_info`.
 extern "C" fn boot_main(start_info: u32) -> ! {
+    // First: nothing has written `.data` yet, so this is the copy warm restarts restore.
+    super::warm::save_pristine();
     super::percpu::init_boot_cpu_early();
     // SAFETY: `start_info` is the `ebx` value the PVH loader passed; low memory is identity-mapped
     // and nothing has been written yet except `.bss`, which holds no loader data.
     match unsafe { super::pvh::read(start_info as usize) } {
         Ok(info) => {
+            *super::survivor::SURVIVOR.start_info.lock() = info;
             let heap = super::heap::init_from_memory_map(&info.memmap[..info.memmap_len]);
             crate::boot::main(info, heap)
         }

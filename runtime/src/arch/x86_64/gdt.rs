@@ -32,3 +32,22 @@ boot_gdt_pointer:
     code64 = const CODE64_DESCRIPTOR,
     data = const DATA_DESCRIPTOR,
 );
+
+unsafe extern "C" {
+    static boot_gdt_pointer: x86::dtables::DescriptorTablePointer<u64>;
+}
+
+/// Loads the boot GDT again and reloads the segment registers (warm restart: the per-CPU GDTs
+/// are about to be freed with the heap).
+pub fn load_boot_gdt() {
+    use x86::segmentation::{load_ds, load_es, load_ss, SegmentSelector};
+    // SAFETY: the boot GDT is a `.data` static with the same selectors as every per-CPU GDT;
+    // reloading the segment registers with them keeps their meaning.
+    unsafe {
+        x86::dtables::lgdt(&boot_gdt_pointer);
+        x86::bits64::segmentation::load_cs(SegmentSelector::from_raw(KERNEL_CS));
+        load_ds(SegmentSelector::from_raw(KERNEL_DS));
+        load_es(SegmentSelector::from_raw(KERNEL_DS));
+        load_ss(SegmentSelector::from_raw(KERNEL_DS));
+    }
+}

@@ -21,10 +21,12 @@ pub mod pvh;
 pub mod rtc;
 pub mod serial;
 pub mod smp;
+pub mod survivor;
 mod trampoline;
 mod trap;
 pub mod tsc;
 mod vectors;
+pub mod warm;
 pub mod work;
 
 unsafe extern "C" {

@@ -1,6 +1,7 @@
 //! NMIs the runtime sends on purpose outside a stop: a ping that the target answers and returns
-//! from (the benchmark's NMI round trip), and a spin that never returns (a test of a CPU that no
-//! NMI can reach). A request is set before the NMI is sent; the NMI handler takes it first.
+//! from (the benchmark's NMI round trip), a spin that never returns (a test of a CPU that no NMI
+//! can reach), and the request that makes a stopped boot CPU run the warm restart. A request is
+//! set before the NMI is sent; the NMI handler takes it first.
 
 use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 
@@ -16,6 +17,8 @@ pub enum Request {
     Ping = 1,
     /// Spin forever, beating, with NMIs blocked.
     Spin = 2,
+    /// Run the warm restart on this CPU (the boot CPU, revived by the stopper).
+    Restart = 3,
 }
 
 static REQUESTS: [AtomicU8; MAX_CPUS] = [const { AtomicU8::new(0) }; MAX_CPUS];
@@ -47,6 +50,7 @@ pub fn take(cpu: usize) -> bool {
             STOP.beat(cpu);
             core::hint::spin_loop();
         },
+        r if r == Request::Restart as u8 => super::warm::restart_here(),
         _ => false,
     }
 }

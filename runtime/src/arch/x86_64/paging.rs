@@ -20,7 +20,13 @@ struct PageTable([u64; 512]);
 unsafe extern "C" {
     /// The PML4 built by the boot code (boot.rs).
     static mut boot_pml4: [u64; 512];
+    /// The four page directories behind it (boot.rs): 2048 entries of 2 MiB.
+    static mut boot_pd: [u64; 2048];
 }
+
+/// Present | writable | 2 MiB page, and the uncached bits for the top 64 MiB: what boot.rs writes.
+const LARGE_PAGE_FLAGS: u64 = PRESENT | (1 << 1) | HUGE_PAGE;
+const UNCACHED: u64 = (1 << 3) | (1 << 4);
 
 /// Unmaps the 4 KiB page at `addr` so any access to it faults (a stack guard).
 ///
@@ -94,5 +100,26 @@ pub fn is_mapped(addr: usize) -> bool {
         }
         let pt = (pd_entry & ADDRESS_MASK) as *const [u64; 512];
         (*pt)[i1] & PRESENT != 0
+    }
+}
+
+/// Puts the identity map back as the boot code built it (2 MiB pages everywhere, guard pages
+/// gone) and flushes the TLB. Warm restart only: the page tables that guard pages split off live
+/// in the heap, which is about to be reset. The mapping of every address stays the same.
+pub fn reset_identity_map() {
+    // SAFETY: boot_pd is the live page directory array; each entry is rewritten whole with the
+    // mapping it had at boot (same physical page), so every translation stays valid; only the
+    // boot CPU runs (the others are parked) and the CR3 reload flushes its stale entries.
+    unsafe {
+        let pd = &raw mut boot_pd;
+        for (i, entry) in (*pd).iter_mut().enumerate() {
+            let uncached = if i >= super::boot::FIRST_UNCACHED_2M_PAGE as usize {
+                UNCACHED
+            } else {
+                0
+            };
+            *entry = ((i * LARGE_PAGE_SIZE) as u64) | LARGE_PAGE_FLAGS | uncached;
+        }
+        x86::controlregs::cr3_write(x86::controlregs::cr3());
     }
 }

@@ -37,7 +37,9 @@ pub const CMDLINE_MAX: usize = 1024;
 pub const MEMMAP_MAX: usize = 32;
 
 /// What the boot CPU keeps from `hvm_start_info` (copied: the loader's copy lives in RAM that the
-/// heap may later own).
+/// heap may later own). All-zero bytes are a valid (empty) value, so it can live in memory that is
+/// zeroed rather than initialised (the warm-restart survivor record).
+#[derive(Clone, Copy)]
 pub struct StartInfo {
     /// The boot command line bytes (up to [`CMDLINE_MAX`]).
     pub cmdline: [u8; CMDLINE_MAX],
@@ -45,12 +47,29 @@ pub struct StartInfo {
     pub cmdline_len: usize,
     /// Whether the command line was longer than [`CMDLINE_MAX`] and got cut.
     pub cmdline_truncated: bool,
-    /// Physical address of the ACPI RSDP, if the loader gave one.
-    pub rsdp: Option<usize>,
+    /// Physical address of the ACPI RSDP, 0 if the loader gave none.
+    pub rsdp: usize,
     /// Memory map.
     pub memmap: [MemoryRegion; MEMMAP_MAX],
     /// Valid entries in `memmap`.
     pub memmap_len: usize,
+}
+
+impl StartInfo {
+    /// Nothing known (all zero bytes).
+    pub const EMPTY: Self = Self {
+        cmdline: [0; CMDLINE_MAX],
+        cmdline_len: 0,
+        cmdline_truncated: false,
+        rsdp: 0,
+        memmap: [MemoryRegion::EMPTY; MEMMAP_MAX],
+        memmap_len: 0,
+    };
+
+    /// The RSDP address, if the loader gave one.
+    pub fn rsdp(&self) -> Option<usize> {
+        (self.rsdp != 0).then_some(self.rsdp)
+    }
 }
 
 /// Copies what the kernel needs out of `hvm_start_info`.
@@ -65,12 +84,8 @@ pub unsafe fn read(paddr: usize) -> Result<StartInfo, u32> {
         return Err(info.magic);
     }
     let mut out = StartInfo {
-        cmdline: [0; CMDLINE_MAX],
-        cmdline_len: 0,
-        cmdline_truncated: false,
-        rsdp: (info.rsdp_paddr != 0).then_some(info.rsdp_paddr as usize),
-        memmap: [MemoryRegion::EMPTY; MEMMAP_MAX],
-        memmap_len: 0,
+        rsdp: info.rsdp_paddr as usize,
+        ..StartInfo::EMPTY
     };
     if info.cmdline_paddr != 0 {
         let mut p = info.cmdline_paddr as *const u8;

@@ -100,12 +100,30 @@ pub fn init_boot_cpu(apic_ids: &[u32]) -> &'static PerCpu {
         STOP.register_cpu(apic_id)
             .expect("topology holds at most MAX_CPUS CPUs");
     }
-    super::paging::unmap_guard_page(&raw const boot_stack_bottom as usize);
-    let block = PerCpu::new(0, apic_ids[0], Some(&raw const boot_stack_top as usize));
+    let (bottom, top) = boot_cpu_stack();
+    super::paging::unmap_guard_page(bottom);
+    let block = PerCpu::new(0, apic_ids[0], Some(top));
     block.activate();
     STOP.boot_cpu(0).expect("boot CPU registered as Offline");
     STOP.online_cpu(0).expect("boot CPU is Booting");
     block
+}
+
+/// The stack the boot CPU runs on, `(lowest address, top)`: the boot stack after a cold boot,
+/// the restart stack after a warm restart. Its lowest page becomes the guard page.
+fn boot_cpu_stack() -> (usize, usize) {
+    let rsp: usize;
+    // SAFETY: reads the stack pointer only.
+    unsafe { core::arch::asm!("mov {}, rsp", out(reg) rsp, options(nomem, nostack)) };
+    let (bottom, top) = super::warm::restart_stack();
+    if (bottom..top).contains(&rsp) {
+        (bottom, top)
+    } else {
+        (
+            &raw const boot_stack_bottom as usize,
+            &raw const boot_stack_top as usize,
+        )
+    }
 }
 
 /// Starts the CPUs whose APIC IDs are `apic_ids[1..]` (index 0 is the calling boot CPU, whose
@@ -154,11 +172,9 @@ pub fn restart_aps() -> Result<BringUp, RestartError> {
     if STOP.stopper() != Some(0) {
         return Err(RestartError::NotStopper);
     }
-    let m = machine();
-    for_aps(m, &Icr::init_assert, &mut m.cpus[1..].iter());
-    // Let the INITs land before the records are rewritten: a stuck CPU may still be storing.
-    time::delay(stop::INIT_SETTLE);
+    park_others();
     STOP.rearm(0).map_err(|_| RestartError::NotStopper)?;
+    let m = machine();
     work::abandon_current_job();
     for cpu in &m.cpus[1..] {
         cpu.handshake.store(WAITING, Ordering::Release);
@@ -166,12 +182,20 @@ pub fn restart_aps() -> Result<BringUp, RestartError> {
     Ok(launch(m, false))
 }
 
+/// Parks every AP with INIT (they then wait for a STARTUP IPI, running nothing) and waits for the
+/// INITs to land: a stuck CPU may still be storing until then. Only the boot CPU calls this.
+pub fn park_others() {
+    let m = machine();
+    for_aps(m, &Icr::init_assert, &mut m.cpus[1..].iter());
+    time::delay(stop::INIT_SETTLE);
+}
+
 /// Sends the IPI `icr_for(apic_id)` to `targets`, or once to all-excluding-self when the
 /// machine's CPU list is complete.
-fn for_aps<'a>(
+fn for_aps(
     m: &Machine,
     icr_for: &dyn Fn(u32) -> Icr,
-    targets: &mut dyn Iterator<Item = &'a Cpu>,
+    targets: &mut dyn Iterator<Item = &Cpu>,
 ) {
     if m.all_cpus {
         send(Icr {

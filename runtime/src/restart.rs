@@ -1,0 +1,200 @@
+//! Warm restart: after a panic (`panic=restart`) or on the app's request ([`restart`]), every
+//! other CPU is stopped and parked, the kernel's memory image is restored (`.data` from a copy
+//! taken at the cold boot, `.bss` zeroed), and the app runs again on every CPU, in about the time
+//! of one bring-up instead of a whole VM reboot.
+//!
+//! What survives a warm restart (the survivor record, in `.persistent`): the restart count, the
+//! last crash (CPU, message, stop summary), the time the last restart took, the boot information,
+//! the TSC rate, and [`APP_WORDS`] words for the app ([`app_word`], [`set_app_word`]).
+//!
+//! The boot CPU (index 0) always runs the restart. If another CPU panicked, it wakes the boot CPU
+//! with an NMI once the stop is done; that works when the boot CPU was stopped by the stop vector
+//! or stopped itself. A boot CPU stopped by NMI has NMIs blocked for good and only INIT could
+//! wake it, which on real hardware resets the machine: then the run ends with
+//! [`RESTART_IMPOSSIBLE_STATUS`] and says so. More than `restart.max` restarts within
+//! `restart.window_ms` is a crash loop: the run ends with [`CRASH_LOOP_STATUS`].
+
+use core::fmt::{self, Write};
+use core::sync::atomic::{AtomicU64, Ordering};
+use core::time::Duration;
+
+use stop::{StopPath, StopReason, Verdict};
+
+use crate::arch::survivor::{CrashRecord, CRASH_MESSAGE_MAX, SURVIVOR};
+use crate::cmdline::BootOptions;
+use crate::stopping::{self, Report};
+use crate::{arch, console, time};
+
+pub use crate::arch::survivor::APP_WORDS;
+
+/// Exit status when warm restarts come too fast (a crash loop).
+pub const CRASH_LOOP_STATUS: u32 = 103;
+/// Exit status when a warm restart cannot wake the boot CPU.
+pub const RESTART_IMPOSSIBLE_STATUS: u32 = 104;
+
+/// `restart.max`.
+static MAX: AtomicU64 = AtomicU64::new(0);
+/// `restart.window_ms`, in ns.
+static WINDOW_NS: AtomicU64 = AtomicU64::new(0);
+
+/// Applies the `restart.*` boot options.
+pub(crate) fn configure(opts: &BootOptions) {
+    MAX.store(opts.restart_max, Ordering::Relaxed);
+    WINDOW_NS.store(opts.restart_window.as_nanos() as u64, Ordering::Relaxed);
+}
+
+/// Warm restarts since the cold boot.
+pub fn restart_count() -> u64 {
+    SURVIVOR.restarts.load(Ordering::Relaxed)
+}
+
+/// How long the last warm restart took, from the crash (or [`restart`] call) to every CPU
+/// running again; `None` before the first.
+pub fn last_restart_latency() -> Option<Duration> {
+    let ns = SURVIVOR.last_restart_ns.load(Ordering::Relaxed);
+    (ns != 0).then(|| Duration::from_nanos(ns))
+}
+
+/// The crash that caused the last warm restart.
+#[derive(Clone, Copy)]
+pub struct LastCrash(CrashRecord);
+
+impl LastCrash {
+    /// The CPU that panicked.
+    pub fn cpu(&self) -> u32 {
+        self.0.cpu
+    }
+
+    /// Its panic message (location and text), possibly cut.
+    pub fn message(&self) -> &str {
+        let bytes = &self.0.message[..usize::from(self.0.message_len)];
+        core::str::from_utf8(bytes).unwrap_or("(message not UTF-8)")
+    }
+
+    /// The `stop-summary:` of the stop before the restart.
+    pub fn summary(&self) -> stop::StopSummary {
+        self.0.summary
+    }
+}
+
+/// The crash before the last warm restart; `None` after a cold boot or an app-requested restart.
+pub fn last_crash() -> Option<LastCrash> {
+    let record = *SURVIVOR.crash.lock();
+    record.present.then_some(LastCrash(record))
+}
+
+/// Word `i` (< [`APP_WORDS`]) the app keeps across warm restarts (0 after a cold boot).
+pub fn app_word(i: usize) -> u64 {
+    SURVIVOR.app_words[i].load(Ordering::Relaxed)
+}
+
+/// Sets word `i` (< [`APP_WORDS`]) kept across warm restarts.
+pub fn set_app_word(i: usize, value: u64) {
+    SURVIVOR.app_words[i].store(value, Ordering::Relaxed);
+}
+
+/// Stops every other CPU and restarts the app in place (no crash is recorded).
+pub fn restart() -> ! {
+    let requested_ns = time::now_ns();
+    *SURVIVOR.crash.lock() = CrashRecord::NONE;
+    let report = stopping::stop_others(StopReason::Request);
+    if let Some(report) = &report {
+        console::write_fmt_breaking_lock(format_args!("{}\n", report.summary()));
+    }
+    begin(requested_ns, report.as_ref())
+}
+
+/// The panic path's restart: records the crash and restarts. `panicked_ns` is when the panic
+/// began; `report` is the stop this CPU ran (`None` if it was already the stopper).
+pub(crate) fn after_panic(
+    panicked_ns: u64,
+    cpu: usize,
+    message: fmt::Arguments<'_>,
+    report: Option<&Report>,
+) -> ! {
+    let mut record = CrashRecord::NONE;
+    record.present = true;
+    record.cpu = cpu as u32;
+    let mut text = Cut {
+        buf: &mut record.message,
+        len: 0,
+    };
+    let _ = text.write_fmt(message);
+    record.message_len = text.len as u16;
+    record.summary = report.map(|r| r.summary()).unwrap_or(record.summary);
+    *SURVIVOR.crash.lock() = record;
+    begin(panicked_ns, report)
+}
+
+/// Crash-loop check, then hands the restart to the boot CPU.
+fn begin(since_ns: u64, report: Option<&Report>) -> ! {
+    let window = WINDOW_NS.load(Ordering::Relaxed);
+    let start = SURVIVOR.window_start_ns.load(Ordering::Relaxed);
+    let in_window = if start == 0 || since_ns.saturating_sub(start) > window {
+        SURVIVOR.window_start_ns.store(since_ns, Ordering::Relaxed);
+        1
+    } else {
+        SURVIVOR.restarts_in_window.load(Ordering::Relaxed) + 1
+    };
+    SURVIVOR
+        .restarts_in_window
+        .store(in_window, Ordering::Relaxed);
+    let max = MAX.load(Ordering::Relaxed);
+    if in_window > max {
+        console::write_fmt_breaking_lock(format_args!(
+            "restart: crash loop: {in_window} restarts within {} ms (restart.max={max}); \
+             powering off with status {CRASH_LOOP_STATUS}\n",
+            window / 1_000_000
+        ));
+        arch::power::poweroff(CRASH_LOOP_STATUS);
+    }
+    SURVIVOR.restarts.fetch_add(1, Ordering::Relaxed);
+    SURVIVOR.crash_ns.store(since_ns.max(1), Ordering::Relaxed);
+    if crate::cpu::current_index() == 0 {
+        arch::warm::restart_here();
+    }
+    let boot_cpu = report.and_then(|r| r.cpus().find(|c| c.index == 0));
+    let wakeable = boot_cpu.is_some_and(|c| {
+        c.verdict == Verdict::Stopped
+            && matches!(c.path, Some(StopPath::Vector | StopPath::SelfStop))
+    });
+    if !wakeable {
+        console::write_fmt_breaking_lock(format_args!(
+            "restart: impossible: cpu 0 was not stopped by the stop vector or by itself, so only \
+             INIT could wake it, and INIT to the boot CPU resets the machine; powering off with \
+             status {RESTART_IMPOSSIBLE_STATUS}\n"
+        ));
+        arch::power::poweroff(RESTART_IMPOSSIBLE_STATUS);
+    }
+    arch::warm::revive_boot_cpu();
+    arch::power::halt_forever()
+}
+
+/// Records the end of a warm restart (every CPU running again), once bring-up is done.
+pub(crate) fn finished() {
+    let since = SURVIVOR.crash_ns.swap(0, Ordering::Relaxed);
+    if since != 0 {
+        let took = time::now_ns().saturating_sub(since);
+        SURVIVOR.last_restart_ns.store(took, Ordering::Relaxed);
+        log::info!("warm restart #{} took {} us", restart_count(), took / 1000);
+    }
+}
+
+/// A writer into a fixed buffer that cuts at a character boundary.
+struct Cut<'a> {
+    buf: &'a mut [u8; CRASH_MESSAGE_MAX],
+    len: usize,
+}
+
+impl Write for Cut<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let room = CRASH_MESSAGE_MAX - self.len;
+        let mut take = s.len().min(room);
+        while !s.is_char_boundary(take) {
+            take -= 1;
+        }
+        self.buf[self.len..self.len + take].copy_from_slice(&s.as_bytes()[..take]);
+        self.len += take;
+        Ok(())
+    }
+}
