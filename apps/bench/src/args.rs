@@ -1,0 +1,29 @@
+//! The app's arguments (after ` -- ` on the boot command line): `[iters=N]`.
+
+/// Iterations per metric when `iters=` is not given.
+const DEFAULT_ITERS: usize = 1000;
+
+/// Parsed arguments.
+#[derive(Debug)]
+pub struct Args {
+    /// Samples to take of each metric.
+    pub iters: usize,
+}
+
+impl Args {
+    /// Parses the app's part of the boot command line; `Err` names the bad word.
+    pub fn parse(line: &str) -> Result<Self, &str> {
+        let mut args = Args {
+            iters: DEFAULT_ITERS,
+        };
+        for word in line.split_ascii_whitespace() {
+            match word.split_once('=') {
+                Some(("iters", value)) => {
+                    args.iters = value.parse().ok().filter(|&n| n > 0).ok_or(word)?;
+                }
+                _ => return Err(word),
+            }
+        }
+        Ok(args)
+    }
+}

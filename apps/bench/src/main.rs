@@ -1,0 +1,153 @@
+//! The benchmark app, booted once per CPU count by `cargo xtask bench` (which documents how to
+//! read the figures). In one boot it measures, `iters=N` times each (default 1000):
+//! the raw fixed-IPI round trip to all other CPUs, the raw NMI round trip to one interrupts-off
+//! CPU, stop latency per path (all idle: vector; all interrupts-off: NMI after the default and
+//! after a short vector timeout; mixed), and the restart after each stop; plus the boot's AP
+//! bring-up time. Then it prints the trigger line and panics, so that the host can time
+//! panic-to-exit.
+//!
+//! Output, one line per metric (the contract with xtask's parser, `xtask/src/bench.rs`):
+//! - `bench: start cpus=C iters=N vector_timeout_ns=T short_vector_timeout_ns=S nmi_timeout_ns=M`
+//! - `bench: <metric> n=.. min_ns=.. median_ns=.. p99_ns=.. max_ns=..` followed, for stops, by
+//!   `vector=.. nmi=.. self=.. init=.. stuck=..` (targets by path, summed over the samples) and,
+//!   for probes that went unanswered, `lost=..`
+//! - `bench: <metric> skipped: <why>` for what does not apply to this machine
+//! - `bench: error: <why>` (then exit status 1) when a measurement could not go on
+//! - `bench: trigger panic-to-exit`, right before the panic.
+#![no_std]
+#![no_main]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+mod args;
+mod measure;
+mod stats;
+
+use core::time::Duration;
+
+use alloc::vec::Vec;
+use allstop::stopping::STOP;
+use allstop::{println, smp};
+
+use args::Args;
+use measure::{Paths, Restarts, Role};
+use stats::Summary;
+
+allstop::entry!(main);
+
+/// Status for a bad argument.
+const USAGE_STATUS: i32 = 2;
+/// Status when a measurement could not go on.
+const FAILED_STATUS: i32 = 1;
+/// The short vector timeout the NMI path is also measured with.
+const SHORT_VECTOR_TIMEOUT: Duration = Duration::from_micros(50);
+/// The line the host times panic-to-exit from.
+const TRIGGER: &str = "bench: trigger panic-to-exit";
+
+fn main() -> i32 {
+    let args = match Args::parse(allstop::app_args()) {
+        Ok(args) => args,
+        Err(word) => {
+            println!("bench: bad argument '{word}'; usage: -- [iters=N]");
+            return USAGE_STATUS;
+        }
+    };
+    let config = STOP.config();
+    let default_timeout = config.vector_timeout();
+    let cpus = smp::cpu_count();
+    println!(
+        "bench: start cpus={cpus} iters={} vector_timeout_ns={} short_vector_timeout_ns={} \
+         nmi_timeout_ns={}",
+        args.iters,
+        default_timeout.as_nanos(),
+        SHORT_VECTOR_TIMEOUT.as_nanos(),
+        config.nmi_timeout().as_nanos(),
+    );
+    if cpus < 2 {
+        for metric in [
+            "bringup_boot",
+            "raw_ipi",
+            "raw_nmi",
+            "stop_vector",
+            "stop_nmi",
+            "stop_nmi_short",
+            "stop_mixed",
+            "restart",
+            "restart_bringup",
+        ] {
+            println!("bench: {metric} skipped: needs a second CPU");
+        }
+    } else if let Err(why) = measure_all(&args, default_timeout) {
+        println!("bench: error: {why}");
+        return FAILED_STATUS;
+    }
+    println!("{TRIGGER}");
+    panic!("bench: the panic whose exit the host times");
+}
+
+/// Every metric that needs at least two CPUs, printed as it is done.
+fn measure_all(args: &Args, default_timeout: Duration) -> Result<(), measure::Failure> {
+    let n = args.iters;
+    let bringup = smp::info().bringup.duration.as_nanos() as u64;
+    print_metric("bringup_boot", vec_of(bringup), None, 0);
+    let (samples, lost) = measure::raw_ipi(n);
+    print_metric("raw_ipi", samples, None, lost);
+    let (samples, lost) = measure::raw_nmi(n);
+    print_metric("raw_nmi", samples, None, lost);
+
+    let mut restarts = Restarts::default();
+    let stop = measure::stops(n, |_| Role::Idle, &mut restarts)?;
+    print_metric("stop_vector", stop.stop, Some(stop.paths), 0);
+    let stop = measure::stops(n, |_| Role::IrqOff, &mut restarts)?;
+    print_metric("stop_nmi", stop.stop, Some(stop.paths), 0);
+    STOP.config().set_vector_timeout(SHORT_VECTOR_TIMEOUT);
+    let stop = measure::stops(n, |_| Role::IrqOff, &mut restarts);
+    STOP.config().set_vector_timeout(default_timeout);
+    let stop = stop?;
+    print_metric("stop_nmi_short", stop.stop, Some(stop.paths), 0);
+    if smp::cpu_count() < 3 {
+        println!("bench: stop_mixed skipped: needs two APs (one idle, one interrupts-off)");
+    } else {
+        let odd_irq_off = |cpu: usize| {
+            if cpu % 2 == 1 {
+                Role::IrqOff
+            } else {
+                Role::Idle
+            }
+        };
+        let stop = measure::stops(n, odd_irq_off, &mut restarts)?;
+        print_metric("stop_mixed", stop.stop, Some(stop.paths), 0);
+    }
+    print_metric("restart", restarts.total, None, 0);
+    print_metric("restart_bringup", restarts.bringup, None, 0);
+    Ok(())
+}
+
+/// A one-sample set.
+fn vec_of(sample: u64) -> Vec<u64> {
+    alloc::vec![sample]
+}
+
+/// Prints `metric`'s line (see the crate docs).
+fn print_metric(metric: &str, mut samples: Vec<u64>, paths: Option<Paths>, lost: usize) {
+    let Some(summary) = Summary::of(&mut samples) else {
+        println!("bench: {metric} skipped: no sample (lost={lost})");
+        return;
+    };
+    let mut line = alloc::format!("bench: {metric} {summary}");
+    if let Some(p) = paths {
+        line += &alloc::format!(
+            " vector={} nmi={} self={} init={} stuck={}",
+            p.vector,
+            p.nmi,
+            p.self_stop,
+            p.init,
+            p.stuck
+        );
+    }
+    if lost > 0 {
+        line += &alloc::format!(" lost={lost}");
+    }
+    println!("{line}");
+}

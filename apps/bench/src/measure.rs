@@ -1,0 +1,189 @@
+//! The measurements. Raw round trips run with the APs in place; every stop sample is followed by
+//! a restart of the APs (INIT, then SIPI), which is itself a restart sample.
+
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use core::time::Duration;
+
+use allstop::stopping::{self, StopReason};
+use allstop::{bench, irq, smp, time};
+use spin::Mutex;
+
+/// What an AP does while cpu 0 stops the others.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// Asleep in `hlt`, interrupts on: the stop vector reaches it.
+    Idle,
+    /// Spinning with interrupts off: only an NMI reaches it.
+    IrqOff,
+}
+
+/// How the targets of a series of stops were stopped, summed over the series.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Paths {
+    /// By the stop vector.
+    pub vector: usize,
+    /// By an NMI.
+    pub nmi: usize,
+    /// By themselves.
+    pub self_stop: usize,
+    /// Parked with INIT.
+    pub init: usize,
+    /// Not confirmed stopped.
+    pub stuck: usize,
+}
+
+/// Samples of one series of stops, in ns.
+#[derive(Default)]
+pub struct StopSeries {
+    /// Request to all Halted and every NMI accounted (the report's total).
+    pub stop: Vec<u64>,
+    /// How the targets stopped.
+    pub paths: Paths,
+}
+
+/// Samples of the restarts that follow the stops, in ns.
+#[derive(Default)]
+pub struct Restarts {
+    /// The whole `restart_others` call: INIT, settle, SIPI, every AP back.
+    pub total: Vec<u64>,
+    /// Its bring-up part (first INIT-SIPI to the last check-in), as at boot.
+    pub bringup: Vec<u64>,
+}
+
+/// Why a measurement could not go on.
+pub type Failure = &'static str;
+
+/// APs that have set themselves up for the current stop.
+static READY: AtomicUsize = AtomicUsize::new(0);
+/// Lets the AP spinning for the NMI round trip go.
+static RELEASE: AtomicBool = AtomicBool::new(false);
+
+/// Nanoseconds in `d` (saturating).
+fn ns(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// `iters` fixed-IPI round trips to every other CPU (all idle). Returns the samples and how
+/// many probes got no answer.
+pub fn raw_ipi(iters: usize) -> (Vec<u64>, usize) {
+    let answered: Vec<u64> = (0..iters)
+        .filter_map(|_| bench::ipi_round_trip().map(ns))
+        .collect();
+    let lost = iters - answered.len();
+    (answered, lost)
+}
+
+/// `iters` NMI round trips to cpu 1 while it spins with interrupts off. Returns the samples and
+/// how many probes got no answer.
+pub fn raw_nmi(iters: usize) -> (Vec<u64>, usize) {
+    let samples = Mutex::new(Vec::with_capacity(iters));
+    READY.store(0, Ordering::SeqCst);
+    RELEASE.store(false, Ordering::SeqCst);
+    smp::on_each_cpu(|cpu| match cpu {
+        0 => {
+            wait_ready(1);
+            let mut samples = samples.lock();
+            samples.extend((0..iters).filter_map(|_| bench::nmi_round_trip(1).map(ns)));
+            RELEASE.store(true, Ordering::SeqCst);
+        }
+        1 => {
+            irq::disable();
+            READY.fetch_add(1, Ordering::SeqCst);
+            while !RELEASE.load(Ordering::SeqCst) {
+                core::hint::spin_loop();
+            }
+            irq::enable();
+        }
+        _ => {}
+    });
+    let samples = samples.into_inner();
+    let lost = iters - samples.len();
+    (samples, lost)
+}
+
+/// `iters` stops with each AP doing what `role(cpu)` says, each followed by a restart (recorded
+/// in `restarts`).
+pub fn stops(
+    iters: usize,
+    role: impl Fn(usize) -> Role + Sync,
+    restarts: &mut Restarts,
+) -> Result<StopSeries, Failure> {
+    let mut series = StopSeries::default();
+    let aps = smp::cpu_count() - 1;
+    for _ in 0..iters {
+        let outcome = Mutex::new(Err("the stop did not run"));
+        READY.store(0, Ordering::SeqCst);
+        smp::on_each_cpu(|cpu| {
+            if cpu == 0 {
+                wait_ready(aps);
+                *outcome.lock() = stop_and_restart();
+                return;
+            }
+            if role(cpu) == Role::Idle {
+                // Back to the idle loop's `hlt`.
+                READY.fetch_add(1, Ordering::SeqCst);
+                return;
+            }
+            // Interrupts off before the signal, so that the stop vector cannot reach it.
+            irq::disable();
+            READY.fetch_add(1, Ordering::SeqCst);
+            loop {
+                core::hint::spin_loop();
+            }
+        });
+        let one = outcome.into_inner()?;
+        series.stop.push(one.stop_ns);
+        let p = &mut series.paths;
+        p.vector += one.paths.vector;
+        p.nmi += one.paths.nmi;
+        p.self_stop += one.paths.self_stop;
+        p.init += one.paths.init;
+        p.stuck += one.paths.stuck;
+        restarts.total.push(one.restart_ns);
+        restarts.bringup.push(one.bringup_ns);
+    }
+    Ok(series)
+}
+
+/// One stop and the restart after it.
+struct OneStop {
+    stop_ns: u64,
+    paths: Paths,
+    restart_ns: u64,
+    bringup_ns: u64,
+}
+
+/// Stops the others, then restarts them (boot CPU only).
+fn stop_and_restart() -> Result<OneStop, Failure> {
+    let report =
+        stopping::stop_others(StopReason::Request).ok_or("this CPU was already the stopper")?;
+    let summary = report.summary();
+    let stop_ns = report.tally().total_ns;
+    let paths = Paths {
+        vector: summary.vector,
+        nmi: summary.nmi,
+        self_stop: summary.self_stop,
+        init: summary.init,
+        stuck: summary.stuck,
+    };
+    let start = time::now();
+    let bringup = smp::restart_others().map_err(|_| "restart_others refused")?;
+    let restart_ns = ns(time::now() - start);
+    if bringup.online != smp::cpu_count() {
+        return Err("not every CPU came back after a restart");
+    }
+    Ok(OneStop {
+        stop_ns,
+        paths,
+        restart_ns,
+        bringup_ns: ns(bringup.duration),
+    })
+}
+
+/// Waits until `n` APs are ready.
+fn wait_ready(n: usize) {
+    while READY.load(Ordering::SeqCst) < n {
+        core::hint::spin_loop();
+    }
+}
