@@ -23,6 +23,8 @@ mod boot;
 pub mod console;
 #[cfg(target_os = "none")]
 pub mod cpu;
+#[cfg(target_os = "none")]
+pub mod heap;
 #[cfg(any(test, target_os = "none"))]
 mod hermit;
 #[cfg(target_os = "none")]

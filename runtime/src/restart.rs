@@ -8,17 +8,18 @@
 //! the TSC rate, and [`APP_WORDS`] words for the app ([`app_word`], [`set_app_word`]).
 //!
 //! The boot CPU (index 0) always runs the restart. If another CPU panicked, it wakes the boot CPU
-//! with an NMI once the stop is done; that works when the boot CPU was stopped by the stop vector
-//! or stopped itself. A boot CPU stopped by NMI has NMIs blocked for good and only INIT could
-//! wake it, which on real hardware resets the machine: then the run ends with
-//! [`RESTART_IMPOSSIBLE_STATUS`] and says so. More than `restart.max` restarts within
+//! with an NMI once the stop is done: a stopped boot CPU halts with NMIs deliverable, whichever
+//! way it was stopped (the x86 platform leaves the stop NMI handler for it). A boot CPU the stop
+//! could not confirm stopped may not take that NMI, and INIT, the other way, resets real
+//! machines when sent to the boot CPU: then the run ends with [`RESTART_IMPOSSIBLE_STATUS`] and
+//! says so. More than `restart.max` restarts within
 //! `restart.window_ms` is a crash loop: the run ends with [`CRASH_LOOP_STATUS`].
 
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicU64, Ordering};
 use core::time::Duration;
 
-use stop::{StopPath, StopReason, Verdict};
+use stop::{StopReason, Verdict};
 
 use crate::arch::survivor::{CrashRecord, CRASH_MESSAGE_MAX, SURVIVOR};
 use crate::cmdline::BootOptions;
@@ -153,16 +154,13 @@ fn begin(since_ns: u64, report: Option<&Report>) -> ! {
     if crate::cpu::current_index() == 0 {
         arch::warm::restart_here();
     }
+    // A stopped boot CPU halts with NMIs deliverable (x86 platform); a stuck one may not.
     let boot_cpu = report.and_then(|r| r.cpus().find(|c| c.index == 0));
-    let wakeable = boot_cpu.is_some_and(|c| {
-        c.verdict == Verdict::Stopped
-            && matches!(c.path, Some(StopPath::Vector | StopPath::SelfStop))
-    });
-    if !wakeable {
+    if !boot_cpu.is_some_and(|c| c.verdict == Verdict::Stopped) {
         console::write_fmt_breaking_lock(format_args!(
-            "restart: impossible: cpu 0 was not stopped by the stop vector or by itself, so only \
-             INIT could wake it, and INIT to the boot CPU resets the machine; powering off with \
-             status {RESTART_IMPOSSIBLE_STATUS}\n"
+            "restart: impossible: cpu 0 is not confirmed stopped, so an NMI may not reach it, \
+             and INIT to the boot CPU resets the machine; powering off with status \
+             {RESTART_IMPOSSIBLE_STATUS}\n"
         ));
         arch::power::poweroff(RESTART_IMPOSSIBLE_STATUS);
     }

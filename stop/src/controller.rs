@@ -300,9 +300,12 @@ impl<P: Platform, const N: usize> StopController<P, N> {
         }
         self.finish_halted(cpu);
         let sent = record.nmi_sent.load(Ordering::SeqCst);
-        self.platform.on_cpu_store(cpu);
-        record.nmi_done.store(sent, Ordering::SeqCst);
-        self.platform.halt()
+        // A stray NMI to a CPU that owes nothing stores nothing.
+        if record.nmi_done.load(Ordering::SeqCst) != sent {
+            self.platform.on_cpu_store(cpu);
+            record.nmi_done.store(sent, Ordering::SeqCst);
+        }
+        self.platform.halt_after_nmi(cpu)
     }
 
     /// Moves `from → Acked` with `path`, timestamp first. False if the CPU was not in `from`.

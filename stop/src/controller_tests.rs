@@ -18,6 +18,7 @@ struct Mock {
     vectors: AtomicUsize,
     nmis: Mutex<Vec<u32>>,
     inits: Mutex<Vec<u32>>,
+    stores: AtomicUsize,
 }
 
 impl Platform for Mock {
@@ -37,6 +38,9 @@ impl Platform for Mock {
         self.clock.fetch_add(1_000, Ordering::SeqCst)
     }
     fn relax(&self) {}
+    fn on_cpu_store(&self, _cpu: usize) {
+        self.stores.fetch_add(1, Ordering::SeqCst);
+    }
     fn halt(&self) -> ! {
         resume_unwind(Box::new(Halted))
     }
@@ -196,6 +200,10 @@ fn nmi_after_the_vector_keeps_the_vector_path() {
     let r = &c.records()[1];
     assert_eq!(r.word().path(), Some(StopPath::Vector), "I5: counted once");
     assert!(r.finished());
+    // A stray NMI now finds nothing owed and stores nothing (I1).
+    let stores = c.platform().stores.load(Ordering::SeqCst);
+    expect_halt(|| c.on_nmi(1));
+    assert_eq!(c.platform().stores.load(Ordering::SeqCst), stores);
 }
 
 #[test]

@@ -22,6 +22,12 @@
 //!   can never find a CPU `Acked` without knowing how.
 //! - A CPU that finishes an unrelated NMI during a stop and halts with NMIs blocked cannot
 //!   account for a later stop NMI; the stopper then reports it stuck (a safe false alarm).
+//! - "The NMI path halts in place and never IRETs": on x86 the boot CPU (index 0) is the
+//!   exception. After its last store (`nmi_done`) it IRETs into a `cli; hlt` loop, so that a
+//!   warm restart can wake it with an NMI: INIT, the only other way, resets real machines when
+//!   sent to the boot CPU. No store follows the IRET; a later stop NMI finds it `Halted` with
+//!   `nmi_done == nmi_sent` and stores nothing (`on_nmi` skips a store that would not change
+//!   the value), so I1 holds.
 //!
 //! # Model checking
 //! `--cfg loom` swaps the atomics for loom's (module `sync`); the models in `tests/loom.rs` run

@@ -22,6 +22,15 @@ pub trait Platform {
     fn relax(&self);
     /// Stops the calling CPU for good: interrupts off, halt in a loop; never returns.
     fn halt(&self) -> !;
+    /// Stops CPU `cpu` (the caller) at the end of the stop NMI handler, after its last store.
+    /// By default it halts in place, NMIs still blocked. A platform may instead leave the NMI
+    /// handler into a halt loop with no further store, so that a later NMI can wake that CPU
+    /// (the x86 platform does so for the boot CPU, which a warm restart must wake; see the
+    /// crate docs).
+    fn halt_after_nmi(&self, cpu: usize) -> ! {
+        let _ = cpu;
+        self.halt()
+    }
     /// Called on a stopping CPU just before each store it makes to shared stop state. Hardware
     /// leaves it empty; models use it to assert invariant I1 and as points where an NMI lands.
     fn on_cpu_store(&self, cpu: usize) {

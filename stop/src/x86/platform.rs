@@ -65,6 +65,36 @@ impl Platform for X86Platform {
         core::hint::spin_loop();
     }
 
+    fn halt_after_nmi(&self, cpu: usize) -> ! {
+        if cpu != 0 {
+            self.halt();
+        }
+        // The boot CPU leaves the NMI handler so a later NMI can wake it (crate docs).
+        // SAFETY: IRETs to `halt_loop` below on the current stack with the current code and
+        // stack selectors and interrupts off; `halt_loop` touches no memory, so nothing the
+        // IRET skips (the rest of the handler) is needed again.
+        unsafe {
+            asm!(
+                "mov {tmp:e}, ss",
+                "push {tmp}",
+                "push rsp",
+                "add qword ptr [rsp], 8",
+                "push 2",
+                "mov {tmp:e}, cs",
+                "push {tmp}",
+                "lea {tmp}, [rip + 2f]",
+                "push {tmp}",
+                "iretq",
+                "2:",
+                "cli",
+                "hlt",
+                "jmp 2b",
+                tmp = in(reg) 0u64,
+                options(noreturn),
+            )
+        }
+    }
+
     fn halt(&self) -> ! {
         loop {
             // SAFETY: `cli; hlt` only masks interrupts and waits; NMIs still wake the CPU, and

@@ -30,3 +30,8 @@ pub fn init_from_memory_map(map: &[MemoryRegion]) -> (u64, u64) {
     );
     (start, len)
 }
+
+/// Bytes currently allocated on the heap.
+pub fn allocated_bytes() -> usize {
+    HEAP.lock().counters().allocated_bytes
+}

@@ -192,11 +192,7 @@ pub fn park_others() {
 
 /// Sends the IPI `icr_for(apic_id)` to `targets`, or once to all-excluding-self when the
 /// machine's CPU list is complete.
-fn for_aps(
-    m: &Machine,
-    icr_for: &dyn Fn(u32) -> Icr,
-    targets: &mut dyn Iterator<Item = &Cpu>,
-) {
+fn for_aps(m: &Machine, icr_for: &dyn Fn(u32) -> Icr, targets: &mut dyn Iterator<Item = &Cpu>) {
     if m.all_cpus {
         send(Icr {
             shorthand: Shorthand::AllExcludingSelf,
