@@ -91,7 +91,7 @@ test passed_but_not_a_result ... ok
             stdout: stdout.to_string(),
             stderr: String::new(),
             elapsed: std::time::Duration::from_secs(1),
-            echo: Echo::All,
+            stderr_shown: true,
         }
     }
 

@@ -2,11 +2,16 @@
 
 use std::time::Duration;
 
+use crate::accel::Accel;
 use crate::exit_status::{PANIC, SUCCESS};
+use crate::matrix::Row;
 use crate::qemu::Machine;
+use crate::stop_cases;
+use crate::stop_expect::{Check, StopExpect};
+use crate::summary::Field;
 
 /// Hard limit for a boot that is expected to exit by itself.
-const BOOT_TIMEOUT: Duration = Duration::from_secs(30);
+pub const BOOT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Limit for the `hang` app: long enough to boot and print under load, short enough to be cheap.
 const HANG_TIMEOUT: Duration = Duration::from_secs(4);
 
@@ -18,8 +23,10 @@ const CLEAN_BOOT: &[&str] = &["PANIC", "unknown boot option", "invalid value"];
 /// How a case must end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Expect {
-    /// The guest exits with this status.
+    /// The guest exits with this status (QEMU exit 0, no status, counts as 0).
     Status(u32),
+    /// QEMU exits 0: the guest reset the machine (or powered off through ACPI) without a status.
+    NoStatus,
     /// The guest is still running at the case's timeout.
     Timeout,
 }
@@ -47,12 +54,20 @@ pub struct Case {
     pub required: Vec<String>,
     /// Substrings the serial output must not contain.
     pub forbidden: Vec<String>,
+    /// What the `stop-summary:` line and the heartbeat check must say (`None`: not checked).
+    pub stop: Option<StopExpect>,
+    /// The case's row in the scenario matrix, if it is a matrix case.
+    pub row: Option<Row>,
+    /// Whether `--quick` (and so `cargo xtask test` without `--full`) runs it.
+    pub quick: bool,
+    /// The accelerator, when the case needs one (`None`: the run's).
+    pub accel: Option<Accel>,
 }
 
 impl Case {
     /// A case booting `app` on `pc` with one CPU, expected to exit 0 cleanly within the default
     /// limit; the builder methods below change that.
-    fn new(name: &str, app: &'static str) -> Case {
+    pub fn new(name: &str, app: &'static str) -> Case {
         Case {
             name: name.to_string(),
             app,
@@ -64,38 +79,78 @@ impl Case {
             expect: Expect::Status(SUCCESS),
             required: Vec::new(),
             forbidden: strings(CLEAN_BOOT),
+            stop: None,
+            row: None,
+            quick: false,
+            accel: None,
         }
     }
 
-    fn on(mut self, machine: Machine, smp: u32) -> Case {
+    /// Boots on `machine` with `smp` CPUs.
+    pub fn on(mut self, machine: Machine, smp: u32) -> Case {
         self.machine = machine;
         self.smp = smp;
         self
     }
 
-    fn cpu(mut self, model: &'static str) -> Case {
+    /// Boots with this `-cpu` model.
+    pub fn cpu(mut self, model: &'static str) -> Case {
         self.cpu = Some(model);
         self
     }
 
-    fn append(mut self, append: &str) -> Case {
+    /// Boots with this command line.
+    pub fn append(mut self, append: &str) -> Case {
         self.append = append.to_string();
         self
     }
 
-    fn expect(mut self, expect: Expect, timeout: Duration) -> Case {
+    /// Must end as `expect` within `timeout`.
+    pub fn expect(mut self, expect: Expect, timeout: Duration) -> Case {
         self.expect = expect;
         self.timeout = timeout;
         self
     }
 
-    fn require(mut self, texts: &[&str]) -> Case {
-        self.required.extend(strings(texts));
+    /// The output must contain each of `texts`.
+    pub fn require<S: AsRef<str>>(mut self, texts: &[S]) -> Case {
+        self.required
+            .extend(texts.iter().map(|t| t.as_ref().to_string()));
         self
     }
 
-    fn forbid_only(mut self, texts: &[&str]) -> Case {
+    /// The output must contain none of `texts` (and nothing else is forbidden).
+    pub fn forbid_only(mut self, texts: &[&str]) -> Case {
         self.forbidden = strings(texts);
+        self
+    }
+
+    /// The stop summary must satisfy `check` (replacing a check of the same fields).
+    pub fn check(mut self, check: Check) -> Case {
+        self.stop.get_or_insert_default().set(check);
+        self
+    }
+
+    /// `field == value` on the stop summary.
+    pub fn field(self, field: Field, value: u64) -> Case {
+        self.check(Check::eq(field, value))
+    }
+
+    /// The heartbeat check must pass (which needs `stop.verify_ms=` on the command line).
+    pub fn heartbeat(mut self) -> Case {
+        self.stop.get_or_insert_default().heartbeat = true;
+        self
+    }
+
+    /// Places the case in the scenario matrix.
+    pub fn row(mut self, row: Row) -> Case {
+        self.row = Some(row);
+        self
+    }
+
+    /// Puts the case in the `--quick` subset.
+    pub fn quick(mut self) -> Case {
+        self.quick = true;
         self
     }
 }
@@ -116,16 +171,25 @@ fn smp_hello(machine: Machine, smp: u32, apic: &str) -> Case {
         .require(&[&online, &mode, "bringup_us: "])
 }
 
-/// Every case, in the order they are reported.
+/// Every case, in the order they are reported: the boot and SMP cases, then the stop-path
+/// cases (the demo and the fault-scenario matrix).
 pub fn all() -> Vec<Case> {
     let hello = |machine: Machine, smp: u32| {
         Case::new(&format!("hello-{machine}-smp{smp}"), "hello")
             .on(machine, smp)
             .require(&[GREETING, "cmdline: \"\""])
+            .quick()
     };
-    let smp_matrix = [Machine::Pc, Machine::Q35]
-        .into_iter()
-        .flat_map(|machine| SMP_COUNTS.map(|smp| smp_hello(machine, smp, "x2apic")));
+    let smp_matrix = [Machine::Pc, Machine::Q35].into_iter().flat_map(|machine| {
+        SMP_COUNTS.map(|smp| {
+            let case = smp_hello(machine, smp, "x2apic");
+            if machine == Machine::Pc && [1, 4].contains(&smp) {
+                case.quick()
+            } else {
+                case
+            }
+        })
+    });
     // qemu64 has no x2APIC under TCG: the xAPIC (MMIO) path.
     let xapic = [2, 4].map(|smp| smp_hello(Machine::Pc, smp, "xapic").cpu("qemu64"));
     let mut cases = vec![
@@ -141,18 +205,25 @@ pub fn all() -> Vec<Case> {
                 "boot option 'log=nonsense': invalid value",
                 "unknown boot option 'foo'",
             ])
-            .forbid_only(&["PANIC"]),
+            .forbid_only(&["PANIC"])
+            .quick(),
         Case::new("panic-status-101", "panic")
             .on(Machine::Pc, 2)
             .expect(Expect::Status(PANIC), BOOT_TIMEOUT)
             .require(&["PANIC on cpu", "panicked at", "allstop panic test"])
-            .forbid_only(&[]),
+            .forbid_only(&[])
+            .field(Field::Targets, 1)
+            .field(Field::Stuck, 0)
+            .quick(),
         Case::new("hang-times-out", "hang")
             .expect(Expect::Timeout, HANG_TIMEOUT)
-            .require(&["hang: spinning forever"]),
+            .require(&["hang: spinning forever"])
+            .quick(),
     ];
     cases.extend(smp_matrix);
-    cases.extend(xapic);
+    let [xapic2, xapic4] = xapic;
+    cases.extend([xapic2.quick(), xapic4]);
+    cases.extend(stop_cases::all());
     cases
 }
 

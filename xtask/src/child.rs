@@ -17,11 +17,17 @@ const EXIT_INTERRUPTED: i32 = 130;
 /// Children that are running right now, so that a signal handler can kill them.
 static LIVE: Mutex<Vec<Arc<SharedChild>>> = Mutex::new(Vec::new());
 
+/// Text to append to one line of a child's stdout before it is echoed (`None`: leave it as is).
+pub type Annotate<'a> = &'a (dyn Fn(&str) -> Option<String> + Sync);
+
 /// Which of the child's output streams are copied to ours while it runs (all are captured).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Echo {
+#[derive(Clone, Copy)]
+pub enum Echo<'a> {
     /// Both stdout and stderr.
     All,
+    /// Both, stdout a whole line at a time with the annotation appended (the captured stdout
+    /// stays as the child wrote it).
+    Annotated(Annotate<'a>),
     /// Only stderr (stdout is machine-readable and parsed by the caller).
     Stderr,
     /// Neither (output is reported later, e.g. by a parallel test runner).
@@ -41,8 +47,8 @@ pub struct Finished {
     pub stderr: String,
     /// Wall-clock time from spawn to exit (or kill).
     pub elapsed: Duration,
-    /// Which streams were already shown to the user.
-    pub echo: Echo,
+    /// Whether the child's stderr was already shown to the user.
+    pub stderr_shown: bool,
 }
 
 impl Finished {
@@ -50,7 +56,7 @@ impl Finished {
     pub fn success(self) -> Result<Self> {
         match self.status {
             Some(status) if status.success() => Ok(self),
-            Some(status) if self.echo != Echo::Nothing => bail!("{status}"),
+            Some(status) if self.stderr_shown => bail!("{status}"),
             Some(status) => bail!(
                 "{status}; its stderr ended with:\n{}",
                 tail(&self.stderr, 20)
@@ -107,8 +113,15 @@ pub fn run(cmd: &mut Command, timeout: Duration, echo: Echo) -> Result<Finished>
     let child = Registered::new(SharedChild::new(child)?);
 
     thread::scope(|scope| {
-        let out = scope.spawn(|| pump(stdout, (echo == Echo::All).then(io::stdout)));
-        let err = scope.spawn(|| pump(stderr, (echo != Echo::Nothing).then(io::stderr)));
+        let (out_echo, stderr_shown) = match echo {
+            Echo::All => (Some(Sink::new(None)), true),
+            Echo::Annotated(annotate) => (Some(Sink::new(Some(annotate))), true),
+            Echo::Stderr => (None, true),
+            Echo::Nothing => (None, false),
+        };
+        let err_echo = stderr_shown.then(|| Sink::new(None));
+        let out = scope.spawn(|| pump(stdout, out_echo.map(|sink| (sink, io::stdout()))));
+        let err = scope.spawn(|| pump(stderr, err_echo.map(|sink| (sink, io::stderr()))));
         let status = child.0.wait_timeout(timeout)?;
         if status.is_none() {
             child.0.kill()?;
@@ -123,13 +136,14 @@ pub fn run(cmd: &mut Command, timeout: Duration, echo: Echo) -> Result<Finished>
             stdout,
             stderr,
             elapsed,
-            echo,
+            stderr_shown,
         })
     })
 }
 
-/// Copies `from` until end of file into a string, echoing each chunk to `echo` as it arrives.
-fn pump(mut from: impl Read, mut echo: Option<impl Write>) -> Result<String> {
+/// Copies `from` until end of file into a string, echoing what arrives through the sink to
+/// `echo`'s writer.
+fn pump(mut from: impl Read, mut echo: Option<(Sink<'_>, impl Write)>) -> Result<String> {
     let mut all = Vec::new();
     let mut buf = [0u8; 8192];
     loop {
@@ -139,13 +153,66 @@ fn pump(mut from: impl Read, mut echo: Option<impl Write>) -> Result<String> {
             Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
             Err(err) => return Err(err).context("cannot read child output"),
         };
-        if let Some(out) = echo.as_mut() {
+        if let Some((sink, out)) = echo.as_mut() {
             // Our own stdout closing (e.g. piped into `head`) must not stop the capture.
-            let _ = out.write_all(&buf[..n]).and_then(|()| out.flush());
+            let _ = out
+                .write_all(&sink.take(&buf[..n]))
+                .and_then(|()| out.flush());
         }
         all.extend_from_slice(&buf[..n]);
     }
+    if let Some((sink, out)) = echo.as_mut() {
+        let _ = out.write_all(&sink.finish()).and_then(|()| out.flush());
+    }
     Ok(String::from_utf8_lossy(&all).into_owned())
+}
+
+/// Turns chunks of a child's output into what is echoed: the chunks themselves, or with an
+/// annotator, whole lines with their annotations (an unfinished line waits for its end).
+struct Sink<'a> {
+    annotate: Option<Annotate<'a>>,
+    pending: Vec<u8>,
+}
+
+impl<'a> Sink<'a> {
+    fn new(annotate: Option<Annotate<'a>>) -> Self {
+        Sink {
+            annotate,
+            pending: Vec::new(),
+        }
+    }
+
+    /// What to echo now that `chunk` arrived.
+    fn take(&mut self, chunk: &[u8]) -> Vec<u8> {
+        let Some(annotate) = self.annotate else {
+            return chunk.to_vec();
+        };
+        self.pending.extend_from_slice(chunk);
+        let Some(last_newline) = self.pending.iter().rposition(|&b| b == b'\n') else {
+            return Vec::new();
+        };
+        let rest = self.pending.split_off(last_newline + 1);
+        let lines = std::mem::replace(&mut self.pending, rest);
+        let mut echo = Vec::with_capacity(lines.len());
+        for line in lines.split_inclusive(|&b| b == b'\n') {
+            let body = line.strip_suffix(b"\n").unwrap_or(line);
+            let body = body.strip_suffix(b"\r").unwrap_or(body);
+            match annotate(&String::from_utf8_lossy(body)) {
+                Some(note) => {
+                    echo.extend_from_slice(body);
+                    echo.extend_from_slice(note.as_bytes());
+                    echo.push(b'\n');
+                }
+                None => echo.extend_from_slice(line),
+            }
+        }
+        echo
+    }
+
+    /// What is left to echo at end of file: an unfinished last line, as it is.
+    fn finish(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.pending)
+    }
 }
 
 /// A child listed in [`LIVE`]; dropping it kills (if still running), reaps and unlists it.
@@ -221,6 +288,19 @@ mod tests {
         .unwrap_err();
         let io = err.downcast_ref::<io::Error>().expect("io::Error source");
         assert_eq!(io.kind(), io::ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn an_annotated_echo_appends_to_whole_lines_only() {
+        let annotate = |line: &str| line.starts_with("bt").then(|| format!(" <{line}>"));
+        let mut sink = Sink::new(Some(&annotate));
+        assert_eq!(sink.take(b"one\nbt"), b"one\n");
+        assert_eq!(sink.take(b" 1\r\nbt 2\ntwo"), b"bt 1 <bt 1>\nbt 2 <bt 2>\n");
+        assert_eq!(sink.take(b" and a half"), b"");
+        assert_eq!(sink.finish(), b"two and a half");
+        let mut plain = Sink::new(None);
+        assert_eq!(plain.take(b"bt 3"), b"bt 3");
+        assert_eq!(plain.finish(), b"");
     }
 
     #[test]

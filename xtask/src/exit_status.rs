@@ -1,7 +1,8 @@
 //! Decoding QEMU's exit code into the guest's exit status (CONTRACTS.md, "Guest exit status").
 //!
 //! The guest writes a `u32` status to the `isa-debug-exit` port and QEMU exits with
-//! `(status << 1) | 1`; QEMU exit 0 means the guest powered off through ACPI without a status.
+//! `(status << 1) | 1`; QEMU exit 0 means the guest ended without a status: it powered off
+//! through ACPI, or reset the machine (which `-no-reboot` turns into QEMU's exit).
 
 use std::fmt;
 
@@ -17,8 +18,9 @@ pub const DOUBLE_PANIC: u32 = 102;
 pub enum GuestExit {
     /// The guest wrote this status to `isa-debug-exit`.
     Status(u32),
-    /// The guest powered off through ACPI without a status (counts as status 0).
-    PoweredOff,
+    /// The guest powered off through ACPI or reset the machine, without a status (counts as
+    /// status 0).
+    NoStatus,
     /// QEMU itself failed (bad option, missing kernel, ...) with this exit code.
     QemuFailed(i32),
     /// QEMU was killed by a signal (not by us: our own kills are timeouts).
@@ -30,7 +32,7 @@ impl GuestExit {
     pub fn status(self) -> Option<u32> {
         match self {
             GuestExit::Status(status) => Some(status),
-            GuestExit::PoweredOff => Some(SUCCESS),
+            GuestExit::NoStatus => Some(SUCCESS),
             GuestExit::QemuFailed(_) | GuestExit::QemuKilled => None,
         }
     }
@@ -44,7 +46,7 @@ impl GuestExit {
 pub fn decode(code: Option<i32>, qemu_stderr: &str) -> GuestExit {
     match code {
         None => GuestExit::QemuKilled,
-        Some(0) => GuestExit::PoweredOff,
+        Some(0) => GuestExit::NoStatus,
         Some(1) if has_qemu_error(qemu_stderr) => GuestExit::QemuFailed(1),
         Some(c) if c > 0 && c % 2 == 1 => GuestExit::Status((c >> 1) as u32),
         Some(c) => GuestExit::QemuFailed(c),
@@ -75,8 +77,8 @@ impl fmt::Display for GuestExit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             GuestExit::Status(status) => write!(f, "guest status {status} ({})", meaning(status)),
-            GuestExit::PoweredOff => {
-                f.write_str("guest powered off (ACPI, no status: counts as 0)")
+            GuestExit::NoStatus => {
+                f.write_str("guest ended without a status (ACPI power-off or reset; counts as 0)")
             }
             GuestExit::QemuFailed(code) => write!(f, "QEMU itself failed (exit code {code})"),
             GuestExit::QemuKilled => f.write_str("QEMU was killed by a signal"),
@@ -99,8 +101,8 @@ mod tests {
 
     #[test]
     fn zero_is_an_acpi_power_off_counted_as_success() {
-        assert_eq!(decode(Some(0), ""), GuestExit::PoweredOff);
-        assert_eq!(GuestExit::PoweredOff.status(), Some(SUCCESS));
+        assert_eq!(decode(Some(0), ""), GuestExit::NoStatus);
+        assert_eq!(GuestExit::NoStatus.status(), Some(SUCCESS));
     }
 
     #[test]

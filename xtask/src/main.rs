@@ -11,11 +11,16 @@ mod cases;
 mod child;
 mod exit_status;
 mod loom;
+mod matrix;
 mod qemu;
 mod qemu_test;
 mod run;
 mod setup;
 mod size;
+mod stop_cases;
+mod stop_expect;
+mod summary;
+mod symbolize;
 mod tally;
 mod test;
 mod verdict;
@@ -43,11 +48,12 @@ enum Command {
     Build(build::BuildArgs),
     /// Build an app and boot it in QEMU; exits with the guest's status.
     Run(run::RunArgs),
-    /// Boot every QEMU test case and judge its output and exit status.
+    /// Boot every QEMU test case (or the --quick subset), judge each, print the scenario matrix.
     QemuTest(qemu_test::QemuTestArgs),
     /// Model-check the stop protocol with loom (stop/tests/loom.rs).
     Loom,
-    /// Everything: `cargo test`, loom and qemu-test, with one final `N passed, M failed` line.
+    /// Everything: `cargo test`, loom and qemu-test (its --quick subset unless --full), with one
+    /// final `N passed, M failed` line.
     Test(test::TestArgs),
 }
 

@@ -13,12 +13,15 @@ use crate::accel::Accel;
 use crate::child::{self, Echo};
 use crate::exit_status::{self, GuestExit};
 use crate::size::MemSize;
+use crate::symbolize::Symbolizer;
 
 /// The QEMU binary.
 pub const QEMU: &str = "qemu-system-x86_64";
 
 /// How many serial lines a failure or timeout report shows.
 pub const REPORT_LINES: usize = 15;
+/// The line the kernel prints before its backtrace's frame lines.
+const BACKTRACE_HEADING: &str = "backtrace:";
 
 /// The machine types allstop boots on.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -124,7 +127,7 @@ impl Boot<'_> {
     }
 
     /// Boots under a hard `timeout`, echoing the serial console live when `echo` says so.
-    pub fn boot(&self, timeout: Duration, echo: Echo) -> Result<QemuRun> {
+    pub fn boot(&self, timeout: Duration, echo: Echo<'_>) -> Result<QemuRun> {
         let mut cmd = Command::new(QEMU);
         cmd.args(self.argv());
         let done = child::run(&mut cmd, timeout, echo)?;
@@ -167,20 +170,47 @@ pub struct QemuRun {
 }
 
 impl QemuRun {
-    /// A report of the end of the output: the last serial lines, and QEMU's stderr if any.
-    pub fn last_lines(&self) -> String {
-        let mut report = if self.serial.trim().is_empty() {
-            "no serial output\n".to_string()
-        } else {
-            format!(
-                "last serial lines:\n{}",
-                child::tail(&self.serial, REPORT_LINES)
-            )
-        };
-        if !self.stderr.trim().is_empty() {
-            report += &format!("QEMU stderr:\n{}", child::tail(&self.stderr, REPORT_LINES));
+    /// A report of the end of the output: the last serial lines, and QEMU's stderr if any. With
+    /// `symbols` (of the booted ELF), backtrace lines are symbolized, and the last backtrace is
+    /// shown too when it lies before those lines.
+    pub fn report(&self, symbols: Option<&Symbolizer>) -> String {
+        if self.serial.trim().is_empty() {
+            return "no serial output\n".to_string() + &self.stderr_report();
         }
-        report
+        let serial = match symbols {
+            Some(symbols) => symbols.annotate_text(&self.serial),
+            None => self.serial.clone(),
+        };
+        let lines: Vec<&str> = serial.lines().collect();
+        let mut tail_start = lines.len().saturating_sub(REPORT_LINES);
+        let mut report = String::new();
+        if let Some(start) = lines[..tail_start]
+            .iter()
+            .rposition(|line| line.trim_end() == BACKTRACE_HEADING)
+        {
+            let frames = lines[start + 1..]
+                .iter()
+                .take_while(|line| line.starts_with("  #"))
+                .count();
+            if frames > 0 {
+                let block = &lines[start + 1..=start + frames];
+                report += "last backtrace:\n";
+                report += &child::tail(&block.join("\n"), frames);
+                tail_start = tail_start.max(start + frames + 1);
+            }
+        }
+        report += "last serial lines:\n";
+        report += &child::tail(&lines[tail_start..].join("\n"), REPORT_LINES);
+        report + &self.stderr_report()
+    }
+
+    /// QEMU's stderr, if it wrote anything.
+    fn stderr_report(&self) -> String {
+        if self.stderr.trim().is_empty() {
+            String::new()
+        } else {
+            format!("QEMU stderr:\n{}", child::tail(&self.stderr, REPORT_LINES))
+        }
     }
 }
 
@@ -262,16 +292,70 @@ mod tests {
             elapsed: Duration::from_secs(1),
             pid: 1,
         };
-        assert_eq!(run.last_lines(), "no serial output\n");
+        assert_eq!(run.report(None), "no serial output\n");
         run.serial = (1..=20).map(|i| format!("line {i}\r\n")).collect();
         run.stderr = "qemu-system-x86_64: -smp 0: bad\n".to_string();
-        let report = run.last_lines();
+        let report = run.report(None);
         assert!(
             report.starts_with("last serial lines:\n    | line 6\n"),
             "{report}"
         );
         assert!(report.contains("    | line 20\nQEMU stderr:\n    | qemu-system-x86_64: -smp 0"));
         assert!(!report.contains("line 5\n"), "{report}");
+    }
+
+    #[test]
+    fn a_backtrace_above_the_last_lines_is_reported_too() {
+        let mut serial =
+            "boot\nbacktrace:\n  #0 0x0000000000100001\n  #1 0x0000000000100002\n".to_string();
+        serial += &(1..=REPORT_LINES)
+            .map(|i| format!("table {i}\n"))
+            .collect::<String>();
+        let run = QemuRun {
+            outcome: Outcome::Exited(GuestExit::Status(101)),
+            serial,
+            stderr: String::new(),
+            elapsed: Duration::from_secs(1),
+            pid: 1,
+        };
+        assert_eq!(
+            run.report(None),
+            format!(
+                "last backtrace:\n    |   #0 0x0000000000100001\n    |   #1 0x0000000000100002\n\
+                 last serial lines:\n{}",
+                (1..=REPORT_LINES)
+                    .map(|i| format!("    | table {i}\n"))
+                    .collect::<String>()
+            )
+        );
+        // A backtrace that runs into the last lines is shown whole, and not twice.
+        let mut overlapping = run.clone();
+        overlapping.serial = format!(
+            "backtrace:\n{}end\n",
+            (0..REPORT_LINES)
+                .map(|i| format!("  #{i} 0x{i:016x}\n"))
+                .collect::<String>()
+        );
+        let report = overlapping.report(None);
+        assert!(
+            report.starts_with("last backtrace:\n    |   #0 0x"),
+            "{report}"
+        );
+        assert!(
+            report.ends_with(&format!(
+                "    |   #{} 0x000000000000000e\nlast serial lines:\n    | end\n",
+                REPORT_LINES - 1
+            )),
+            "{report}"
+        );
+        // In the last lines already: not twice.
+        let short = QemuRun {
+            serial: "backtrace:\n  #0 0x0000000000100001\nend\n".to_string(),
+            ..run
+        };
+        assert!(short
+            .report(None)
+            .starts_with("last serial lines:\n    | backtrace:"));
     }
 
     #[test]

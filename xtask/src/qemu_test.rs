@@ -1,5 +1,6 @@
 //! `cargo xtask qemu-test`: boots every case of the table in parallel and judges each one.
 
+use std::cmp::Reverse;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,14 +14,17 @@ use serde::Serialize;
 use crate::accel::{self, Accel, AccelArg};
 use crate::cases::{self, Case, Expect};
 use crate::child::Echo;
+use crate::matrix::{self, Cell, Row};
 use crate::qemu::{Boot, Outcome, QemuRun};
 use crate::size::MemSize;
+use crate::summary::{self, Summary};
+use crate::symbolize::Symbolizer;
 use crate::tally::Tally;
 use crate::verdict::{self, Verdict};
 use crate::{apps, setup};
 
 /// Flags of `cargo xtask qemu-test`.
-#[derive(Args)]
+#[derive(Args, Clone)]
 pub struct QemuTestArgs {
     /// Accelerator.
     #[arg(long, value_enum, default_value_t)]
@@ -34,6 +38,9 @@ pub struct QemuTestArgs {
     /// Also write the results as JSON to this file.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Only the quick subset: the boot cases and each fault scenario at least once.
+    #[arg(long)]
+    pub quick: bool,
 }
 
 /// One case's result, as written to `--json`.
@@ -46,6 +53,8 @@ struct CaseResult {
     cpu: Option<&'static str>,
     append: String,
     accel: String,
+    /// The matrix row (scenario) the case belongs to.
+    scenario: Option<&'static str>,
     /// `pass`, `fail` or `timeout`.
     result: String,
     #[serde(skip)]
@@ -56,6 +65,11 @@ struct CaseResult {
     /// How QEMU ended, in words.
     exit: String,
     duration_secs: f64,
+    /// The `stop-summary:` fields (of the first such line, if several).
+    summary: Option<Summary>,
+    /// Where it sits in the matrix table.
+    #[serde(skip)]
+    cell: Option<Cell>,
 }
 
 /// The whole `--json` document.
@@ -69,7 +83,12 @@ struct Report<'a> {
 
 /// Runs the (filtered) cases and prints a progress line per case and `N passed, M failed`.
 pub fn qemu_test(args: &QemuTestArgs) -> Result<Tally> {
-    let cases = selected(cases::all(), args.filter.as_deref())?;
+    let decision = accel::detect(args.accel);
+    let mut cases = with_kvm_rows(cases::all(), args.accel, decision.accel);
+    if args.quick {
+        cases.retain(|case| case.quick);
+    }
+    let cases = selected(cases, args.filter.as_deref())?;
     let known = apps::known()?;
     for case in &cases {
         if !known.iter().any(|k| k == case.app) {
@@ -87,10 +106,10 @@ pub fn qemu_test(args: &QemuTestArgs) -> Result<Tally> {
     let needed: Vec<&str> = needed.into_iter().collect();
     println!("building {}", needed.join(", "));
     let elves = apps::build(&needed, false)?;
-    let decision = accel::detect(args.accel);
     println!("{decision}");
     let jobs = (args.jobs as usize).min(cases.len());
-    println!("running {} case(s), {jobs} at a time", cases.len());
+    let subset = if args.quick { " (--quick subset)" } else { "" };
+    println!("running {} case(s){subset}, {jobs} at a time", cases.len());
 
     let results = run_all(&cases, &elves, decision.accel, jobs);
     let mut tally = Tally::default();
@@ -113,8 +132,42 @@ pub fn qemu_test(args: &QemuTestArgs) -> Result<Tally> {
             .with_context(|| format!("cannot write {}", path.display()))?;
         println!("results written to {}", path.display());
     }
+    let cells: Vec<Cell> = results.iter().filter_map(|r| r.cell).collect();
+    if !cells.is_empty() {
+        println!(
+            "\nstop scenarios (SCENARIOS.md) under {}: PASS when every case of the cell passed",
+            decision.accel
+        );
+        print!("{}", matrix::table(&cells));
+    }
     println!("{tally}");
     Ok(tally)
+}
+
+/// When `--accel auto` picked KVM, the matrix cases stay under TCG (their timeouts were chosen
+/// for it) and the quick ones run again under KVM as extra rows, named `<case>-kvm`.
+fn with_kvm_rows(cases: Vec<Case>, arg: AccelArg, picked: Accel) -> Vec<Case> {
+    if arg != AccelArg::Auto || picked != Accel::Kvm {
+        return cases;
+    }
+    let mut kvm = Vec::new();
+    let mut cases: Vec<Case> = cases
+        .into_iter()
+        .map(|mut case| {
+            if case.row.is_some() {
+                if case.quick {
+                    let mut again = case.clone();
+                    again.name += "-kvm";
+                    again.accel = Some(Accel::Kvm);
+                    kvm.push(again);
+                }
+                case.accel = Some(Accel::Tcg);
+            }
+            case
+        })
+        .collect();
+    cases.extend(kvm);
+    cases
 }
 
 /// The cases whose name contains `filter` (all without one); none is an error.
@@ -143,9 +196,13 @@ fn run_all(
     accel: Accel,
     jobs: usize,
 ) -> Vec<CaseResult> {
-    // Cases that must run into their time limit start first, so their waits overlap the rest.
+    // Cases that must run into their time limit start first, so their waits overlap the rest;
+    // then the ones with most CPUs (the slowest), so that no long case starts last.
     let mut order: Vec<usize> = (0..cases.len()).collect();
-    order.sort_by_key(|&index| cases[index].expect != Expect::Timeout);
+    order.sort_by_key(|&index| {
+        let case = &cases[index];
+        (case.expect != Expect::Timeout, Reverse(case.smp))
+    });
     let next = AtomicUsize::new(0);
     let (tx, rx) = mpsc::channel();
     let mut results: Vec<Option<CaseResult>> = cases.iter().map(|_| None).collect();
@@ -176,6 +233,7 @@ fn run_all(
 
 /// Boots one case, prints its progress line (and on failure the end of its output).
 fn run_case(case: &Case, kernel: &std::path::Path, accel: Accel) -> CaseResult {
+    let accel = case.accel.unwrap_or(accel);
     let boot = Boot {
         kernel,
         append: &case.append,
@@ -199,7 +257,12 @@ fn run_case(case: &Case, kernel: &std::path::Path, accel: Accel) -> CaseResult {
         None => {}
     }
     if let (false, Some(run)) = (verdict.passed(), &run) {
-        line += &format!("\n  {}\n{}", boot.command_line(), run.last_lines());
+        let symbols = Symbolizer::load(kernel);
+        let report = run.report(symbols.as_ref().ok());
+        line += &format!("\n  {}\n{report}", boot.command_line());
+        if let Err(err) = symbols {
+            line += &format!("(backtrace not symbolized: {err:#})\n");
+        }
     }
     // One print per case, so parallel cases never interleave their lines.
     println!("{line}");
@@ -211,6 +274,7 @@ fn run_case(case: &Case, kernel: &std::path::Path, accel: Accel) -> CaseResult {
         cpu: case.cpu,
         append: case.append.clone(),
         accel: accel.to_string(),
+        scenario: case.row.map(Row::label),
         result: verdict.word().to_ascii_lowercase(),
         passed: verdict.passed(),
         reason: verdict.reason().map(String::from),
@@ -226,6 +290,15 @@ fn run_case(case: &Case, kernel: &std::path::Path, accel: Accel) -> CaseResult {
             },
         ),
         duration_secs: elapsed,
+        summary: run
+            .as_ref()
+            .and_then(|r| summary::find(&r.serial).summary()),
+        cell: case.row.map(|row| Cell {
+            row,
+            kvm: accel == Accel::Kvm && case.accel.is_some(),
+            smp: case.smp,
+            passed: verdict.passed(),
+        }),
     }
 }
 
@@ -244,5 +317,36 @@ mod tests {
         );
         let err = selected(cases::all(), Some("no-such-case")).unwrap_err();
         assert!(err.to_string().contains("hang-times-out"), "{err}");
+    }
+
+    #[test]
+    fn kvm_rows_only_when_auto_picks_kvm() {
+        let all = cases::all();
+        for (arg, picked) in [
+            (AccelArg::Auto, Accel::Tcg),
+            (AccelArg::Kvm, Accel::Kvm),
+            (AccelArg::Tcg, Accel::Tcg),
+        ] {
+            let same = with_kvm_rows(all.clone(), arg, picked);
+            assert_eq!(same.len(), all.len());
+            assert!(same.iter().all(|c| c.accel.is_none()));
+        }
+        let with = with_kvm_rows(all.clone(), AccelArg::Auto, Accel::Kvm);
+        let kvm: Vec<&Case> = with
+            .iter()
+            .filter(|c| c.accel == Some(Accel::Kvm))
+            .collect();
+        let quick_matrix = all.iter().filter(|c| c.quick && c.row.is_some()).count();
+        assert_eq!(kvm.len(), quick_matrix);
+        assert!(kvm
+            .iter()
+            .all(|c| c.name.ends_with("-kvm") && c.row.is_some()));
+        let tcg = with.iter().filter(|c| c.accel == Some(Accel::Tcg)).count();
+        assert_eq!(tcg, all.iter().filter(|c| c.row.is_some()).count());
+        let hello = with.iter().find(|c| c.name == "hello-pc-smp1").unwrap();
+        assert_eq!(
+            hello.accel, None,
+            "boot cases run under the picked accelerator"
+        );
     }
 }

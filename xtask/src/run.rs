@@ -10,10 +10,13 @@ use crate::accel::{self, AccelArg};
 use crate::child::Echo;
 use crate::qemu::{Boot, Machine, Outcome};
 use crate::size::MemSize;
-use crate::{apps, setup};
+use crate::symbolize::Symbolizer;
+use crate::{apps, exit_status, setup};
 
-/// The app `run` boots without `--app`: the showcase (hello until the demo app exists).
-const DEFAULT_APP: &str = "hello";
+/// The showcase app: it always ends in a deliberate panic, to show the stop report.
+const DEMO_APP: &str = "demo";
+/// The app `run` boots without `--app`.
+const DEFAULT_APP: &str = DEMO_APP;
 /// Exit code after a timeout (as timeout(1)).
 const EXIT_TIMEOUT: u8 = 124;
 /// Hard limit on a run when `--timeout` is not given.
@@ -56,7 +59,8 @@ pub struct RunArgs {
     release: bool,
 }
 
-/// Builds and boots; the exit code is the guest's status, 124 on timeout.
+/// Builds and boots, symbolizing backtrace lines as they stream; the exit code is the guest's
+/// status, 124 on timeout.
 pub fn run(args: &RunArgs) -> Result<ExitCode> {
     apps::check_known([args.app.as_str()], &apps::known()?, "run")?;
     setup::kernel_target()?;
@@ -90,7 +94,11 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
             boot.kernel.display()
         );
     }
-    let run = boot.boot(timeout, Echo::All)?;
+    let symbols = Symbolizer::load(boot.kernel)
+        .inspect_err(|err| eprintln!("xtask: backtraces stay unsymbolized: {err:#}"))
+        .ok();
+    let annotate = |line: &str| symbols.as_ref().and_then(|s| s.annotate(line));
+    let run = boot.boot(timeout, Echo::Annotated(&annotate))?;
     if !run.serial.is_empty() && !run.serial.ends_with('\n') {
         println!();
     }
@@ -100,17 +108,25 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
                 "timeout after {}s: killed QEMU (pid {})\n{}",
                 limit.as_secs(),
                 run.pid,
-                run.last_lines()
+                run.report(symbols.as_ref())
             );
             Ok(ExitCode::from(EXIT_TIMEOUT))
         }
         Outcome::Exited(exit) => match exit.status() {
             Some(status) => {
-                eprintln!("xtask: {exit} after {:.2}s", run.elapsed.as_secs_f64());
+                let note = if args.app == DEMO_APP && status == exit_status::PANIC {
+                    ": the demo always ends in this deliberate panic"
+                } else {
+                    ""
+                };
+                eprintln!(
+                    "xtask: {exit} after {:.2}s{note}",
+                    run.elapsed.as_secs_f64()
+                );
                 // QEMU's exit code has 8 bits, so a decoded status is at most 127.
                 Ok(ExitCode::from(u8::try_from(status).unwrap_or(u8::MAX)))
             }
-            None => bail!("{exit}\n{}", run.last_lines()),
+            None => bail!("{exit}\n{}", run.report(symbols.as_ref())),
         },
     }
 }

@@ -12,19 +12,25 @@ use crate::{cargo_test, loom, workspace};
 /// Flags of `cargo xtask test` (passed on to its qemu-test stage).
 #[derive(Args)]
 pub struct TestArgs {
+    /// Every QEMU case (the whole matrix) instead of the quick subset.
+    #[arg(long, conflicts_with = "quick")]
+    full: bool,
     #[command(flatten)]
     qemu: QemuTestArgs,
 }
 
-/// Runs `cargo test` (default members), loom and qemu-test; every stage runs even if an earlier
-/// one failed, and a stage that cannot run at all counts as one failure.
+/// Runs `cargo test` (default members), loom and qemu-test (its `--quick` subset unless `--full`);
+/// every stage runs even if an earlier one failed, and a stage that cannot run at all counts as
+/// one failure.
 pub fn test(args: &TestArgs) -> Result<ExitCode> {
+    let mut qemu = args.qemu.clone();
+    qemu.quick = !args.full;
     let stages: [(&str, &dyn Fn() -> Result<Tally>); 3] = [
         ("cargo test", &|| {
             cargo_test::run(workspace::cargo().arg("test"))
         }),
         ("loom", &loom::loom),
-        ("qemu-test", &|| qemu_test::qemu_test(&args.qemu)),
+        ("qemu-test", &|| qemu_test::qemu_test(&qemu)),
     ];
     let mut summary = Vec::new();
     let mut total = Tally::default();

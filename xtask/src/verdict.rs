@@ -1,7 +1,7 @@
 //! Judging one boot against its case's expectations.
 
 use crate::cases::{Case, Expect};
-use crate::exit_status::meaning;
+use crate::exit_status::{meaning, GuestExit};
 use crate::qemu::{Outcome, QemuRun};
 
 /// The result of one case.
@@ -43,8 +43,13 @@ impl Verdict {
 pub fn judge(case: &Case, run: &QemuRun) -> Verdict {
     let mut problems = Vec::new();
     match (case.expect, run.outcome) {
-        (Expect::Status(_), Outcome::TimedOut(limit)) => {
+        (Expect::Status(_) | Expect::NoStatus, Outcome::TimedOut(limit)) => {
             return Verdict::Timeout(format!("no exit within {}s", limit.as_secs()));
+        }
+        (Expect::NoStatus, Outcome::Exited(exit)) => {
+            if exit != GuestExit::NoStatus {
+                problems.push(format!("expected QEMU exit 0 (no status), got {exit}"));
+            }
         }
         (Expect::Timeout, Outcome::TimedOut(_)) => {}
         (Expect::Timeout, Outcome::Exited(exit)) => {
@@ -69,6 +74,9 @@ pub fn judge(case: &Case, run: &QemuRun) -> Verdict {
             problems.push(format!("forbidden {text:?} present"));
         }
     }
+    if let Some(stop) = &case.stop {
+        problems.extend(stop.problems(&run.serial));
+    }
     if problems.is_empty() {
         Verdict::Pass
     } else {
@@ -81,7 +89,6 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::exit_status::GuestExit;
 
     fn case(expect: Expect) -> Case {
         crate::cases::all()
@@ -110,7 +117,7 @@ mod tests {
         let c = case(Expect::Status(0));
         let r = run(Outcome::Exited(GuestExit::Status(0)), &good_output(&c));
         assert_eq!(judge(&c, &r), Verdict::Pass);
-        let off = run(Outcome::Exited(GuestExit::PoweredOff), &good_output(&c));
+        let off = run(Outcome::Exited(GuestExit::NoStatus), &good_output(&c));
         assert_eq!(judge(&c, &off), Verdict::Pass, "ACPI power-off counts as 0");
     }
 
@@ -154,6 +161,57 @@ mod tests {
             panic!("must fail")
         };
         assert!(reason.starts_with("expected a timeout"), "{reason}");
+    }
+
+    /// The table's case called `name`.
+    fn named(name: &str) -> Case {
+        crate::cases::all()
+            .into_iter()
+            .find(|c| c.name == name)
+            .unwrap_or_else(|| panic!("no case {name}"))
+    }
+
+    /// What the faults app prints for `s2-irqoff-k1-smp4` when all goes well, with this summary.
+    fn irqoff_output(summary: &str) -> String {
+        format!(
+            "faults: scenario irqoff on 4 CPUs\nPANIC on cpu 0: panicked at x.rs:1:1:\n\
+             stop report: ...\n{summary}\nheartbeat-check: ok (3 cpus quiet for 10 ms)\n"
+        )
+    }
+
+    #[test]
+    fn a_fault_case_is_judged_on_its_summary_fields() {
+        let c = named("s2-irqoff-k1-smp4");
+        let exited = Outcome::Exited(GuestExit::Status(101));
+        let good =
+            "stop-summary: stopper=0 targets=3 vector=2 nmi=1 self=0 init=0 stuck=0 total_us=9";
+        assert_eq!(judge(&c, &run(exited, &irqoff_output(good))), Verdict::Pass);
+        let late = good.replace("vector=2 nmi=1", "vector=1 nmi=2");
+        let Verdict::Fail(reason) = judge(&c, &run(exited, &irqoff_output(&late))) else {
+            panic!("nmi=2 with one interrupts-off AP must fail")
+        };
+        assert_eq!(
+            reason,
+            "expected nmi == 1, got nmi=2; expected vector == 2, got vector=1"
+        );
+        let Verdict::Fail(reason) = judge(&c, &run(exited, &irqoff_output(""))) else {
+            panic!("no summary must fail")
+        };
+        assert_eq!(reason, "no \"stop-summary:\" line");
+    }
+
+    #[test]
+    fn a_reboot_must_end_without_a_status() {
+        let c = named("s11-reboot-smp4");
+        let out = "faults: rebooting\nstop-summary: stopper=0 targets=3 vector=3 nmi=0 self=0 \
+                   init=0 stuck=0 total_us=9\nheartbeat-check: ok (3 cpus quiet for 10 ms)\n";
+        let reset = run(Outcome::Exited(GuestExit::NoStatus), out);
+        assert_eq!(judge(&c, &reset), Verdict::Pass);
+        let Verdict::Fail(reason) = judge(&c, &run(Outcome::Exited(GuestExit::Status(0)), out))
+        else {
+            panic!("status 0 through the debug port is not a reset")
+        };
+        assert!(reason.starts_with("expected QEMU exit 0 (no status), got guest status 0"));
     }
 
     #[test]

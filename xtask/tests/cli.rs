@@ -56,6 +56,10 @@ fn bad_values_are_rejected_before_anything_runs() {
             "possible values: auto, kvm, tcg",
         ),
         (&["qemu-test", "--jobs", "0"][..], "'--jobs <N>'"),
+        (
+            &["test", "--full", "--quick"][..],
+            "'--full' cannot be used with '--quick'",
+        ),
     ] {
         let out = xtask(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
