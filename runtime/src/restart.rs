@@ -33,6 +33,9 @@ pub const CRASH_LOOP_STATUS: u32 = 103;
 /// Exit status when a warm restart cannot wake the boot CPU.
 pub const RESTART_IMPOSSIBLE_STATUS: u32 = 104;
 
+/// How long a restart waits for a boot CPU the stop reported stuck to finish stopping.
+const BOOT_CPU_GRACE: Duration = Duration::from_secs(1);
+
 /// `restart.max`.
 static MAX: AtomicU64 = AtomicU64::new(0);
 /// `restart.window_ms`, in ns.
@@ -154,13 +157,22 @@ fn begin(since_ns: u64, report: Option<&Report>) -> ! {
     if crate::cpu::current_index() == 0 {
         arch::warm::restart_here();
     }
-    // A stopped boot CPU halts with NMIs deliverable (x86 platform); a stuck one may not.
+    // A stopped boot CPU halts with NMIs deliverable (x86 platform). One reported stuck may only
+    // be late (a vCPU the host did not schedule): it has its NMI, so give it time to finish.
     let boot_cpu = report.and_then(|r| r.cpus().find(|c| c.index == 0));
-    if !boot_cpu.is_some_and(|c| c.verdict == Verdict::Stopped) {
+    let stopped = boot_cpu.is_some_and(|c| c.verdict == Verdict::Stopped) || {
+        let deadline = time::now_ns() + BOOT_CPU_GRACE.as_nanos() as u64;
+        while !stopping::STOP.cpu_finished(0) && time::now_ns() < deadline {
+            core::hint::spin_loop();
+        }
+        stopping::STOP.cpu_finished(0)
+    };
+    if !stopped {
         console::write_fmt_breaking_lock(format_args!(
-            "restart: impossible: cpu 0 is not confirmed stopped, so an NMI may not reach it, \
-             and INIT to the boot CPU resets the machine; powering off with status \
-             {RESTART_IMPOSSIBLE_STATUS}\n"
+            "restart: impossible: cpu 0 is still not confirmed stopped after {} ms more, so \
+             an NMI may not reach it, and INIT to the boot CPU resets the machine; powering \
+             off with status {RESTART_IMPOSSIBLE_STATUS}\n",
+            BOOT_CPU_GRACE.as_millis()
         ));
         arch::power::poweroff(RESTART_IMPOSSIBLE_STATUS);
     }

@@ -198,6 +198,12 @@ impl<P: Platform, const N: usize> StopController<P, N> {
         self.record(cpu).map(CpuRecord::state)
     }
 
+    /// Whether a registered CPU is `Halted` with every NMI sent to it accounted for (what the
+    /// stopper waits for). A runtime may keep waiting for a CPU reported stuck this way.
+    pub fn cpu_finished(&self, cpu: usize) -> bool {
+        self.record(cpu).is_some_and(CpuRecord::finished)
+    }
+
     /// A registered CPU's APIC ID.
     pub fn apic_id(&self, cpu: usize) -> Option<u32> {
         self.record(cpu).map(|r| r.apic_id.load(Ordering::SeqCst))
