@@ -1,7 +1,9 @@
 //! A Hermit-ABI app: greets, reads the processor count and both clocks, draws entropy, round-trips
 //! an allocation, checks the ABI's error returns, then exits with status 7 — all through
 //! `hermit_abi` calls, the proof that such an app links and runs on allstop. Each check that
-//! fails prints `abi-hello: FAILED: …` and exits with status 1 instead.
+//! fails prints `abi-hello: FAILED: …` and exits with status 1 instead. App arguments (after
+//! ` -- `): `exit=S` exits with S instead of 7; `abort` calls `hermit_abi::abort` at once (the
+//! panic path, status 101).
 //!
 //! It depends on the runtime only to link (`allstop::entry!` and the `sys_*` exports). Every
 //! `hermit_abi` function is an `extern "C"` declaration, which Rust makes `unsafe` to call, so
@@ -48,15 +50,29 @@ macro_rules! check {
 }
 
 fn main() -> i32 {
+    let mut status = EXIT_STATUS;
+    for arg in allstop::app_args().split_ascii_whitespace() {
+        match arg {
+            "abort" => {
+                say!("calling abort");
+                // SAFETY: takes the runtime's panic path; never returns.
+                unsafe { hermit_abi::abort() }
+            }
+            _ => match arg.strip_prefix("exit=").and_then(|s| s.parse().ok()) {
+                Some(s) => status = s,
+                None => fail(format_args!("unknown argument '{arg}' (abort | exit=S)")),
+            },
+        }
+    }
     say!("hello through the Hermit ABI");
     processors();
     clocks();
     entropy();
     allocation();
     error_returns();
-    say!("all checks passed; exiting with status {EXIT_STATUS}");
+    say!("all checks passed; exiting with status {status}");
     // SAFETY: ends the run; nothing is left to clean up.
-    unsafe { hermit_abi::exit(EXIT_STATUS) }
+    unsafe { hermit_abi::exit(status) }
 }
 
 /// One line of console output, built in place and written with a single `hermit_abi::write`.
