@@ -5,6 +5,9 @@
 
 mod accel;
 mod apps;
+mod bench;
+mod bench_output;
+mod bench_report;
 mod build;
 mod cargo_test;
 mod cases;
@@ -12,6 +15,7 @@ mod child;
 mod exit_status;
 mod loom;
 mod matrix;
+mod plot;
 mod qemu;
 mod qemu_test;
 mod run;
@@ -52,6 +56,8 @@ enum Command {
     QemuTest(qemu_test::QemuTestArgs),
     /// Model-check the stop protocol with loom (stop/tests/loom.rs).
     Loom,
+    /// Benchmark the stop path against raw IPI/NMI round trips, per CPU count.
+    Bench(bench::BenchArgs),
     /// Everything: `cargo test`, loom and qemu-test (its --quick subset unless --full), with one
     /// final `N passed, M failed` line.
     Test(test::TestArgs),
@@ -69,6 +75,7 @@ fn main() -> ExitCode {
         Command::QemuTest(args) => qemu_test::qemu_test(&args).map(|tally| tally.exit_code()),
         Command::Loom => loom::loom().map(|tally| tally.exit_code()),
         Command::Test(args) => test::test(&args),
+        Command::Bench(args) => bench::bench(&args),
     };
     result.unwrap_or_else(|err| {
         eprintln!("error: {err:#}");

@@ -1,0 +1,196 @@
+//! `cargo xtask bench`: boots the `bench` app once per CPU count, reads its figures, times
+//! panic-to-exit from outside, and prints a table (plus `--json` and `--svg` files).
+//!
+//! # How to read the output
+//!
+//! While it runs, the guest's console is shown live (stdout) and xtask's progress goes to
+//! stderr; the tables come last. Each metric is timed in the guest with the TSC, the same clock
+//! the stop report uses, and summarised as min / median / p99 / max over `n` samples (nearest
+//! rank, in µs):
+//!
+//! - `raw_ipi`: a fixed IPI to all other CPUs until each one's handler answered by a store:
+//!   the floor for anything that stops idle CPUs.
+//! - `raw_nmi`: an NMI to cpu 1, which spins with interrupts off, until its NMI handler answered
+//!   by a store: the floor for the NMI path.
+//! - `stop_vector`: a stop (request to every other CPU `Halted`, all NMIs accounted) while all
+//!   others idle in `hlt`.
+//! - `stop_nmi`: a stop while all others spin with interrupts off: the vector cannot land, so
+//!   it costs the vector timeout (default 1 ms; Linux waits 1 s) plus the NMI path.
+//!   `stop_nmi_short`: the same with a 50 µs vector timeout.
+//! - `stop_mixed`: odd CPUs interrupts-off, even ones idle (needs 3 CPUs).
+//! - `restart`: after each stop sample, parking the others with INIT and starting them again
+//!   with SIPI; `restart_bringup` is its bring-up part, comparable with `bringup_boot` (the AP
+//!   bring-up at boot, one sample).
+//! - `panic_to_exit` (host-side, one sample per boot): from the guest's trigger line reaching
+//!   xtask to QEMU's exit; it includes the panic's stop, printing the stop report over the
+//!   serial port and the exit through the debug-exit port.
+//!
+//! The notes column says how the stops' targets stopped, summed over the samples (`vector=`,
+//! `nmi=`, `init=` parked after the NMI timeout, `stuck=`), and `lost=` probes that got no
+//! answer within a second. Idle CPUs that needed an NMI, or `init=`, mean a vCPU was not
+//! scheduled in time.
+//!
+//! The ratios use medians: `stop_vector/raw_ipi` (the stop's cost over one IPI round trip;
+//! target ≤ 1.5 at 2 CPUs), `stop_nmi-timeout` (the NMI path's cost beyond the vector timeout)
+//! and its multiple of `raw_nmi` (target ≤ 2), the same for the short timeout, and bring-up at
+//! the largest CPU count over bring-up at 2 CPUs (target ≤ 2 for 8 CPUs).
+//!
+//! This host has 2 cores: beyond 2 vCPUs, QEMU's vCPU threads are time-sliced by the host
+//! scheduler (slices of milliseconds), so figures above `--smp 2` measure the host scheduler as
+//! much as the guest; under TCG every figure is emulated time, not a bare-metal one.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+
+use crate::accel::{self, AccelArg};
+use crate::bench_output::{self, TRIGGER};
+use crate::bench_report::{BenchReport, BootResult};
+use crate::child::Echo;
+use crate::qemu::{Boot, Machine, Outcome};
+use crate::size::MemSize;
+use crate::{apps, exit_status, plot, setup};
+
+/// The benchmark app.
+const APP: &str = "bench";
+/// Samples per metric with `--quick` (unless `--iters` is given).
+const QUICK_ITERS: u32 = 50;
+/// Samples per metric otherwise.
+const DEFAULT_ITERS: u32 = 1000;
+/// Boot command line before the app's arguments: warnings only, so the console stays short.
+const KERNEL_OPTIONS: &str = "log=warn";
+/// A boot's hard limit: this much ...
+const TIMEOUT_BASE: Duration = Duration::from_secs(60);
+/// ... plus this much per sample and CPU (TCG with time-sliced vCPUs: a stop and a restart
+/// take up to a few ms per CPU; measured at 8 CPUs, about 5 ms per sample and CPU in all).
+const TIMEOUT_PER_SAMPLE_AND_CPU: Duration = Duration::from_millis(10);
+
+/// Flags of `cargo xtask bench`.
+#[derive(Args)]
+pub struct BenchArgs {
+    /// CPU counts to boot with, one boot each.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', default_values_t = [1, 2, 4, 8],
+          value_parser = clap::value_parser!(u32).range(1..=255))]
+    smp: Vec<u32>,
+    /// Samples per metric (default 1000, or 50 with --quick).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    iters: Option<u32>,
+    /// Few samples: a smoke run, not a measurement.
+    #[arg(long)]
+    quick: bool,
+    /// Write every figure to this JSON file.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Plot median latency against CPU count, one line per metric, to this SVG file.
+    #[arg(long, value_name = "FILE")]
+    svg: Option<PathBuf>,
+    /// Accelerator.
+    #[arg(long, value_enum, default_value_t)]
+    accel: AccelArg,
+    /// Hard limit per boot in seconds (default: 60 + 10 ms per sample and CPU).
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    timeout: Option<u64>,
+}
+
+/// Builds the bench app (release), boots it once per CPU count, and reports.
+pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
+    let iters = args.iters.unwrap_or(if args.quick {
+        QUICK_ITERS
+    } else {
+        DEFAULT_ITERS
+    });
+    setup::kernel_target()?;
+    setup::qemu()?;
+    let elves = apps::build(&[APP], true)?;
+    let decision = accel::detect(args.accel);
+    eprintln!("xtask: {decision}");
+    let mut boots = Vec::new();
+    for (i, &smp) in args.smp.iter().enumerate() {
+        let timeout = args.timeout.map_or_else(
+            || TIMEOUT_BASE + TIMEOUT_PER_SAMPLE_AND_CPU * iters * smp,
+            Duration::from_secs,
+        );
+        eprintln!(
+            "xtask: bench [{}/{}]: smp {smp}, {iters} samples per metric (timeout {}s)",
+            i + 1,
+            args.smp.len(),
+            timeout.as_secs()
+        );
+        let boot = Boot {
+            kernel: &elves[APP],
+            append: &format!("{KERNEL_OPTIONS} -- iters={iters}"),
+            machine: Machine::Pc,
+            smp,
+            mem: MemSize::DEFAULT,
+            accel: decision.accel,
+            cpu: None,
+            gdb: false,
+        };
+        let result = boot_once(&boot, timeout).with_context(|| format!("bench at smp {smp}"))?;
+        eprintln!(
+            "xtask: bench [{}/{}]: smp {smp} done in {:.1}s",
+            i + 1,
+            args.smp.len(),
+            result.wall_s
+        );
+        boots.push(result);
+    }
+    let host_cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let report = BenchReport::new(decision.accel.to_string(), host_cpus, iters, boots);
+    println!("\n{}", report.table());
+    if let Some(path) = &args.json {
+        let json = serde_json::to_string_pretty(&report)?;
+        std::fs::write(path, json + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!("xtask: wrote {}", path.display());
+    }
+    if let Some(path) = &args.svg {
+        plot::write_svg(path, &report.boots)
+            .with_context(|| format!("cannot plot to {}", path.display()))?;
+        eprintln!("xtask: wrote {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One boot: the guest's figures, and panic-to-exit timed from the trigger line's arrival.
+fn boot_once(boot: &Boot, timeout: Duration) -> Result<BootResult> {
+    let triggered_at = Mutex::new(None);
+    let watch = |line: &str| {
+        if line == TRIGGER {
+            let mut at = triggered_at.lock().unwrap_or_else(|e| e.into_inner());
+            at.get_or_insert_with(Instant::now);
+        }
+        None
+    };
+    // QEMU is spawned right after this; its exit is `spawned + elapsed`.
+    let spawned = Instant::now();
+    let run = boot.boot(timeout, Echo::Annotated(&watch))?;
+    let exited = spawned + run.elapsed;
+    let exit = match run.outcome {
+        Outcome::TimedOut(limit) => bail!(
+            "timed out after {}s (use --timeout)\n{}",
+            limit.as_secs(),
+            run.report(None)
+        ),
+        Outcome::Exited(exit) => exit,
+    };
+    let guest = bench_output::parse(&run.serial)
+        .with_context(|| format!("{exit}\n{}", run.report(None)))?;
+    match exit.status() {
+        Some(exit_status::PANIC) => {}
+        _ => bail!("{exit}, not the bench's panic\n{}", run.report(None)),
+    }
+    let triggered_at = *triggered_at.lock().unwrap_or_else(|e| e.into_inner());
+    Ok(BootResult {
+        smp: boot.smp,
+        wall_s: run.elapsed.as_secs_f64(),
+        panic_to_exit_ns: triggered_at.map(|t| {
+            u64::try_from(exited.saturating_duration_since(t).as_nanos()).unwrap_or(u64::MAX)
+        }),
+        guest,
+    })
+}
