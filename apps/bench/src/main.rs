@@ -83,7 +83,7 @@ fn main() -> i32 {
         return FAILED_STATUS;
     }
     println!("{TRIGGER}");
-    panic!("bench: the panic whose exit the host times");
+    panic!("the benchmark's timed panic (the host measures panic-to-exit)");
 }
 
 /// Every metric that needs at least two CPUs, printed as it is done.
