@@ -384,18 +384,25 @@ fn app_exit() -> Vec<Case> {
             .expect(Expect::Status(ABI_HELLO_STATUS), BOOT_TIMEOUT)
             .require(&["abi-hello:"])
     };
+    // hermit-abi's abort and exit come from abi-hello's `abort` and `exit=S` arguments.
     let abort = |at: (u32, Flavour)| {
-        fault(Row::AppExit, "s11-abort", at, "", "scenario=abort").require(&["PANIC", "sys_abort"])
+        case(Row::AppExit, "s11-abort", "abi-hello", at, "", "abort").require(&[
+            "abi-hello: calling abort",
+            "PANIC",
+            "sys_abort",
+        ])
     };
     let exit = |at: (u32, Flavour)| {
-        fault(
+        case(
             Row::AppExit,
             "s11-exit",
+            "abi-hello",
             at,
             "",
-            &format!("scenario=exit status={APP_STATUS}"),
+            &format!("exit={APP_STATUS}"),
         )
         .expect(Expect::Status(APP_STATUS), BOOT_TIMEOUT)
+        .require(&["abi-hello:"])
     };
     vec![
         reboot(pc(1)),
