@@ -336,14 +336,17 @@ mod tests {
     #[test]
     fn one_cpu_has_no_ratios_and_missing_baselines_give_none() {
         assert_eq!(ratios(&boot(1, &[])), None);
-        let r = ratios(&boot(2, &[("stop_vector", 15_000)])).unwrap();
-        assert_eq!(r.stop_vector_over_raw_ipi, None);
+        // Nothing to divide: no row.
+        assert_eq!(ratios(&boot(2, &[("stop_vector", 15_000)])), None);
         assert_eq!(
-            ratios(&boot(2, &[("raw_ipi", 0), ("stop_vector", 1)]))
-                .unwrap()
-                .stop_vector_over_raw_ipi,
+            ratios(&boot(2, &[("raw_ipi", 0), ("stop_vector", 1)])),
             None
         );
+        // The NMI path's cost without its baseline: the difference, not the multiple.
+        let r = ratios(&boot(2, &[("stop_nmi", 1_010_000)])).unwrap();
+        assert_eq!(r.stop_nmi_beyond_timeout_ns, Some(10_000));
+        assert_eq!(r.stop_nmi_beyond_timeout_over_raw_nmi, None);
+        assert_eq!(r.stop_vector_over_raw_ipi, None);
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The bench's SVG plot: median latency (log scale) against CPU count, one line per metric.
+//! The bench's SVG plot: median latency (log scale) against CPU count, one line per metric
+//! (and one for panic-to-exit).
 //! plotters' SVG backend only: text is written as SVG `<text>`, so no font files are needed.
 
 use std::path::Path;
@@ -6,10 +7,14 @@ use std::path::Path;
 use anyhow::{bail, Result};
 use plotters::prelude::*;
 
-use crate::bench_report::{BootResult, METRICS};
+use crate::bench_report::{BootResult, METRICS, PANIC_TO_EXIT};
 
 /// Picture size in pixels.
 const SIZE: (u32, u32) = (960, 600);
+
+/// How far the y axis goes above the largest value, so the legend (upper right) covers no
+/// point.
+const HEADROOM: f64 = 500.0;
 
 /// One metric's points: (CPU count, median in µs).
 type Series = (&'static str, Vec<(f64, f64)>);
@@ -31,7 +36,10 @@ pub fn write_svg(path: &Path, boots: &[BootResult]) -> Result<()> {
         .margin(16)
         .x_label_area_size(44)
         .y_label_area_size(72)
-        .build_cartesian_2d(0.5..x_max + 0.5, (y_min / 2.0..y_max * 2.0).log_scale())?;
+        .build_cartesian_2d(
+            0.5..x_max + 0.5,
+            (y_min / 2.0..y_max * HEADROOM).log_scale(),
+        )?;
     chart
         .configure_mesh()
         .x_desc("CPUs (-smp)")
@@ -53,7 +61,7 @@ pub fn write_svg(path: &Path, boots: &[BootResult]) -> Result<()> {
     }
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
+        .position(SeriesLabelPosition::UpperRight)
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
         .draw()?;
@@ -61,20 +69,24 @@ pub fn write_svg(path: &Path, boots: &[BootResult]) -> Result<()> {
     Ok(())
 }
 
-/// The metrics measured at least once, in table order, with their (CPUs, median µs) points.
+/// The metrics measured at least once, in table order, then panic-to-exit, with their
+/// (CPUs, median µs) points.
 fn series(boots: &[BootResult]) -> Vec<Series> {
-    METRICS
-        .iter()
-        .map(|&(metric, _)| {
-            let points = boots
-                .iter()
-                .filter_map(|b| {
-                    let f = b.guest.metrics.get(metric)?;
-                    Some((f64::from(b.smp), f.median_ns as f64 / 1e3))
-                })
-                .collect();
-            (metric, points)
-        })
-        .filter(|(_, points): &Series| !points.is_empty())
+    let points = |ns: &dyn Fn(&BootResult) -> Option<u64>| -> Vec<(f64, f64)> {
+        boots
+            .iter()
+            .filter_map(|b| Some((f64::from(b.smp), ns(b)? as f64 / 1e3)))
+            .collect()
+    };
+    let guest = METRICS.iter().map(|&(metric, _)| {
+        (
+            metric,
+            points(&|b| b.guest.metrics.get(metric).map(|f| f.median_ns)),
+        )
+    });
+    let host = (PANIC_TO_EXIT, points(&|b| b.panic_to_exit_ns));
+    guest
+        .chain([host])
+        .filter(|(_, points)| !points.is_empty())
         .collect()
 }
