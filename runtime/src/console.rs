@@ -2,6 +2,7 @@
 //! for the runtime, and a lock-breaking writer for the panic path.
 
 use core::fmt::{self, Write};
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use spinning_top::Spinlock;
 use uart_16550::SerialPort;
@@ -36,16 +37,27 @@ pub fn write_fmt(args: fmt::Arguments<'_>) {
     }
 }
 
+/// Set once the panic path gave up waiting for the lock: later panic-path writes go straight
+/// around it instead of waiting again.
+static LOCK_BROKEN: AtomicBool = AtomicBool::new(false);
+
 /// Writes `args` even if the lock is held by a CPU that will never release it (it was stopped,
-/// or this CPU panicked while holding it): retries for a while, then writes around the lock.
+/// or this CPU panicked while holding it): retries for a while, then writes around the lock,
+/// and from then on at once.
 pub fn write_fmt_breaking_lock(args: fmt::Arguments<'_>) {
-    for _ in 0..PANIC_LOCK_ATTEMPTS {
+    let attempts = if LOCK_BROKEN.load(Ordering::Relaxed) {
+        0
+    } else {
+        PANIC_LOCK_ATTEMPTS
+    };
+    for _ in 0..attempts {
         if let Some(mut guard) = CONSOLE.try_lock() {
             let _ = guard.get_or_insert_with(serial::com1).write_fmt(args);
             return;
         }
         core::hint::spin_loop();
     }
+    LOCK_BROKEN.store(true, Ordering::Relaxed);
     let _ = serial::com1().write_fmt(args);
 }
 

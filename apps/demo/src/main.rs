@@ -52,6 +52,9 @@ fn work(cpu: usize, cpus: usize) {
             smp::beat();
         }
         time::delay(WORK_TIME);
+        if last == 0 {
+            panic!("demo: cpu 0, the only CPU, panics on purpose");
+        }
         println!("demo: telling cpu {last} to panic");
         PANIC_NOW.store(true, Ordering::SeqCst);
         loop {
