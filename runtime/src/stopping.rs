@@ -4,9 +4,10 @@
 use core::sync::atomic::{AtomicU64, Ordering};
 use core::time::Duration;
 
+use spinning_top::Spinlock;
 use stop::x86::X86Platform;
 pub use stop::StopReason;
-use stop::{InitPark, StopController, StopReport, Verdict};
+use stop::{InitPark, RecordSnapshot, StopController, StopReport, Verdict};
 
 use crate::cmdline::{BootOptions, InitParkOption};
 use crate::{arch, console, time};
@@ -57,8 +58,18 @@ pub fn on_nmi() {
 /// Stops every other CPU for `reason` and returns the report. A CPU that loses the election
 /// never returns; `None` if this CPU is already the stopper (a fault inside the stop path).
 pub fn stop_others(reason: StopReason<'_>) -> Option<Report> {
-    STOP.stop_others(crate::cpu::current_index(), reason).ok()
+    let report = STOP.stop_others(crate::cpu::current_index(), reason).ok()?;
+    // What every CPU's record holds the moment the stop is done, for `verify_quiet`.
+    let mut at_stop = AT_STOP.lock();
+    for (cpu, slot) in at_stop.iter_mut().enumerate().take(STOP.cpu_count()) {
+        *slot = STOP.snapshot(cpu).unwrap_or_default();
+    }
+    Some(report)
 }
+
+/// Every CPU's record as the last stop left it.
+static AT_STOP: Spinlock<[RecordSnapshot; MAX_CPUS]> =
+    Spinlock::new([RecordSnapshot::EMPTY; MAX_CPUS]);
 
 /// Prints the report's table and its `stop-summary:` line, even if a stopped CPU holds the
 /// console lock.
@@ -66,27 +77,28 @@ pub fn print_report(report: &Report) {
     console::write_fmt_breaking_lock(format_args!("{report}\n{}\n", report.summary()));
 }
 
-/// With `stop.verify_ms=M`, watches the heartbeat of every CPU the report calls stopped (or
-/// parked) for M ms and prints `heartbeat-check: ok (...)` or `heartbeat-check: FAILED: ...`:
-/// an independent check that nothing runs after the report.
+/// With `stop.verify_ms=M`, waits M ms, then checks that no CPU the report calls stopped (or
+/// parked) has changed anything in its record (heartbeat, state, NMI accounting, timestamps)
+/// since the moment the stop was done, and prints `heartbeat-check: ok (...)` or
+/// `heartbeat-check: FAILED: ...`: an independent check that nothing runs after the report.
 pub fn verify_quiet(report: &Report) {
     let ms = VERIFY_MS.load(Ordering::Relaxed);
     if ms == 0 {
         return;
     }
-    let mut before = [0u64; MAX_CPUS];
-    let quiet = |r: &stop::CpuReport| matches!(r.verdict, Verdict::Stopped | Verdict::Parked);
-    for r in report.cpus().filter(quiet) {
-        before[r.index] = STOP.heartbeat(r.index).unwrap_or(0);
-    }
     time::delay(Duration::from_millis(ms));
+    let at_stop = AT_STOP.lock();
     let mut checked = 0;
-    for r in report.cpus().filter(quiet) {
-        let after = STOP.heartbeat(r.index).unwrap_or(0);
-        if after != before[r.index] {
+    for r in report
+        .cpus()
+        .filter(|r| matches!(r.verdict, Verdict::Stopped | Verdict::Parked))
+    {
+        let now = STOP.snapshot(r.index).unwrap_or_default();
+        if now != at_stop[r.index] {
             console::write_fmt_breaking_lock(format_args!(
-                "heartbeat-check: FAILED: cpu {} moved {} -> {after}\n",
-                r.index, before[r.index]
+                "heartbeat-check: FAILED: cpu {} wrote to its record after the stop \
+                 (heartbeat or stop state): {:?} -> {now:?}\n",
+                r.index, at_stop[r.index]
             ));
             return;
         }

@@ -13,6 +13,32 @@ use crate::report::{StopReport, StopTally};
 use crate::state::{CpuState, StopPath, TransitionError};
 use crate::sync::{fence, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
+/// The owner-written fields of a CPU's record at one moment ([`StopController::snapshot`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RecordSnapshot {
+    /// State and path, packed.
+    word: u8,
+    /// NMIs accounted for.
+    nmi_done: u32,
+    /// Ack time.
+    acked_at: u64,
+    /// Halt time.
+    halted_at: u64,
+    /// Heartbeat.
+    heartbeat: u64,
+}
+
+impl RecordSnapshot {
+    /// An all-zero snapshot (a placeholder).
+    pub const EMPTY: Self = Self {
+        word: 0,
+        nmi_done: 0,
+        acked_at: 0,
+        halted_at: 0,
+        heartbeat: 0,
+    };
+}
+
 /// `stopper` value while nobody is stopping.
 const NO_STOPPER: usize = usize::MAX;
 
@@ -225,6 +251,18 @@ impl<P: Platform, const N: usize> StopController<P, N> {
     pub fn heartbeat(&self, cpu: usize) -> Option<u64> {
         self.record(cpu)
             .map(|r| r.heartbeat.load(Ordering::Relaxed))
+    }
+
+    /// Everything `cpu` itself writes to its record, for checking after a stop that a CPU
+    /// reported stopped writes nothing more (I1): two equal snapshots mean no store changed it.
+    pub fn snapshot(&self, cpu: usize) -> Option<RecordSnapshot> {
+        self.record(cpu).map(|r| RecordSnapshot {
+            word: r.word().0,
+            nmi_done: r.nmi_done.load(Ordering::SeqCst),
+            acked_at: r.acked_at.load(Ordering::SeqCst),
+            halted_at: r.halted_at.load(Ordering::SeqCst),
+            heartbeat: r.heartbeat.load(Ordering::SeqCst),
+        })
     }
 
     /// Whether a stop has begun (a stopper was elected).

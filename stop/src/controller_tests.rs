@@ -202,8 +202,14 @@ fn nmi_after_the_vector_keeps_the_vector_path() {
     assert!(r.finished());
     // A stray NMI now finds nothing owed and stores nothing (I1).
     let stores = c.platform().stores.load(Ordering::SeqCst);
+    let before = c.snapshot(1).unwrap();
     expect_halt(|| c.on_nmi(1));
     assert_eq!(c.platform().stores.load(Ordering::SeqCst), stores);
+    assert_eq!(c.snapshot(1), Some(before));
+    // While a late NMI that still owes its accounting does change the record.
+    c.records()[1].nmi_sent.store(2, Ordering::SeqCst);
+    expect_halt(|| c.on_nmi(1));
+    assert_ne!(c.snapshot(1), Some(before));
 }
 
 #[test]

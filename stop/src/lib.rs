@@ -55,7 +55,7 @@ mod state;
 pub mod x86;
 
 pub use config::{InitPark, StopConfig, DEFAULT_NMI_TIMEOUT, DEFAULT_VECTOR_TIMEOUT, INIT_SETTLE};
-pub use controller::{CpusFull, StopController, StopError, StopReason};
+pub use controller::{CpusFull, RecordSnapshot, StopController, StopError, StopReason};
 pub use hooks::{HooksFull, StopHook, MAX_STOP_HOOKS};
 pub use message::{PanicText, PANIC_MESSAGE_CAPACITY};
 pub use platform::{IpiFailed, Platform};
