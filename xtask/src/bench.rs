@@ -65,9 +65,10 @@ const DEFAULT_ITERS: u32 = 1000;
 const KERNEL_OPTIONS: &str = "log=warn";
 /// A boot's hard limit: this much ...
 const TIMEOUT_BASE: Duration = Duration::from_secs(60);
-/// ... plus this much per sample and CPU (TCG with time-sliced vCPUs: a stop and a restart
-/// take up to a few ms per CPU; measured at 8 CPUs, about 5 ms per sample and CPU in all).
-const TIMEOUT_PER_SAMPLE_AND_CPU: Duration = Duration::from_millis(10);
+/// ... plus this much per sample and CPU. Measured under TCG on this 2-core host: 57 s for
+/// 1000 samples at 8 CPUs (7 ms per sample and CPU, all metrics together), 3 s at 2 CPUs;
+/// a loaded host needs more, and the limit is there to end a hang, not to judge speed.
+const TIMEOUT_PER_SAMPLE_AND_CPU: Duration = Duration::from_millis(20);
 
 /// Flags of `cargo xtask bench`.
 #[derive(Args)]
@@ -91,7 +92,7 @@ pub struct BenchArgs {
     /// Accelerator.
     #[arg(long, value_enum, default_value_t)]
     accel: AccelArg,
-    /// Hard limit per boot in seconds (default: 60 + 10 ms per sample and CPU).
+    /// Hard limit per boot in seconds (default: 60 + 20 ms per sample and CPU).
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     timeout: Option<u64>,
 }
