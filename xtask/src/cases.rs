@@ -6,9 +6,9 @@ use crate::accel::Accel;
 use crate::exit_status::{PANIC, SUCCESS};
 use crate::matrix::Row;
 use crate::qemu::Machine;
-use crate::stop_cases;
 use crate::stop_expect::{Check, StopExpect};
 use crate::summary::Field;
+use crate::{restart_cases, stop_cases};
 
 /// Hard limit for a boot that is expected to exit by itself.
 pub const BOOT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -60,6 +60,8 @@ pub struct Case {
     pub row: Option<Row>,
     /// Whether `--quick` (and so `cargo xtask test` without `--full`) runs it.
     pub quick: bool,
+    /// Whether only `--soak` runs it (long endurance runs).
+    pub soak: bool,
     /// The accelerator, when the case needs one (`None`: the run's).
     pub accel: Option<Accel>,
 }
@@ -82,6 +84,7 @@ impl Case {
             stop: None,
             row: None,
             quick: false,
+            soak: false,
             accel: None,
         }
     }
@@ -151,6 +154,12 @@ impl Case {
     /// Puts the case in the `--quick` subset.
     pub fn quick(mut self) -> Case {
         self.quick = true;
+        self
+    }
+
+    /// Runs it only with `--soak`.
+    pub fn soak(mut self) -> Case {
+        self.soak = true;
         self
     }
 }
@@ -224,6 +233,7 @@ pub fn all() -> Vec<Case> {
     let [xapic2, xapic4] = xapic;
     cases.extend([xapic2.quick(), xapic4]);
     cases.extend(stop_cases::all());
+    cases.extend(restart_cases::all());
     cases
 }
 

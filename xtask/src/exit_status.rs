@@ -12,6 +12,10 @@ pub const SUCCESS: u32 = 0;
 pub const PANIC: u32 = 101;
 /// The guest's status after a panic inside the panic path.
 pub const DOUBLE_PANIC: u32 = 102;
+/// The guest's status when warm restarts came too fast (`restart.max` within `restart.window_ms`).
+pub const CRASH_LOOP: u32 = 103;
+/// The guest's status when a warm restart could not wake the boot CPU.
+pub const RESTART_IMPOSSIBLE: u32 = 104;
 
 /// How a QEMU process ended, in the guest's terms.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,6 +72,8 @@ pub fn meaning(status: u32) -> &'static str {
         SUCCESS => "success",
         PANIC => "panic",
         DOUBLE_PANIC => "double panic",
+        CRASH_LOOP => "crash loop: too many warm restarts",
+        RESTART_IMPOSSIBLE => "warm restart impossible",
         1..=100 => "chosen by the app",
         _ => "undocumented status",
     }

@@ -18,6 +18,7 @@ mod matrix;
 mod plot;
 mod qemu;
 mod qemu_test;
+mod restart_cases;
 mod run;
 mod setup;
 mod size;

@@ -41,6 +41,9 @@ pub struct QemuTestArgs {
     /// Only the quick subset: the boot cases and each fault scenario at least once.
     #[arg(long)]
     pub quick: bool,
+    /// Also run the endurance cases (the 10,000-restart soak).
+    #[arg(long)]
+    pub soak: bool,
 }
 
 /// One case's result, as written to `--json`.
@@ -88,6 +91,7 @@ pub fn qemu_test(args: &QemuTestArgs) -> Result<Tally> {
     if args.quick {
         cases.retain(|case| case.quick);
     }
+    cases.retain(|case| args.soak || !case.soak);
     let cases = selected(cases, args.filter.as_deref())?;
     let known = apps::known()?;
     for case in &cases {

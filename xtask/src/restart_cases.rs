@@ -1,0 +1,42 @@
+//! Warm-restart cases (issue 8): the crash-loop guard, and soaks of many restarts in one VM, each
+//! run checked by the crashloop app (restart count, last crash, heap bytes, `.data`/`.bss`
+//! globals) and by the runtime's post-stop check.
+
+use std::time::Duration;
+
+use crate::cases::{Case, Expect};
+use crate::exit_status::{CRASH_LOOP, SUCCESS};
+use crate::qemu::Machine;
+
+/// A soak of `cycles` warm restarts at `smp` CPUs; `limit` bounds the whole run.
+fn soak(cycles: u32, smp: u32, limit: Duration) -> Case {
+    Case::new(&format!("restart-soak-{cycles}-smp{smp}"), "crashloop")
+        .on(Machine::Q35, smp)
+        .append(&format!(
+            "panic=restart restart.max=1000000 log=warn stop.verify_ms=1 -- cycles={cycles}"
+        ))
+        .expect(Expect::Status(SUCCESS), limit)
+        .require(&[format!("crashloop: soak passed: {cycles} warm restarts")])
+        .forbid_only(&["FAILED", "restart: impossible"])
+}
+
+/// The warm-restart cases: the guard and the 1,000-restart soak in every run, the 10,000-restart
+/// soak only with `--soak`.
+pub fn all() -> Vec<Case> {
+    vec![
+        Case::new("restart-crash-loop-guard-smp4", "crashloop")
+            .on(Machine::Q35, 4)
+            // A window far longer than 6 restarts take even on a loaded host.
+            .append("panic=restart restart.window_ms=60000")
+            .expect(Expect::Status(CRASH_LOOP), Duration::from_secs(60))
+            .require(&[
+                "crashloop: run #5",
+                "restart: crash loop: 6 restarts within 60000 ms",
+            ])
+            .forbid_only(&["FAILED", "restart: impossible"])
+            .quick(),
+        soak(1_000, 2, Duration::from_secs(300)).quick(),
+        soak(1_000, 4, Duration::from_secs(600)),
+        soak(10_000, 4, Duration::from_secs(1800)).soak(),
+    ]
+}
