@@ -37,7 +37,10 @@
 //!
 //! This host has 2 cores: beyond 2 vCPUs, QEMU's vCPU threads are time-sliced by the host
 //! scheduler (slices of milliseconds), so figures above `--smp 2` measure the host scheduler as
-//! much as the guest; under TCG every figure is emulated time, not a bare-metal one.
+//! much as the guest; under TCG every figure is emulated time, not a bare-metal one. Other work
+//! on the host (builds, other QEMU runs) moves every figure by milliseconds: each boot's
+//! progress line says how busy the host was just before it (also `host_busy` in the JSON), and
+//! xtask warns above 20 %.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -69,6 +72,10 @@ const TIMEOUT_BASE: Duration = Duration::from_secs(60);
 /// 1000 samples at 8 CPUs (7 ms per sample and CPU, all metrics together), 3 s at 2 CPUs;
 /// a loaded host needs more, and the limit is there to end a hang, not to judge speed.
 const TIMEOUT_PER_SAMPLE_AND_CPU: Duration = Duration::from_millis(20);
+
+/// Host CPU use above this fraction just before a boot means other work competes with the
+/// vCPUs (the bench's own QEMU is not running yet).
+const BUSY_HOST: f64 = 0.2;
 
 /// Flags of `cargo xtask bench`.
 #[derive(Args)]
@@ -133,11 +140,19 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
         };
         let result = boot_once(&boot, timeout).with_context(|| format!("bench at smp {smp}"))?;
         eprintln!(
-            "xtask: bench [{}/{}]: smp {smp} done in {:.1}s",
+            "xtask: bench [{}/{}]: smp {smp} done in {:.1}s (host CPU busy before: {})",
             i + 1,
             args.smp.len(),
-            result.wall_s
+            result.wall_s,
+            result
+                .host_busy
+                .map_or("unknown".to_string(), |b| format!("{:.0}%", b * 100.0))
         );
+        if result.host_busy.is_some_and(|b| b > BUSY_HOST) {
+            eprintln!(
+                "xtask: warning: other work was running on the host; these figures are noisy"
+            );
+        }
         boots.push(result);
     }
     let host_cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -159,6 +174,7 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
 
 /// One boot: the guest's figures, and panic-to-exit timed from the trigger line's arrival.
 fn boot_once(boot: &Boot, timeout: Duration) -> Result<BootResult> {
+    let host_busy = host_busy();
     let triggered_at = Mutex::new(None);
     let watch = |line: &str| {
         if line == TRIGGER {
@@ -189,9 +205,36 @@ fn boot_once(boot: &Boot, timeout: Duration) -> Result<BootResult> {
     Ok(BootResult {
         smp: boot.smp,
         wall_s: run.elapsed.as_secs_f64(),
+        host_busy,
         panic_to_exit_ns: triggered_at.map(|t| {
             u64::try_from(exited.saturating_duration_since(t).as_nanos()).unwrap_or(u64::MAX)
         }),
         guest,
     })
+}
+
+/// How long the host's CPU use is sampled before each boot.
+const BUSY_SAMPLE: Duration = Duration::from_millis(300);
+
+/// The fraction of the host's CPU time that was busy during [`BUSY_SAMPLE`] (from the `cpu`
+/// line of `/proc/stat`), if it can be read.
+fn host_busy() -> Option<f64> {
+    let sample = || -> Option<(u64, u64)> {
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        let times: Vec<u64> = stat
+            .lines()
+            .next()?
+            .strip_prefix("cpu ")?
+            .split_whitespace()
+            .map(|t| t.parse().ok())
+            .collect::<Option<_>>()?;
+        // user nice system idle iowait ...: idle and iowait are the idle time.
+        let idle = times.get(3)? + times.get(4).unwrap_or(&0);
+        Some((idle, times.iter().sum()))
+    };
+    let (idle0, total0) = sample()?;
+    std::thread::sleep(BUSY_SAMPLE);
+    let (idle1, total1) = sample()?;
+    let total = total1.checked_sub(total0).filter(|&t| t > 0)?;
+    Some(1.0 - idle1.saturating_sub(idle0) as f64 / total as f64)
 }

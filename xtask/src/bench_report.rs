@@ -57,6 +57,9 @@ pub struct BootResult {
     pub smp: u32,
     /// Wall-clock time of the boot, in seconds.
     pub wall_s: f64,
+    /// Fraction of the host's CPU time busy just before the boot (`None`: not readable):
+    /// other work that competed with the vCPUs.
+    pub host_busy: Option<f64>,
     /// From the trigger line reaching xtask to QEMU's exit, in ns (`None`: no trigger line).
     pub panic_to_exit_ns: Option<u64>,
     /// What the guest reported.
@@ -307,6 +310,7 @@ mod tests {
         BootResult {
             smp,
             wall_s: 1.0,
+            host_busy: Some(0.0),
             panic_to_exit_ns: Some(2_500_000),
             guest: parse(&serial).unwrap(),
         }

@@ -68,6 +68,10 @@ fn check_json(path: &Path) {
         assert_eq!(boot["cpus"], smp, "the guest saw every CPU");
         assert_eq!(boot["triggered"], true);
         assert!(boot["panic_to_exit_ns"].is_u64(), "{boot}");
+        let busy = boot["host_busy"]
+            .as_f64()
+            .expect("/proc/stat is readable on Linux");
+        assert!((0.0..=1.0).contains(&busy), "{busy}");
         assert!(boot["vector_timeout_ns"].as_u64().unwrap() > 0);
         assert!(boot["short_vector_timeout_ns"].as_u64() < boot["vector_timeout_ns"].as_u64());
     }
