@@ -11,7 +11,9 @@
 //! - `raw_ipi`: a fixed IPI to all other CPUs until each one's handler answered by a store:
 //!   the floor for anything that stops idle CPUs.
 //! - `raw_nmi`: an NMI to cpu 1, which spins with interrupts off, until its NMI handler answered
-//!   by a store: the floor for the NMI path.
+//!   by a store: the floor for the NMI path. `raw_nmi_restarted`: the same, each right after
+//!   the APs were stopped and restarted, as a stop sample's NMI meets them (under TCG a
+//!   restarted vCPU starts with its emulated TLB and translation-lookup cache empty).
 //! - `stop_vector`: a stop (request to every other CPU `Halted`, all NMIs accounted) while all
 //!   others idle in `hlt`.
 //! - `stop_nmi`: a stop while all others spin with interrupts off: the vector cannot land, so

@@ -18,6 +18,10 @@ pub const METRICS: &[(&str, &str)] = &[
         "NMI to one interrupts-off CPU until it answered by a store",
     ),
     (
+        "raw_nmi_restarted",
+        "the same, each right after the APs were stopped and restarted",
+    ),
+    (
         "stop_vector",
         "stop, all others idle: the vector stops them",
     ),
@@ -193,6 +197,14 @@ impl BenchReport {
                 s.smp, s.over_smp2
             );
         }
+        out += "\nwhat each metric times\n";
+        for (metric, what) in METRICS {
+            let _ = writeln!(out, "  {metric:<18} {what}");
+        }
+        let _ = writeln!(
+            out,
+            "  {PANIC_TO_EXIT:<18} host-side: the guest's trigger line reaching xtask to QEMU's exit"
+        );
         out
     }
 }
@@ -408,5 +420,9 @@ mod tests {
             .find(|l| l.trim_start().starts_with("2 "))
             .unwrap();
         assert_eq!(ratio_row.split_whitespace().nth(1), Some("1.50"), "{table}");
+        assert!(
+            table.contains("\n  stop_nmi_short     stop, all others interrupts-off"),
+            "{table}"
+        );
     }
 }

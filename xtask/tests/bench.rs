@@ -12,6 +12,7 @@ const AT_TWO_CPUS: &[&str] = &[
     "bringup_boot",
     "raw_ipi",
     "raw_nmi",
+    "raw_nmi_restarted",
     "stop_vector",
     "stop_nmi",
     "stop_nmi_short",

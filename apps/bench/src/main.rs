@@ -1,7 +1,7 @@
 //! The benchmark app, booted once per CPU count by `cargo xtask bench` (which documents how to
 //! read the figures). In one boot it measures, `iters=N` times each (default 1000):
 //! the raw fixed-IPI round trip to all other CPUs, the raw NMI round trip to one interrupts-off
-//! CPU, stop latency per path (all idle: vector; all interrupts-off: NMI after the default and
+//! CPU (also right after a restart of the APs), stop latency per path (all idle: vector; all interrupts-off: NMI after the default and
 //! after a short vector timeout; mixed), and the restart after each stop; plus the boot's AP
 //! bring-up time. Then it prints the trigger line and panics, so that the host can time
 //! panic-to-exit.
@@ -69,6 +69,7 @@ fn main() -> i32 {
             "bringup_boot",
             "raw_ipi",
             "raw_nmi",
+            "raw_nmi_restarted",
             "stop_vector",
             "stop_nmi",
             "stop_nmi_short",
@@ -95,6 +96,8 @@ fn measure_all(args: &Args, default_timeout: Duration) -> Result<(), measure::Fa
     print_metric("raw_ipi", samples, None, lost);
     let (samples, lost) = measure::raw_nmi(n);
     print_metric("raw_nmi", samples, None, lost);
+    let (samples, lost) = measure::raw_nmi_after_restart(n)?;
+    print_metric("raw_nmi_restarted", samples, None, lost);
 
     let mut restarts = Restarts::default();
     let stop = measure::stops(n, |_| Role::Idle, &mut restarts)?;

@@ -102,6 +102,20 @@ pub fn raw_nmi(iters: usize) -> (Vec<u64>, usize) {
     (samples, lost)
 }
 
+/// `iters` NMI round trips to cpu 1 (interrupts off), each right after the APs were stopped
+/// and restarted: the state a stop's NMI meets when it follows a restart. Returns the samples
+/// and how many probes got no answer; the restarts are not recorded.
+pub fn raw_nmi_after_restart(iters: usize) -> Result<(Vec<u64>, usize), Failure> {
+    let (mut samples, mut lost) = (Vec::with_capacity(iters), 0);
+    for _ in 0..iters {
+        stop_and_restart()?;
+        let (one, missed) = raw_nmi(1);
+        samples.extend(one);
+        lost += missed;
+    }
+    Ok((samples, lost))
+}
+
 /// `iters` stops with each AP doing what `role(cpu)` says, each followed by a restart (recorded
 /// in `restarts`).
 pub fn stops(
