@@ -37,9 +37,13 @@ mod panic;
 pub mod power;
 #[cfg(target_os = "none")]
 pub mod restart;
+#[cfg(target_os = "none")]
+mod sched;
 pub mod sleep_type;
 #[cfg(target_os = "none")]
 pub mod smp;
+#[cfg(all(target_os = "none", feature = "std-app"))]
+mod std_app;
 #[cfg(target_os = "none")]
 pub mod stopping;
 pub mod time;

@@ -14,6 +14,16 @@ pub enum Errno {
     NoSys,
     /// The hardware kept failing to deliver (`EIO`).
     Io,
+    /// The heap is exhausted (`ENOMEM`).
+    NoMemory,
+    /// No such thread (`ESRCH`).
+    NoSuchThread,
+    /// The call would wait forever: a thread joining itself (`EDEADLK`).
+    Deadlock,
+    /// The futex word no longer holds the expected value (`EAGAIN`).
+    Again,
+    /// The wait's deadline passed (`ETIMEDOUT`).
+    TimedOut,
 }
 
 impl Errno {
@@ -25,6 +35,11 @@ impl Errno {
             Errno::Invalid => hermit_abi::EINVAL,
             Errno::NoSys => hermit_abi::ENOSYS,
             Errno::Io => hermit_abi::EIO,
+            Errno::NoMemory => hermit_abi::ENOMEM,
+            Errno::NoSuchThread => hermit_abi::ESRCH,
+            Errno::Deadlock => hermit_abi::EDEADLK,
+            Errno::Again => hermit_abi::EAGAIN,
+            Errno::TimedOut => hermit_abi::ETIMEDOUT,
         }
     }
 }
@@ -59,6 +74,11 @@ mod tests {
             (Errno::Invalid, 22),
             (Errno::NoSys, 38),
             (Errno::Io, 5),
+            (Errno::NoMemory, 12),
+            (Errno::NoSuchThread, 3),
+            (Errno::Deadlock, 35),
+            (Errno::Again, 11),
+            (Errno::TimedOut, 110),
         ];
         for (errno, number) in expected {
             assert_eq!(errno.number(), number, "{errno:?}");

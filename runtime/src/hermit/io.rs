@@ -8,7 +8,7 @@ use super::{buffer, errno::count_or_errno};
 
 /// Checks that a write to `fd` goes to the console: only standard output and standard error
 /// exist.
-fn console_fd(fd: i32) -> Result<(), Errno> {
+pub(super) fn console_fd(fd: i32) -> Result<(), Errno> {
     match fd {
         hermit_abi::STDOUT_FILENO | hermit_abi::STDERR_FILENO => Ok(()),
         _ => Err(Errno::BadFd),
@@ -16,7 +16,7 @@ fn console_fd(fd: i32) -> Result<(), Errno> {
 }
 
 /// Bytes shown as text: valid UTF-8 as is, each invalid sequence as U+FFFD.
-struct Lossy<'a>(&'a [u8]);
+pub(super) struct Lossy<'a>(pub &'a [u8]);
 
 impl fmt::Display for Lossy<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

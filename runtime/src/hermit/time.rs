@@ -3,8 +3,9 @@
 //! `CLOCK_MONOTONIC` is the TSC clock of [`crate::time`] (time since boot). `CLOCK_REALTIME` is
 //! the CMOS RTC's Unix time, read once at the first `CLOCK_REALTIME` query and carried on by the
 //! TSC; it has the RTC's one-second resolution. When the RTC cannot be read, `CLOCK_REALTIME`
-//! counts from boot instead (a warning on the console says so). Sleeps busy-wait on the TSC
-//! clock with interrupts as they were, so a stop still reaches a sleeping CPU.
+//! counts from boot instead (a warning on the console says so). A scheduler thread (std apps)
+//! that sleeps blocks; anything else busy-waits on the TSC clock with interrupts as they were,
+//! so a stop still reaches a sleeping CPU.
 
 use core::time::Duration;
 
@@ -50,7 +51,7 @@ fn timespec_from(d: Duration) -> timespec {
 
 /// A sleep request as a duration; [`Errno::Invalid`] for negative fields or `tv_nsec` of a
 /// second or more.
-fn duration_from(ts: timespec) -> Result<Duration, Errno> {
+pub(super) fn duration_from(ts: timespec) -> Result<Duration, Errno> {
     let secs = u64::try_from(ts.tv_sec).map_err(|_| Errno::Invalid)?;
     let nanos = u32::try_from(ts.tv_nsec)
         .ok()
@@ -108,9 +109,14 @@ pub unsafe extern "C" fn sys_clock_gettime(clock_id: clockid_t, tp: *mut timespe
 #[cfg(target_os = "none")]
 const SLEEP_STEP: Duration = Duration::from_secs(1);
 
-/// Busy-waits for at least `d`.
+/// Sleeps for at least `d`: a scheduler thread blocks (its CPU runs other threads or idles),
+/// anything else busy-waits.
 #[cfg(target_os = "none")]
 fn sleep(d: Duration) {
+    let ns = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+    if crate::sched::sleep_until(crate::time::now_ns().saturating_add(ns)) {
+        return;
+    }
     let mut left = d;
     while !left.is_zero() {
         let step = left.min(SLEEP_STEP);

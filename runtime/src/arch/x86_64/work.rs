@@ -54,14 +54,16 @@ pub fn on_each_cpu(f: &(dyn Fn(usize) + Sync)) {
 }
 
 /// An AP's life after bring-up: sleep in `hlt` with interrupts on; on each new generation run
-/// the job once.
+/// the job once; run the scheduler's ready threads (std apps) whenever there are some.
 pub fn idle_loop(index: usize, mut seen: u64) -> ! {
     loop {
         let mut generation = seen;
-        if !irq::sleep_unless(|| {
+        let awake = irq::sleep_unless(|| {
             generation = WORK.generation.load(Ordering::Acquire);
-            generation != seen
-        }) {
+            generation != seen || crate::sched::has_work(index)
+        });
+        crate::sched::run_ready(index);
+        if !awake || generation == seen {
             continue;
         }
         seen = generation;

@@ -1,0 +1,193 @@
+//! Saved CPU contexts and the switch between them, for the scheduler (`crate::sched`).
+//!
+//! Switches are cooperative: a thread gives up its CPU by calling [`switch`] (a plain function
+//! call), so only what the SysV ABI makes callee-saved needs saving: rbx, rbp, r12–r15, the
+//! stack pointer, MXCSR's control bits and the x87 control word. FS base (the thread pointer,
+//! see [`super::tls`]) is switched too. Interrupt handlers never switch, so an interrupted
+//! thread always resumes where it was.
+
+use alloc::alloc::{alloc, dealloc, Layout};
+use core::arch::global_asm;
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use x86::msr::{wrmsr, IA32_FS_BASE};
+
+use super::paging::PAGE_SIZE;
+
+/// MXCSR at reset: all SIMD exceptions masked, round to nearest.
+const MXCSR_DEFAULT: u64 = 0x1F80;
+/// x87 control word after `fninit`: all exceptions masked, 64-bit precision.
+const FCW_DEFAULT: u64 = 0x037F;
+
+/// What [`switch`] pushes, lowest address first. Keep the asm in sync: `allstop_context_switch`
+/// pushes rbp first and the MXCSR/FCW word last; a new context "returns" into
+/// `allstop_thread_start`, which calls the entry in r12.
+#[repr(C)]
+struct SwitchFrame {
+    /// MXCSR in the low 32 bits, the x87 control word in bits 32–47.
+    fpu_control: u64,
+    r15: u64,
+    r14: u64,
+    r13: u64,
+    r12: u64,
+    rbx: u64,
+    rbp: u64,
+    return_address: u64,
+}
+
+global_asm!(
+    r#"
+    .section .text.context, "ax"
+    .global allstop_context_switch
+allstop_context_switch:
+    push rbp
+    push rbx
+    push r12
+    push r13
+    push r14
+    push r15
+    sub rsp, 8
+    stmxcsr [rsp]
+    fnstcw [rsp + 4]
+    mov [rdi], rsp
+
+    .global allstop_context_load
+allstop_context_load:
+    mov rsp, rsi
+    ldmxcsr [rsp]
+    fldcw [rsp + 4]
+    add rsp, 8
+    pop r15
+    pop r14
+    pop r13
+    pop r12
+    pop rbx
+    pop rbp
+    ret
+
+    .global allstop_thread_start
+allstop_thread_start:
+    and rsp, -16
+    call r12
+    ud2
+"#
+);
+
+unsafe extern "C" {
+    /// Saves the callee-saved state on the stack, stores the stack pointer at `save`, then
+    /// loads the context whose saved stack pointer is `load` and returns into it.
+    fn allstop_context_switch(save: *mut usize, load: usize);
+    /// Loads the context whose saved stack pointer is `load` (its second argument), saving
+    /// nothing.
+    fn allstop_context_load(unused: usize, load: usize) -> !;
+    /// Where a new context starts: calls the function in r12 on an aligned stack.
+    fn allstop_thread_start();
+}
+
+/// A saved CPU context: a stack pointer (valid while the context is not running) and the FS
+/// base it runs with.
+pub struct Context {
+    rsp: AtomicUsize,
+    fs_base: AtomicU64,
+}
+
+impl Context {
+    /// A context to save into: a CPU's idle loop, which runs on the stack it already has.
+    pub const fn empty() -> Self {
+        Self {
+            rsp: AtomicUsize::new(0),
+            fs_base: AtomicU64::new(0),
+        }
+    }
+
+    /// A context that, when first switched to, runs `entry` on `stack` with FS base
+    /// `fs_base`. The stack must outlive every run of the context (the scheduler keeps a
+    /// thread's stack until the thread has switched away for the last time).
+    pub fn new(stack: &Stack, entry: extern "C" fn() -> !, fs_base: u64) -> Self {
+        let top = stack.top();
+        let frame_at = top - size_of::<SwitchFrame>() - 8;
+        let frame = SwitchFrame {
+            fpu_control: MXCSR_DEFAULT | (FCW_DEFAULT << 32),
+            r15: 0,
+            r14: 0,
+            r13: 0,
+            r12: entry as *const () as u64,
+            rbx: 0,
+            rbp: 0,
+            return_address: allstop_thread_start as *const () as u64,
+        };
+        // SAFETY: `frame_at..top` lies inside the stack's allocation (it is far larger than a
+        // frame), is 8-aligned, and no context runs on the fresh stack yet.
+        unsafe { (frame_at as *mut SwitchFrame).write(frame) };
+        Self {
+            rsp: AtomicUsize::new(frame_at),
+            fs_base: AtomicU64::new(fs_base),
+        }
+    }
+}
+
+/// Saves the running context into `from` and continues with `to`; returns when something
+/// switches back to `from`.
+///
+/// Only the scheduler calls this, on the CPU that owns both contexts: `from` is the context
+/// running now and `to` is one saved by an earlier switch (or fresh from [`Context::new`]),
+/// not running anywhere, whose stack is still alive.
+pub fn switch(from: &Context, to: &Context) {
+    let load = to.rsp.load(Ordering::Acquire);
+    assert!(load != 0, "switch to a context that was never saved");
+    set_fs_base(to.fs_base.load(Ordering::Relaxed));
+    // SAFETY: per this function's contract, `to` holds a stack pointer saved by
+    // `allstop_context_switch` (or a frame laid out by `Context::new`) on a live stack that
+    // nothing else runs on, and `from` is the running context, so saving into it loses nothing.
+    unsafe { allstop_context_switch(from.rsp.as_ptr(), load) }
+}
+
+/// Continues with `to` and never comes back: the running context is abandoned (an exiting
+/// thread). Same contract for `to` as [`switch`].
+pub fn switch_away(to: &Context) -> ! {
+    let load = to.rsp.load(Ordering::Acquire);
+    assert!(load != 0, "switch to a context that was never saved");
+    set_fs_base(to.fs_base.load(Ordering::Relaxed));
+    // SAFETY: as in `switch`; nothing is saved, so nothing refers to the abandoned stack.
+    unsafe { allstop_context_load(0, load) }
+}
+
+fn set_fs_base(value: u64) {
+    // SAFETY: the kernel itself never uses FS; only the thread about to run reads it.
+    unsafe { wrmsr(IA32_FS_BASE, value) };
+}
+
+/// A thread's stack (no guard page: pages cannot be unmapped once the APs run), freed on drop.
+pub struct Stack {
+    base: *mut u8,
+    layout: Layout,
+}
+
+// SAFETY: the stack is plain memory owned by this value.
+unsafe impl Send for Stack {}
+// SAFETY: shared references only read its bounds.
+unsafe impl Sync for Stack {}
+
+impl Stack {
+    /// A stack of at least `size` bytes (rounded up to whole pages); `None` when the heap is
+    /// exhausted.
+    pub fn new(size: usize) -> Option<Self> {
+        let layout = Layout::from_size_align(size.next_multiple_of(PAGE_SIZE), PAGE_SIZE).ok()?;
+        // SAFETY: the size is at least one page.
+        let base = unsafe { alloc(layout) };
+        (!base.is_null()).then_some(Self { base, layout })
+    }
+
+    /// One past its highest byte (16-aligned).
+    fn top(&self) -> usize {
+        self.base as usize + self.layout.size()
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        // SAFETY: `base` came from `alloc` with `layout`; the scheduler drops a stack only after
+        // its thread switched away for good.
+        unsafe { dealloc(self.base, self.layout) }
+    }
+}

@@ -1,0 +1,67 @@
+//! Threads: `sys_spawn2`, `sys_spawn`, `sys_join`, `sys_yield`, over the runtime's scheduler.
+
+use hermit_abi::Tid;
+
+use super::errno::{zero_or_errno, Errno};
+use crate::sched::{self, JoinError};
+
+/// Stack size of threads started with `sys_spawn`, which names none (std's default too).
+const SPAWN_STACK_SIZE: usize = 1 << 20;
+
+/// Starts a thread running `func(arg)` with a stack of at least `stack_size` bytes, on CPU
+/// `core_id` (modulo the online CPUs) or, when it is negative, on the next CPU round-robin.
+/// `prio` is ignored: every thread has the same priority. Returns its ID, or 0 when memory ran
+/// out.
+#[unsafe(no_mangle)]
+pub extern "C" fn sys_spawn2(
+    func: extern "C" fn(usize),
+    arg: usize,
+    prio: u8,
+    stack_size: usize,
+    core_id: isize,
+) -> Tid {
+    let _ = prio;
+    sched::spawn(func, arg, stack_size, usize::try_from(core_id).ok()).unwrap_or(0)
+}
+
+/// [`sys_spawn2`] with a 1 MiB stack, storing the ID at `id` (unless null). Returns 0, or
+/// minus `ENOMEM`.
+///
+/// # Safety
+/// Unless it is null, `id` points to a writable, aligned `Tid`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sys_spawn(
+    id: *mut Tid,
+    func: extern "C" fn(usize),
+    arg: usize,
+    prio: u8,
+    core_id: isize,
+) -> i32 {
+    match sys_spawn2(func, arg, prio, SPAWN_STACK_SIZE, core_id) {
+        0 => zero_or_errno(Err(Errno::NoMemory)),
+        tid => {
+            if !id.is_null() {
+                // SAFETY: `id` is not null (checked), writable and aligned (the caller's promise).
+                unsafe { id.write(tid) };
+            }
+            0
+        }
+    }
+}
+
+/// Waits for thread `id` to end. Returns 0, or minus `ESRCH` (no such thread, or joined
+/// already), `EDEADLK` (the caller itself) or `EINVAL` (not called from a thread).
+#[unsafe(no_mangle)]
+pub extern "C" fn sys_join(id: Tid) -> i32 {
+    zero_or_errno(sched::join(id).map_err(|e| match e {
+        JoinError::NoSuchThread => Errno::NoSuchThread,
+        JoinError::Itself => Errno::Deadlock,
+        JoinError::NotAThread => Errno::Invalid,
+    }))
+}
+
+/// Lets the other ready threads of this CPU run first.
+#[unsafe(no_mangle)]
+pub extern "C" fn sys_yield() {
+    sched::yield_now()
+}
