@@ -139,7 +139,7 @@ impl BenchReport {
     /// The aligned tables: every metric per CPU count, then the ratios.
     pub fn table(&self) -> String {
         let mut out = format!(
-            "{:<16} {:>4} {:>6} {:>11} {:>11} {:>11} {:>11}  notes\n",
+            "{:<18} {:>4} {:>6} {:>11} {:>11} {:>11} {:>11}  notes\n",
             "metric", "cpus", "n", "min_us", "median_us", "p99_us", "max_us"
         );
         for (metric, _) in METRICS {
@@ -149,7 +149,7 @@ impl BenchReport {
                 } else if let Some(why) = boot.guest.skipped.get(*metric) {
                     let _ = writeln!(
                         out,
-                        "{metric:<16} {:>4} {:>6}  skipped: {why}",
+                        "{metric:<18} {:>4} {:>6}  skipped: {why}",
                         boot.smp, "-"
                     );
                 }
@@ -159,7 +159,7 @@ impl BenchReport {
             if let Some(ns) = boot.panic_to_exit_ns {
                 let _ = writeln!(
                     out,
-                    "{PANIC_TO_EXIT:<16} {:>4} {:>6} {:>11} {:>11.1}  host-side, one sample",
+                    "{PANIC_TO_EXIT:<18} {:>4} {:>6} {:>11} {:>11.1}  host-side, one sample",
                     boot.smp,
                     1,
                     "",
@@ -229,7 +229,7 @@ fn figures_row(metric: &str, smp: u32, f: &Figures) -> String {
         notes.push(format!("lost={}", f.lost));
     }
     format!(
-        "{metric:<16} {smp:>4} {:>6} {:>11.1} {:>11.1} {:>11.1} {:>11.1}  {}\n",
+        "{metric:<18} {smp:>4} {:>6} {:>11.1} {:>11.1} {:>11.1} {:>11.1}  {}\n",
         f.n,
         us(f.min_ns),
         us(f.median_ns),
