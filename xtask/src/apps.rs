@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 
 use crate::child::{self, Echo};
-use crate::workspace;
+use crate::{std_app, workspace};
 
 /// The Rust target kernel apps are built for.
 pub const KERNEL_TARGET: &str = "x86_64-unknown-none";
@@ -45,27 +45,33 @@ pub fn check_known<'a>(
     Ok(())
 }
 
-/// Builds `apps` in one cargo invocation and returns each app's kernel ELF.
+/// Builds `apps` and returns each app's kernel ELF: the kernel apps in one cargo invocation,
+/// std apps as `std_app` says.
 pub fn build(apps: &[&str], release: bool) -> Result<BTreeMap<String, PathBuf>> {
+    let (std_apps, apps) = std_app::partition(apps)?;
+    let mut elves = std_app::build(&std_apps, release)?;
+    if apps.is_empty() {
+        return Ok(elves);
+    }
     let mut cmd = workspace::cargo();
     cmd.args(["build", "--target", KERNEL_TARGET]);
     cmd.arg("--message-format=json-render-diagnostics");
     if release {
         cmd.arg("--release");
     }
-    for app in apps {
+    for app in &apps {
         cmd.args(["--package", app]);
     }
     let done = child::run(&mut cmd, workspace::CARGO_TIMEOUT, Echo::Stderr)?;
     let done = done
         .success()
         .with_context(|| format!("building {} failed", apps.join(", ")))?;
-    let elves = executables(&done.stdout, apps)?;
+    elves.extend(executables(&done.stdout, &apps)?);
     Ok(elves)
 }
 
 /// Finds, in cargo's JSON messages, the executable each of `apps` produced.
-fn executables(messages: &str, apps: &[&str]) -> Result<BTreeMap<String, PathBuf>> {
+pub fn executables(messages: &str, apps: &[&str]) -> Result<BTreeMap<String, PathBuf>> {
     let mut found = BTreeMap::new();
     for line in messages.lines().filter(|l| l.starts_with('{')) {
         let msg: serde_json::Value =

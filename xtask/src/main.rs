@@ -22,6 +22,7 @@ mod restart_cases;
 mod run;
 mod setup;
 mod size;
+mod std_app;
 mod stop_cases;
 mod stop_expect;
 mod summary;
