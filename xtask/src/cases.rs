@@ -8,7 +8,7 @@ use crate::matrix::Row;
 use crate::qemu::Machine;
 use crate::stop_expect::{Check, StopExpect};
 use crate::summary::Field;
-use crate::{restart_cases, stop_cases};
+use crate::{restart_cases, std_cases, stop_cases};
 
 /// Hard limit for a boot that is expected to exit by itself.
 pub const BOOT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -234,6 +234,7 @@ pub fn all() -> Vec<Case> {
     cases.extend([xapic2.quick(), xapic4]);
     cases.extend(stop_cases::all());
     cases.extend(restart_cases::all());
+    cases.extend(std_cases::all());
     cases
 }
 

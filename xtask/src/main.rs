@@ -23,6 +23,7 @@ mod run;
 mod setup;
 mod size;
 mod std_app;
+mod std_cases;
 mod stop_cases;
 mod stop_expect;
 mod summary;

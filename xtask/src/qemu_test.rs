@@ -21,7 +21,7 @@ use crate::summary::{self, Summary};
 use crate::symbolize::Symbolizer;
 use crate::tally::Tally;
 use crate::verdict::{self, Verdict};
-use crate::{apps, setup};
+use crate::{apps, setup, std_cases};
 
 /// Flags of `cargo xtask qemu-test`.
 #[derive(Args, Clone)]
@@ -92,7 +92,8 @@ pub fn qemu_test(args: &QemuTestArgs) -> Result<Tally> {
         cases.retain(|case| case.quick);
     }
     cases.retain(|case| args.soak || !case.soak);
-    let cases = selected(cases, args.filter.as_deref())?;
+    let mut cases = selected(cases, args.filter.as_deref())?;
+    std_cases::drop_unbuildable(&mut cases)?;
     let known = apps::known()?;
     for case in &cases {
         if !known.iter().any(|k| k == case.app) {
