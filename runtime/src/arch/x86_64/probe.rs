@@ -65,5 +65,10 @@ pub fn nmi_round_trip(cpu: usize, apic_id: u32) -> Option<Duration> {
     nmi_requests::request(cpu, Request::Ping);
     let start = tsc::read();
     send(Icr::nmi(apic_id));
-    wait(start, || nmi_requests::pongs(cpu) > before)
+    let answered = wait(start, || nmi_requests::pongs(cpu) > before);
+    if answered.is_none() {
+        // Unanswered: withdraw the ping, or the CPU's next NMI (a stop's) would be taken for it.
+        nmi_requests::request(cpu, Request::None);
+    }
+    answered
 }
