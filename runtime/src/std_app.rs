@@ -6,11 +6,8 @@
 
 use crate::{arch, hermit, sched, smp};
 
-/// `argv[0]` of the std app: its name, as xtask passes it at build time.
-pub const APP_NAME: &str = match option_env!("ALLSTOP_APP_NAME") {
-    Some(name) => name,
-    None => "app",
-};
+/// `argv[0]` of every std app (the runtime library is shared by all of them).
+pub const APP_NAME: &str = "allstop-app";
 
 /// Stack size of the std app's main thread.
 const MAIN_STACK_SIZE: usize = 4 << 20;

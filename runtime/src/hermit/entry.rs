@@ -58,7 +58,7 @@ fn std_app_main() -> i32 {
     crate::std_app::run()
 }
 
-/// The std app's main thread: calls `runtime_entry` with `app_name` and the command line's app
+/// The std app's main thread: calls `runtime_entry` with [`crate::std_app::APP_NAME`] and the command line's app
 /// arguments. `_arg` is unused (it is a thread entry).
 #[cfg(all(target_os = "none", feature = "std-app"))]
 pub extern "C" fn std_main_thread(_arg: usize) {

@@ -8,6 +8,7 @@ use super::io::Lossy;
 use super::{buffer, errno::count_or_errno, io::console_fd};
 
 /// Most buffers one call takes (Linux's `IOV_MAX`).
+#[cfg(target_os = "none")]
 const IOV_MAX: usize = 1024;
 
 /// The total length of buffers of lengths `lens`; [`Errno::Invalid`] beyond `isize::MAX`.
