@@ -30,11 +30,11 @@
 //! | `sys_open`, `sys_close`, `sys_dup`, `sys_lseek`, `sys_fstat`, `sys_stat`, `sys_lstat`, `sys_unlink`, `sys_mkdir`, `sys_rmdir`, `sys_getdents64`, `sys_ioctl`, `sys_poll`, `sys_socket`, `sys_bind`, `sys_listen`, `sys_accept`, `sys_connect`, `sys_shutdown`, `sys_getpeername`, `sys_getsockname`, `sys_getsockopt`, `sys_setsockopt`, `sys_send`, `sys_sendto`, `sys_recv`, `sys_recvfrom` | not offered (no file system, no network): `-ENOSYS` |
 //! | `sys_getaddrinfo` | not offered: `EAI_FAIL`; `sys_freeaddrinfo` does nothing |
 //! | `sys_get_errno()` | 0: every call returns its error instead of setting an errno |
+//! | `sys_read_entropy(buf, len, flags)` | RDRAND (else RDSEED) when CPUID lists it, retried on underflow; returns the bytes filled; `-ENOSYS` without a hardware generator, `-EIO` when it keeps failing, `-EINVAL` for flags (Hermit defines none) |
+//! | `sys_getpid()` | 0: there is one process |
 //!
 //! The table covers every `sys_*` symbol (48) that libstd for `x86_64-unknown-hermit`
 //! references, so any std program links.
-//! | `sys_read_entropy(buf, len, flags)` | RDRAND (else RDSEED) when CPUID lists it, retried on underflow; returns the bytes filled; `-ENOSYS` without a hardware generator, `-EIO` when it keeps failing, `-EINVAL` for flags (Hermit defines none) |
-//! | `sys_getpid()` | 0: there is one process |
 #![allow(unsafe_code)]
 
 mod buffer;
