@@ -18,8 +18,6 @@ const LARGE_PAGE_SIZE: usize = 2 << 20;
 struct PageTable([u64; 512]);
 
 unsafe extern "C" {
-    /// The PML4 built by the boot code (boot.rs).
-    static mut boot_pml4: [u64; 512];
     /// The four page directories behind it (boot.rs): 2048 entries of 2 MiB.
     static mut boot_pd: [u64; 2048];
 }
@@ -28,47 +26,50 @@ unsafe extern "C" {
 const LARGE_PAGE_FLAGS: u64 = PRESENT | (1 << 1) | HUGE_PAGE;
 const UNCACHED: u64 = (1 << 3) | (1 << 4);
 
+/// End of the identity map the boot code builds.
+const MAPPED_END: usize = 4 << 30;
+
+/// The page-directory entry that maps `addr` (below [`MAPPED_END`]): the boot code's four page
+/// directories lie back to back in `boot_pd`, one 2 MiB entry each, in address order.
+fn pd_entry(addr: usize) -> *mut u64 {
+    debug_assert!(addr < MAPPED_END);
+    (&raw mut boot_pd).cast::<u64>().wrapping_add(addr >> 21)
+}
+
+/// The page-table entry for `addr` in the page table that a split directory entry points to.
+fn pt_entry(pd_entry: u64, addr: usize) -> *mut u64 {
+    ((pd_entry & ADDRESS_MASK) as *mut u64).wrapping_add((addr >> 12) & 511)
+}
+
 /// Unmaps the 4 KiB page at `addr` so any access to it faults (a stack guard).
 ///
 /// Only the boot CPU calls this, before the APs start (they load the same CR3 afterwards, so no
 /// other TLB holds the old mapping).
 pub fn unmap_guard_page(addr: usize) {
     assert!(
-        addr.is_multiple_of(PAGE_SIZE) && addr < (4 << 30),
+        addr.is_multiple_of(PAGE_SIZE) && addr < MAPPED_END,
         "guard page {addr:#x} not in the map"
     );
-    let (i4, i3, i2, i1) = (
-        (addr >> 39) & 511,
-        (addr >> 30) & 511,
-        (addr >> 21) & 511,
-        (addr >> 12) & 511,
-    );
+    let entry = pd_entry(addr);
     // SAFETY: 1. the boot code built this hierarchy and nothing frees it; page-table pages are
     // identity-mapped, so their physical addresses are usable pointers. 2. only the boot CPU
     // changes it, with the APs not yet running (see above), so there is no concurrent walker
     // besides this CPU's MMU, which `invlpg` resynchronises.
     unsafe {
-        let pml4 = &raw mut boot_pml4;
-        let pdpt = ((*pml4)[i4] & ADDRESS_MASK) as *mut [u64; 512];
-        let pd = ((*pdpt)[i3] & ADDRESS_MASK) as *mut [u64; 512];
-        let pd_entry = (*pd)[i2];
-        assert!(
-            pd_entry & PRESENT != 0,
-            "guard page {addr:#x} is not mapped"
-        );
-        if pd_entry & HUGE_PAGE != 0 {
-            let base = pd_entry & ADDRESS_MASK;
-            let flags = pd_entry & !ADDRESS_MASK & !HUGE_PAGE;
+        let large = *entry;
+        assert!(large & PRESENT != 0, "guard page {addr:#x} is not mapped");
+        if large & HUGE_PAGE != 0 {
+            let base = large & ADDRESS_MASK;
+            let flags = large & !ADDRESS_MASK & !HUGE_PAGE;
             let mut table = Box::new(PageTable([0; 512]));
             for (i, e) in table.0.iter_mut().enumerate() {
                 *e = (base + (i * PAGE_SIZE) as u64) | flags;
             }
             let table = Box::leak(table) as *mut PageTable;
-            (*pd)[i2] = (table as u64) | (flags & 0xFFF);
+            *entry = (table as u64) | (flags & 0xFFF);
             x86::tlb::flush(addr & !(LARGE_PAGE_SIZE - 1));
         }
-        let pt = ((*pd)[i2] & ADDRESS_MASK) as *mut [u64; 512];
-        (*pt)[i1] = 0;
+        *pt_entry(*entry, addr) = 0;
         x86::tlb::flush(addr);
     }
 }
@@ -76,30 +77,17 @@ pub fn unmap_guard_page(addr: usize) {
 /// Whether the 8 bytes at `addr` are mapped (walks the live page tables; used to follow frame
 /// pointers without faulting).
 pub fn is_mapped(addr: usize) -> bool {
-    if addr >= (4 << 30) || !addr.is_multiple_of(8) {
+    if addr >= MAPPED_END || !addr.is_multiple_of(8) {
         return false;
     }
-    let (i4, i3, i2, i1) = (
-        (addr >> 39) & 511,
-        (addr >> 30) & 511,
-        (addr >> 21) & 511,
-        (addr >> 12) & 511,
-    );
-    // SAFETY: reads only; the hierarchy under boot_pml4 is identity-mapped and never freed, and
-    // entries are replaced whole (a racing split shows either the old or the new entry).
+    // SAFETY: reads only; the hierarchy is identity-mapped and never freed, and entries are
+    // replaced whole (a racing split shows either the old or the new entry).
     unsafe {
-        let pml4 = &raw const boot_pml4;
-        let pdpt = ((*pml4)[i4] & ADDRESS_MASK) as *const [u64; 512];
-        let pd = ((*pdpt)[i3] & ADDRESS_MASK) as *const [u64; 512];
-        let pd_entry = (*pd)[i2];
-        if pd_entry & PRESENT == 0 {
+        let large = *pd_entry(addr);
+        if large & PRESENT == 0 {
             return false;
         }
-        if pd_entry & HUGE_PAGE != 0 {
-            return true;
-        }
-        let pt = (pd_entry & ADDRESS_MASK) as *const [u64; 512];
-        (*pt)[i1] & PRESENT != 0
+        large & HUGE_PAGE != 0 || *pt_entry(large, addr) & PRESENT != 0
     }
 }
 
