@@ -45,6 +45,16 @@ impl fmt::Display for Machine {
     }
 }
 
+/// What QEMU does when the guest resets the machine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnReset {
+    /// Exit (`-no-reboot`), as every run does unless it asks otherwise: a reset ends the run.
+    Exit,
+    /// Reset the machine and boot the kernel again (the bench's full-VM-reboot figure): the run
+    /// only ends when the guest powers off or at its timeout.
+    Reboot,
+}
+
 /// Everything that varies between boots.
 #[derive(Clone, Debug)]
 pub struct Boot<'a> {
@@ -69,6 +79,11 @@ pub struct Boot<'a> {
 impl Boot<'_> {
     /// QEMU's arguments (without the program name).
     pub fn argv(&self) -> Vec<OsString> {
+        self.argv_on_reset(OnReset::Exit)
+    }
+
+    /// QEMU's arguments for a run whose resets do what `on_reset` says.
+    fn argv_on_reset(&self, on_reset: OnReset) -> Vec<OsString> {
         let (machine, smp, mem) = (
             self.machine.to_string(),
             self.smp.to_string(),
@@ -91,12 +106,13 @@ impl Boot<'_> {
                 "stdio",
                 "-monitor",
                 "none",
-                "-no-reboot",
-                "-device",
-                "isa-debug-exit,iobase=0xf4,iosize=0x04",
             ]
             .map(OsString::from),
         );
+        if on_reset == OnReset::Exit {
+            argv.push("-no-reboot".into());
+        }
+        argv.extend(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"].map(OsString::from));
         let (accel, default_cpu) = match self.accel {
             Accel::Tcg => ("tcg,thread=multi", "max"),
             // Plain `host` passes ARCH_CAPABILITIES through, which some hosts' QEMU aborts on.
@@ -128,8 +144,18 @@ impl Boot<'_> {
 
     /// Boots under a hard `timeout`, echoing the serial console live when `echo` says so.
     pub fn boot(&self, timeout: Duration, echo: Echo<'_>) -> Result<QemuRun> {
+        self.boot_on_reset(timeout, echo, OnReset::Exit)
+    }
+
+    /// [`Boot::boot`], with resets doing what `on_reset` says.
+    pub fn boot_on_reset(
+        &self,
+        timeout: Duration,
+        echo: Echo<'_>,
+        on_reset: OnReset,
+    ) -> Result<QemuRun> {
         let mut cmd = Command::new(QEMU);
-        cmd.args(self.argv());
+        cmd.args(self.argv_on_reset(on_reset));
         let done = child::run(&mut cmd, timeout, echo)?;
         let outcome = match done.status {
             None => Outcome::TimedOut(timeout),
@@ -246,6 +272,20 @@ mod tests {
             -display none -serial stdio -monitor none -no-reboot \
             -device isa-debug-exit,iobase=0xf4,iosize=0x04 -accel tcg,thread=multi -cpu max";
         assert_eq!(argv(&b), want.split_whitespace().collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_run_that_may_reboot_only_drops_no_reboot() {
+        let b = boot(Accel::Tcg);
+        let mut exits = argv(&b);
+        let reboots: Vec<String> = b
+            .argv_on_reset(OnReset::Reboot)
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect();
+        let at = exits.iter().position(|a| a == "-no-reboot").unwrap();
+        exits.remove(at);
+        assert_eq!(reboots, exits);
     }
 
     #[test]
