@@ -1,6 +1,7 @@
-//! The bench app's console lines (their format is documented in `apps/bench/src/main.rs`),
-//! parsed into figures. Every other console line is ignored; a `bench:` line that does not
-//! parse is an error, so the two sides cannot drift apart silently.
+//! The bench app's console lines (their format is documented in `apps/bench/src/main.rs` and,
+//! for the restart-latency mode, `apps/bench/src/restarts.rs`), parsed into figures. Every other
+//! console line is ignored; a `bench:` line that does not parse is an error, so the two sides
+//! cannot drift apart silently.
 
 use std::collections::BTreeMap;
 
@@ -11,6 +12,10 @@ use serde::Serialize;
 const PREFIX: &str = "bench: ";
 /// The line the host times panic-to-exit from; the bench app panics right after it.
 pub const TRIGGER: &str = "bench: trigger panic-to-exit";
+/// The line every run of the bench app starts with (` run=K` follows): where a restart ends.
+const APP_ENTRY: &str = "bench: app-entry";
+/// The restart-latency mode's line right before its panic: where a restart begins.
+const RESTART_TRIGGER: &str = "bench: trigger restart";
 
 /// How the targets of a series of stops were stopped, summed over its samples.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -47,6 +52,23 @@ pub struct Figures {
     pub lost: u64,
 }
 
+impl Figures {
+    /// `samples` (ns, sorted in place) summarised as the guest summarises its own; `None` if
+    /// there are none.
+    pub fn of(samples: &mut [u64]) -> Option<Figures> {
+        let s = guest_stats::Summary::of(samples)?;
+        Some(Figures {
+            n: s.n as u64,
+            min_ns: s.min,
+            median_ns: s.median,
+            p99_ns: s.p99,
+            max_ns: s.max,
+            paths: None,
+            lost: 0,
+        })
+    }
+}
+
 /// Everything one boot of the bench app reported.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct GuestReport {
@@ -76,6 +98,9 @@ pub fn parse(serial: &str) -> Result<GuestReport> {
         if line == TRIGGER {
             report.triggered = true;
             break;
+        }
+        if is_app_entry(line) {
+            continue;
         }
         let Some(rest) = line.strip_prefix(PREFIX) else {
             continue;
@@ -107,6 +132,165 @@ pub fn parse(serial: &str) -> Result<GuestReport> {
         bail!("no '{PREFIX}start' line: the bench app did not run");
     }
     Ok(report)
+}
+
+/// A console line the host timestamps as it arrives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mark {
+    /// The restart-latency mode is about to panic.
+    Trigger,
+    /// A run of the app began.
+    AppEntry,
+}
+
+impl Mark {
+    /// The mark `line` (without its line end) is, if any.
+    pub fn of(line: &str) -> Option<Mark> {
+        if line == RESTART_TRIGGER {
+            Some(Mark::Trigger)
+        } else if is_app_entry(line) {
+            Some(Mark::AppEntry)
+        } else {
+            None
+        }
+    }
+}
+
+/// Whether `line` is an app-entry line.
+fn is_app_entry(line: &str) -> bool {
+    line.strip_prefix(APP_ENTRY)
+        .is_some_and(|rest| rest.starts_with(" run="))
+}
+
+/// Host-timed samples: from each trigger mark to the app-entry mark right after it, in ns (a
+/// trigger followed by anything else, or by nothing, gives none).
+pub fn trigger_to_entry<T>(marks: &[(T, Mark)], elapsed_ns: impl Fn(&T, &T) -> u64) -> Vec<u64> {
+    marks
+        .windows(2)
+        .filter_map(|pair| match pair {
+            [(from, Mark::Trigger), (to, Mark::AppEntry)] => Some(elapsed_ns(from, to)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Console output of some size.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Output {
+    /// Lines.
+    pub lines: u64,
+    /// Bytes as received, line ends included.
+    pub bytes: u64,
+}
+
+/// One line the app timed its own printing of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimedLine {
+    /// How long printing it took, in ns.
+    pub ns: u64,
+    /// Its size as received, line end included.
+    pub bytes: u64,
+}
+
+/// What a run of the restart-latency mode printed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RestartOutput {
+    /// The runtime's latency of each warm restart (panic to every CPU online again), in ns.
+    pub latency_ns: Vec<u64>,
+    /// After each warm restart: its app-entry line and its sample line, each timed by the app.
+    pub printed: Vec<[TimedLine; 2]>,
+    /// For each restart (warm or reboot): what the console carried from the end of the trigger
+    /// line to the next app-entry line (panic message, backtrace, stop report, boot messages).
+    pub restart_output: Vec<Output>,
+    /// The sample count of the closing line, if it came.
+    pub done: Option<u64>,
+}
+
+/// Parses a restart-latency run's console output.
+pub fn parse_restarts(serial: &str) -> Result<RestartOutput> {
+    let mut out = RestartOutput::default();
+    let mut since_trigger: Option<Output> = None;
+    // The line before this one, if it was the kind a later line's timing refers to.
+    let mut previous: Option<Previous> = None;
+    for raw in serial.split_inclusive('\n') {
+        let line = raw.trim_end_matches(['\r', '\n']);
+        let bytes = raw.len() as u64;
+        match Mark::of(line) {
+            Some(Mark::Trigger) => {
+                since_trigger = Some(Output::default());
+                previous = None;
+                continue;
+            }
+            Some(Mark::AppEntry) => {
+                out.restart_output.extend(since_trigger.take());
+                previous = Some(Previous::AppEntry(bytes));
+                continue;
+            }
+            None => {}
+        }
+        if let Some(output) = since_trigger.as_mut() {
+            output.lines += 1;
+            output.bytes += bytes;
+        }
+        let Some(rest) = line.strip_prefix(PREFIX) else {
+            previous = None;
+            continue;
+        };
+        let (word, fields) = rest.split_once(' ').unwrap_or((rest, ""));
+        if word == "error:" {
+            bail!("the bench app failed: {}", fields.trim());
+        }
+        previous = restart_line(word, fields, bytes, &mut out, previous.take())
+            .with_context(|| format!("in line '{line}'"))?;
+    }
+    Ok(out)
+}
+
+/// A line that the next one's timing refers to, with its size as received.
+enum Previous {
+    /// An app-entry line.
+    AppEntry(u64),
+    /// A sample line, with the app-entry line's timing.
+    Sample(TimedLine, u64),
+}
+
+/// One `bench:` line (`bytes` long) of the restart-latency mode other than an error, into
+/// `out`; `previous` is the line before it. Returns what the next line may refer to.
+fn restart_line(
+    word: &str,
+    fields: &str,
+    bytes: u64,
+    out: &mut RestartOutput,
+    previous: Option<Previous>,
+) -> Result<Option<Previous>> {
+    let mut f = Fields::parse(fields)?;
+    let next = match (word, previous) {
+        ("restart_sample", Some(Previous::AppEntry(entry_bytes))) => {
+            out.latency_ns.push(f.take("latency_ns")?);
+            let entry = TimedLine {
+                ns: f.take("entry_print_ns")?,
+                bytes: entry_bytes,
+            };
+            Some(Previous::Sample(entry, bytes))
+        }
+        ("restart_sample", _) => bail!("no app-entry line right before it"),
+        ("restart_sample_print", Some(Previous::Sample(entry, sample_bytes))) => {
+            let sample = TimedLine {
+                ns: f.take("ns")?,
+                bytes: sample_bytes,
+            };
+            out.printed.push([entry, sample]);
+            None
+        }
+        ("restart_sample_print", _) => bail!("no sample line right before it"),
+        ("restarts_done", _) => {
+            out.done = Some(f.take("n")?);
+            None
+        }
+        _ => bail!("not a line of the restart-latency mode"),
+    };
+    f.done()?;
+    Ok(next)
 }
 
 /// A metric line's fields.
@@ -184,9 +368,9 @@ impl<'a> Fields<'a> {
     }
 }
 
-/// The bench app's statistics, pure `core` code: compiled here so that its unit tests run with
-/// `cargo test` (the kernel crate itself does not build for the host).
-#[cfg(test)]
+/// The bench app's statistics, pure `core` code: compiled here so that host-side samples are
+/// summarised exactly as the guest's, and so that its unit tests run with `cargo test` (the
+/// kernel crate itself does not build for the host).
 #[path = "../../apps/bench/src/stats.rs"]
 mod guest_stats;
 
@@ -196,6 +380,7 @@ mod tests {
 
     const SERIAL: &str = "\
 INFO  boot\r
+bench: app-entry run=0\r
 bench: start cpus=4 iters=200 vector_timeout_ns=1000000 short_vector_timeout_ns=50000 nmi_timeout_ns=10000000\r
 bench: raw_ipi n=200 min_ns=19753 median_ns=30555 p99_ns=94133 max_ns=1018939\r
 bench: raw_nmi n=199 min_ns=919 median_ns=1548 p99_ns=17685 max_ns=108441 lost=1\r
@@ -289,6 +474,124 @@ bench: not parsed after the trigger\r
             let err = format!("{:#}", parse(&format!("{start}{line}\n")).unwrap_err());
             assert!(err.contains(why) && err.contains(line), "{line}: {err}");
         }
+    }
+
+    /// A warm-restart run of two samples, as the serial port delivers it.
+    const RESTARTS: &str = "\
+WARN  TSC is not invariant\r
+bench: app-entry run=0\r
+bench: trigger restart\r
+PANIC on cpu 0: panicked at apps/bench/src/restarts.rs:43:5:\r
+stop-summary: stopper=0 targets=1\r
+bench: app-entry run=1\r
+bench: restart_sample latency_ns=2000000 entry_print_ns=44000\r
+bench: restart_sample_print ns=100000\r
+bench: trigger restart\r
+PANIC on cpu 0: x\r
+bench: app-entry run=2\r
+bench: restart_sample latency_ns=1900000 entry_print_ns=46000\r
+bench: restart_sample_print ns=110000\r
+bench: restarts_done n=2\r
+";
+
+    #[test]
+    fn a_warm_restart_run_parses() {
+        let out = parse_restarts(RESTARTS).unwrap();
+        assert_eq!(out.latency_ns, [2_000_000, 1_900_000]);
+        // As received: "bench: app-entry run=1\r\n" is 24 bytes, the sample lines 63.
+        let line = |ns, bytes| TimedLine { ns, bytes };
+        assert_eq!(
+            out.printed,
+            [
+                [line(44_000, 24), line(100_000, 63)],
+                [line(46_000, 24), line(110_000, 63)]
+            ]
+        );
+        // Both lines after the first trigger; the one after the second.
+        let output = |lines, bytes| Output { lines, bytes };
+        assert_eq!(out.restart_output, [output(2, 62 + 35), output(1, 19)]);
+        assert_eq!(out.done, Some(2));
+        // Cut before the end: no closing line.
+        let cut = &RESTARTS[..RESTARTS.find("bench: restarts_done").unwrap()];
+        assert_eq!(parse_restarts(cut).unwrap().done, None);
+    }
+
+    #[test]
+    fn bad_restart_lines_are_errors_naming_the_line() {
+        for (line, why) in [
+            ("bench: restart_sample latency_ns=1", "no 'entry_print_ns='"),
+            (
+                "bench: restart_sample_print ns=1",
+                "no sample line right before it",
+            ),
+            (
+                "bench: restart_sample latency_ns=1 entry_print_ns=2 x=3",
+                "unknown field 'x'",
+            ),
+            (
+                "bench: restarts_done n=two",
+                "'n=two' is not a whole number",
+            ),
+            (
+                "bench: raw_ipi n=1",
+                "not a line of the restart-latency mode",
+            ),
+        ] {
+            let serial = format!("bench: app-entry run=1\n{line}\n");
+            let err = format!("{:#}", parse_restarts(&serial).unwrap_err());
+            assert!(err.contains(why) && err.contains(line), "{line}: {err}");
+        }
+        // A sample must follow its run's app-entry line.
+        let err = format!(
+            "{:#}",
+            parse_restarts("bench: restart_sample latency_ns=1 entry_print_ns=2\n").unwrap_err()
+        );
+        assert!(err.contains("no app-entry line right before it"), "{err}");
+        let err = parse_restarts("bench: error: restart #3 has no recorded latency\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "the bench app failed: restart #3 has no recorded latency"
+        );
+    }
+
+    #[test]
+    fn host_samples_pair_each_trigger_with_the_next_app_entry() {
+        assert_eq!(Mark::of("bench: trigger restart"), Some(Mark::Trigger));
+        assert_eq!(Mark::of("bench: app-entry run=12"), Some(Mark::AppEntry));
+        assert_eq!(Mark::of("bench: app-entry"), None);
+        assert_eq!(Mark::of(TRIGGER), None);
+        let marks = [
+            (0, Mark::AppEntry),
+            (10, Mark::Trigger),
+            (25, Mark::AppEntry),
+            // A trigger whose restart never showed its app-entry line (the run was cut):
+            (40, Mark::Trigger),
+            (50, Mark::Trigger),
+            (58, Mark::AppEntry),
+            (70, Mark::Trigger),
+        ];
+        let gaps = trigger_to_entry(&marks, |from, to| to - from);
+        assert_eq!(gaps, [15, 8]);
+    }
+
+    #[test]
+    fn figures_of_host_samples_match_the_guest_summary() {
+        let f = Figures::of(&mut [30, 10, 20]).unwrap();
+        assert_eq!(
+            (
+                f.n,
+                f.min_ns,
+                f.median_ns,
+                f.p99_ns,
+                f.max_ns,
+                f.paths,
+                f.lost
+            ),
+            (3, 10, 20, 30, 30, None, 0)
+        );
+        assert_eq!(Figures::of(&mut []), None);
     }
 
     #[test]

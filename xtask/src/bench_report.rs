@@ -1,10 +1,11 @@
-//! The bench's results: per-boot figures, the ratios issue 7 asks for (from medians), the
-//! aligned table on stdout and the JSON document.
+//! The bench's results: per-boot figures, the ratios issues 7 and 8 ask for (from medians),
+//! the aligned table on stdout and the JSON document.
 
 use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::bench::restart::RestartFigures;
 use crate::bench_output::{Figures, GuestReport};
 
 /// The guest's metrics in table (and plot) order, with what each one times.
@@ -54,6 +55,30 @@ pub const METRICS: &[(&str, &str)] = &[
 /// The row name of the host-side measurement.
 pub const PANIC_TO_EXIT: &str = "panic_to_exit";
 
+/// Warm restart, host-timed.
+const WARM_HOST: &str = "restart_warm_host";
+/// Warm restart, timed by the runtime.
+const WARM_GUEST: &str = "restart_warm_guest";
+/// Full VM reboot, host-timed.
+const REBOOT_HOST: &str = "reboot_vm_host";
+
+/// The restart-latency rows in table (and plot) order, with what each one times; their figures
+/// are [`BootResult::restart_metric`].
+pub const RESTART_METRICS: &[(&str, &str)] = &[
+    (
+        WARM_HOST,
+        "host-side: panic=restart, trigger line before the panic to the next app-entry line",
+    ),
+    (
+        WARM_GUEST,
+        "the same restarts timed by the runtime: panic to every CPU online again",
+    ),
+    (
+        REBOOT_HOST,
+        "host-side: panic=reboot, QEMU resets; trigger line to the next app-entry line",
+    ),
+];
+
 /// One boot's results.
 #[derive(Clone, Debug, Serialize)]
 pub struct BootResult {
@@ -69,12 +94,21 @@ pub struct BootResult {
     /// What the guest reported.
     #[serde(flatten)]
     pub guest: GuestReport,
+    /// Restart latency at this CPU count (`None`: not measured, `--restarts 0`).
+    pub restart: Option<RestartFigures>,
 }
 
 impl BootResult {
     /// A metric's median, if it was measured.
     fn median(&self, metric: &str) -> Option<u64> {
         self.guest.metrics.get(metric).map(|f| f.median_ns)
+    }
+
+    /// The figures of one of [`RESTART_METRICS`], if measured.
+    pub fn restart_metric(&self, metric: &str) -> Option<&Figures> {
+        let r = self.restart.as_ref()?;
+        let at = RESTART_METRICS.iter().position(|&(m, _)| m == metric)?;
+        Some([&r.warm_host, &r.warm_guest, &r.reboot_host][at])
     }
 }
 
@@ -93,6 +127,8 @@ pub struct Ratios {
     pub stop_nmi_short_beyond_timeout_ns: Option<i64>,
     /// That over `raw_nmi`.
     pub stop_nmi_short_beyond_timeout_over_raw_nmi: Option<f64>,
+    /// A full VM reboot over a warm restart, both timed from the host.
+    pub vm_reboot_over_warm_restart: Option<f64>,
 }
 
 /// Bring-up at the largest CPU count over bring-up at 2 CPUs.
@@ -145,13 +181,20 @@ impl BenchReport {
         for (metric, _) in METRICS {
             for boot in &self.boots {
                 if let Some(f) = boot.guest.metrics.get(*metric) {
-                    out += &figures_row(metric, boot.smp, f);
+                    out += &figures_row(metric, boot.smp, f, &[]);
                 } else if let Some(why) = boot.guest.skipped.get(*metric) {
                     let _ = writeln!(
                         out,
                         "{metric:<18} {:>4} {:>6}  skipped: {why}",
                         boot.smp, "-"
                     );
+                }
+            }
+        }
+        for (metric, _) in RESTART_METRICS {
+            for boot in &self.boots {
+                if let Some(f) = boot.restart_metric(metric) {
+                    out += &figures_row(metric, boot.smp, f, &restart_notes(boot, metric));
                 }
             }
         }
@@ -170,24 +213,26 @@ impl BenchReport {
         out += "\nratios (medians)\n";
         let _ = writeln!(
             out,
-            "{:>4} {:>20} {:>18} {:>9} {:>24} {:>9}",
+            "{:>4} {:>20} {:>18} {:>9} {:>24} {:>9} {:>12}",
             "cpus",
             "stop_vector/raw_ipi",
             "stop_nmi-timeout",
             "/raw_nmi",
             "stop_nmi_short-timeout",
-            "/raw_nmi"
+            "/raw_nmi",
+            "reboot/warm"
         );
         for r in &self.ratios {
             let _ = writeln!(
                 out,
-                "{:>4} {:>20} {:>18} {:>9} {:>24} {:>9}",
+                "{:>4} {:>20} {:>18} {:>9} {:>24} {:>9} {:>12}",
                 r.smp,
                 ratio(r.stop_vector_over_raw_ipi),
                 signed_us(r.stop_nmi_beyond_timeout_ns),
                 ratio(r.stop_nmi_beyond_timeout_over_raw_nmi),
                 signed_us(r.stop_nmi_short_beyond_timeout_ns),
                 ratio(r.stop_nmi_short_beyond_timeout_over_raw_nmi),
+                ratio(r.vm_reboot_over_warm_restart),
             );
         }
         if let Some(s) = &self.bringup_scaling {
@@ -205,12 +250,36 @@ impl BenchReport {
             out,
             "  {PANIC_TO_EXIT:<18} host-side: the guest's trigger line reaching xtask to QEMU's exit"
         );
+        for (metric, what) in RESTART_METRICS {
+            let _ = writeln!(out, "  {metric:<18} {what}");
+        }
         out
     }
 }
 
-/// One table row.
-fn figures_row(metric: &str, smp: u32, f: &Figures) -> String {
+/// The notes of a restart-latency row: the serial console's estimated part of a warm restart,
+/// the VM-reboot run's length.
+fn restart_notes(boot: &BootResult, metric: &str) -> Vec<String> {
+    let Some(r) = &boot.restart else {
+        return Vec::new();
+    };
+    match metric {
+        WARM_GUEST => vec![format!(
+            "serial output ~{:.1} us ({} lines at {:.1} us, {} B at {:.2} us) = {:.0}% of the median",
+            us(r.serial.estimate_ns),
+            r.serial.lines,
+            r.serial.ns_per_line / 1e3,
+            r.serial.bytes,
+            r.serial.ns_per_byte / 1e3,
+            r.serial.of_guest_median * 100.0
+        )],
+        REBOOT_HOST => vec![format!("in a {:.1} s run", r.reboot_window_s)],
+        _ => Vec::new(),
+    }
+}
+
+/// One table row, with `extra` notes after the paths and lost probes.
+fn figures_row(metric: &str, smp: u32, f: &Figures, extra: &[String]) -> String {
     let mut notes = Vec::new();
     if let Some(p) = f.paths {
         for (name, count) in [
@@ -228,6 +297,7 @@ fn figures_row(metric: &str, smp: u32, f: &Figures) -> String {
     if f.lost > 0 {
         notes.push(format!("lost={}", f.lost));
     }
+    notes.extend_from_slice(extra);
     format!(
         "{metric:<18} {smp:>4} {:>6} {:>11.1} {:>11.1} {:>11.1} {:>11.1}  {}\n",
         f.n,
@@ -260,7 +330,7 @@ fn over(a: Option<f64>, b: Option<u64>) -> Option<f64> {
     (b > 0).then(|| a / b as f64)
 }
 
-/// The ratios of one boot; `None` if it has none (one CPU).
+/// The ratios of one boot; `None` if it has none (one CPU without restart figures).
 fn ratios(boot: &BootResult) -> Option<Ratios> {
     let raw_nmi = boot.median("raw_nmi");
     let beyond = |metric: &str, timeout_ns: u64| {
@@ -279,8 +349,17 @@ fn ratios(boot: &BootResult) -> Option<Ratios> {
         stop_nmi_beyond_timeout_over_raw_nmi: over(nmi.map(|n| n as f64), raw_nmi),
         stop_nmi_short_beyond_timeout_ns: short,
         stop_nmi_short_beyond_timeout_over_raw_nmi: over(short.map(|n| n as f64), raw_nmi),
+        vm_reboot_over_warm_restart: boot.restart.as_ref().and_then(|r| {
+            over(
+                Some(r.reboot_host.median_ns as f64),
+                Some(r.warm_host.median_ns),
+            )
+        }),
     };
-    let any = r.stop_vector_over_raw_ipi.is_some() || nmi.is_some() || short.is_some();
+    let any = r.stop_vector_over_raw_ipi.is_some()
+        || nmi.is_some()
+        || short.is_some()
+        || r.vm_reboot_over_warm_restart.is_some();
     any.then_some(r)
 }
 
@@ -302,6 +381,7 @@ fn bringup_scaling(boots: &[BootResult]) -> Option<BringUpScaling> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bench::restart::SerialShare;
     use crate::bench_output::parse;
 
     /// A boot at `smp` CPUs whose metrics have the given medians (other figures around them).
@@ -325,7 +405,80 @@ mod tests {
             host_busy: Some(0.0),
             panic_to_exit_ns: Some(2_500_000),
             guest: parse(&serial).unwrap(),
+            restart: None,
         }
+    }
+
+    /// Figures with this median (the others around it).
+    fn around(median: u64) -> Figures {
+        Figures::of(&mut [median / 2, median, median * 2]).unwrap()
+    }
+
+    /// Restart figures: warm restarts with these host and runtime medians, VM reboots with this
+    /// one.
+    fn restart(warm_host: u64, warm_guest: u64, reboot: u64) -> RestartFigures {
+        RestartFigures {
+            warm_host: around(warm_host),
+            warm_guest: around(warm_guest),
+            reboot_host: around(reboot),
+            reboot_window_s: 3.0,
+            serial: SerialShare {
+                lines: 17,
+                bytes: 640,
+                ns_per_byte: 1_500.0,
+                ns_per_line: 0.0,
+                estimate_ns: 960_000,
+                of_guest_median: 0.48,
+            },
+        }
+    }
+
+    #[test]
+    fn restart_rows_ratio_and_notes() {
+        let mut b = boot(1, &[]);
+        b.restart = Some(restart(2_500_000, 2_000_000, 200_000_000));
+        let r = ratios(&b).expect("a restart ratio even at one CPU");
+        assert_eq!(r.vm_reboot_over_warm_restart, Some(80.0));
+        assert_eq!(r.stop_vector_over_raw_ipi, None);
+        assert_eq!(
+            b.restart_metric("restart_warm_guest").unwrap().median_ns,
+            2_000_000
+        );
+        assert_eq!(
+            b.restart_metric("reboot_vm_host").unwrap().median_ns,
+            200_000_000
+        );
+        assert!(b.restart_metric("raw_ipi").is_none());
+        let table = BenchReport::new("tcg".into(), 2, 10, vec![b, boot(2, &[])]).table();
+        let words = |prefix: &str| {
+            let line = table.lines().find(|l| l.starts_with(prefix)).unwrap();
+            line.split_whitespace().collect::<Vec<_>>().join(" ")
+        };
+        assert_eq!(
+            words("restart_warm_host"),
+            "restart_warm_host 1 3 1250.0 2500.0 5000.0 5000.0"
+        );
+        assert_eq!(
+            words("restart_warm_guest"),
+            "restart_warm_guest 1 3 1000.0 2000.0 4000.0 4000.0 serial output ~960.0 us \
+             (17 lines at 0.0 us, 640 B at 1.50 us) = 48% of the median"
+        );
+        assert!(
+            words("reboot_vm_host").ends_with(" in a 3.0 s run"),
+            "{table}"
+        );
+        // The boot without restart figures has no restart rows and no ratio row.
+        assert_eq!(table.matches("restart_warm_host ").count(), 2, "{table}");
+        let ratio_row = table
+            .lines()
+            .find(|l| l.trim_start().starts_with("1 "))
+            .unwrap();
+        assert_eq!(
+            ratio_row.split_whitespace().last(),
+            Some("80.00"),
+            "{table}"
+        );
+        assert!(!table.lines().any(|l| l.trim_start().starts_with("2 ")));
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The bench's SVG plot: median latency (log scale) against CPU count, one line per metric
-//! (and one for panic-to-exit).
+//! (and one each for panic-to-exit and the restart-latency rows).
 //! plotters' SVG backend only: text is written as SVG `<text>`, so no font files are needed.
 
 use std::path::Path;
@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{bail, Result};
 use plotters::prelude::*;
 
-use crate::bench_report::{BootResult, METRICS, PANIC_TO_EXIT};
+use crate::bench_report::{BootResult, METRICS, PANIC_TO_EXIT, RESTART_METRICS};
 
 /// Picture size in pixels.
 const SIZE: (u32, u32) = (960, 600);
@@ -69,8 +69,8 @@ pub fn write_svg(path: &Path, boots: &[BootResult]) -> Result<()> {
     Ok(())
 }
 
-/// The metrics measured at least once, in table order, then panic-to-exit, with their
-/// (CPUs, median µs) points.
+/// The metrics measured at least once, in table order, then panic-to-exit and the restart
+/// rows, with their (CPUs, median µs) points.
 fn series(boots: &[BootResult]) -> Vec<Series> {
     let points = |ns: &dyn Fn(&BootResult) -> Option<u64>| -> Vec<(f64, f64)> {
         boots
@@ -85,8 +85,15 @@ fn series(boots: &[BootResult]) -> Vec<Series> {
         )
     });
     let host = (PANIC_TO_EXIT, points(&|b| b.panic_to_exit_ns));
+    let restart = RESTART_METRICS.iter().map(|&(metric, _)| {
+        (
+            metric,
+            points(&|b| b.restart_metric(metric).map(|f| f.median_ns)),
+        )
+    });
     guest
         .chain([host])
+        .chain(restart)
         .filter(|(_, points)| !points.is_empty())
         .collect()
 }

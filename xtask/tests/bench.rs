@@ -21,6 +21,10 @@ const AT_TWO_CPUS: &[&str] = &[
 ];
 /// Samples per metric: enough to exercise every path, few enough for a test.
 const ITERS: u64 = 5;
+/// Warm restarts per CPU count.
+const RESTARTS: u64 = 3;
+/// How long the VM-reboot run goes on: time for a few reboots even on a busy host.
+const REBOOT_SECS: u64 = 4;
 
 #[test]
 fn a_quick_bench_writes_json_of_the_documented_shape_and_an_svg() {
@@ -36,6 +40,8 @@ fn a_quick_bench_writes_json_of_the_documented_shape_and_an_svg() {
             "--iters",
             &ITERS.to_string(),
         ])
+        .args(["--restarts", &RESTARTS.to_string()])
+        .args(["--reboot-secs", &REBOOT_SECS.to_string()])
         .args(["--timeout", "120", "--json"])
         .arg(&json)
         .arg("--svg")
@@ -52,7 +58,14 @@ fn a_quick_bench_writes_json_of_the_documented_shape_and_an_svg() {
     check_json(&json);
     let svg = std::fs::read_to_string(&svg).unwrap();
     assert!(svg.starts_with("<svg"), "not an SVG");
-    for metric in ["raw_ipi", "stop_vector", "stop_nmi_short"] {
+    for metric in [
+        "raw_ipi",
+        "stop_vector",
+        "stop_nmi_short",
+        "restart_warm_host",
+        "restart_warm_guest",
+        "reboot_vm_host",
+    ] {
         assert!(svg.contains(metric), "the plot has no line for {metric}");
     }
     std::fs::remove_dir_all(&dir).unwrap();
@@ -75,6 +88,7 @@ fn check_json(path: &Path) {
         assert!((0.0..=1.0).contains(&busy), "{busy}");
         assert!(boot["vector_timeout_ns"].as_u64().unwrap() > 0);
         assert!(boot["short_vector_timeout_ns"].as_u64() < boot["vector_timeout_ns"].as_u64());
+        check_restart(&boot["restart"]);
     }
     let (one, two) = (&boots[0], &boots[1]);
     assert_eq!(one["metrics"].as_object().unwrap().len(), 0);
@@ -95,11 +109,7 @@ fn check_json(path: &Path) {
             _ => ITERS - m["lost"].as_u64().unwrap(),
         };
         assert_eq!(n, want, "{name}");
-        let order: Vec<u64> = ["min_ns", "median_ns", "p99_ns", "max_ns"]
-            .iter()
-            .map(|k| m[*k].as_u64().unwrap())
-            .collect();
-        assert!(order.is_sorted(), "{name}: {m}");
+        check_order(name, m);
         if name.starts_with("stop_") {
             // One target per stop at two CPUs, each counted on exactly one path.
             let paths = m["paths"].as_object().unwrap();
@@ -109,13 +119,59 @@ fn check_json(path: &Path) {
             assert!(m["paths"].is_null(), "{name}");
         }
     }
+    // One CPU has only the restart ratio.
     let ratios = report["ratios"].as_array().unwrap();
-    assert_eq!(ratios.len(), 1);
-    assert_eq!(ratios[0]["smp"], 2);
-    assert!(ratios[0]["stop_vector_over_raw_ipi"].is_f64());
-    assert!(ratios[0]["stop_nmi_beyond_timeout_ns"].is_i64());
+    assert_eq!(ratios.len(), 2);
+    for (r, smp) in ratios.iter().zip([1u64, 2]) {
+        assert_eq!(r["smp"], smp);
+        assert!(
+            r["vm_reboot_over_warm_restart"].as_f64().unwrap() > 0.0,
+            "{r}"
+        );
+    }
+    assert!(ratios[0]["stop_vector_over_raw_ipi"].is_null());
+    assert!(ratios[1]["stop_vector_over_raw_ipi"].is_f64());
+    assert!(ratios[1]["stop_nmi_beyond_timeout_ns"].is_i64());
     assert!(
         report["bringup_scaling"].is_null(),
         "needs a boot above 2 CPUs"
     );
+}
+
+/// min <= median <= p99 <= max.
+fn check_order(name: &str, m: &Value) {
+    let order: Vec<u64> = ["min_ns", "median_ns", "p99_ns", "max_ns"]
+        .iter()
+        .map(|k| m[*k].as_u64().unwrap())
+        .collect();
+    assert!(order.is_sorted(), "{name}: {m}");
+}
+
+/// One boot's restart-latency figures: every warm restart sampled from both sides, at least one
+/// VM reboot, and the serial console's share worked out.
+fn check_restart(r: &Value) {
+    for name in ["warm_host", "warm_guest", "reboot_host"] {
+        let f = &r[name];
+        let n = f["n"].as_u64().unwrap();
+        if name == "reboot_host" {
+            assert!(n >= 1, "{r}");
+        } else {
+            assert_eq!(n, RESTARTS, "{name}: {r}");
+        }
+        check_order(name, f);
+        assert!(f["paths"].is_null() && f["lost"] == 0, "{name}: {f}");
+    }
+    let window = r["reboot_window_s"].as_f64().unwrap();
+    assert!(
+        window >= REBOOT_SECS as f64,
+        "killed at the end of its window: {window}"
+    );
+    let serial = &r["serial"];
+    // The panic message alone is longer than this.
+    assert!(serial["bytes"].as_u64().unwrap() > 40, "{serial}");
+    assert!(serial["ns_per_byte"].as_f64().unwrap() > 0.0, "{serial}");
+    let estimate = serial["estimate_ns"].as_u64().unwrap() as f64;
+    let median = r["warm_guest"]["median_ns"].as_u64().unwrap() as f64;
+    let share = serial["of_guest_median"].as_f64().unwrap();
+    assert!((share - estimate / median).abs() < 1e-9, "{serial}");
 }

@@ -1,12 +1,14 @@
-//! The benchmark app, booted once per CPU count by `cargo xtask bench` (which documents how to
-//! read the figures). In one boot it measures, `iters=N` times each (default 1000):
+//! The benchmark app, booted by `cargo xtask bench` (which documents how to read the figures).
+//! Every run first prints `bench: app-entry run=K` (K: warm restarts so far), the line the host
+//! times restarts to. With `restarts=N` it measures restart latency (see `restarts.rs`);
+//! otherwise, in one boot per CPU count, it measures, `iters=N` times each (default 1000):
 //! the raw fixed-IPI round trip to all other CPUs, the raw NMI round trip to one interrupts-off
 //! CPU (also right after a restart of the APs), stop latency per path (all idle: vector; all interrupts-off: NMI after the default and
 //! after a short vector timeout; mixed), and the restart after each stop; plus the boot's AP
 //! bring-up time. Then it prints the trigger line and panics, so that the host can time
 //! panic-to-exit.
 //!
-//! Output, one line per metric (the contract with xtask's parser, `xtask/src/bench.rs`):
+//! Output, one line per metric (the contract with xtask's parser, `xtask/src/bench_output.rs`):
 //! - `bench: start cpus=C iters=N vector_timeout_ns=T short_vector_timeout_ns=S nmi_timeout_ns=M`
 //! - `bench: <metric> n=.. min_ns=.. median_ns=.. p99_ns=.. max_ns=..` followed, for stops, by
 //!   `vector=.. nmi=.. self=.. init=.. stuck=..` (targets by path, summed over the samples) and,
@@ -22,13 +24,14 @@ extern crate alloc;
 
 mod args;
 mod measure;
+mod restarts;
 mod stats;
 
 use core::time::Duration;
 
 use alloc::vec::Vec;
 use allstop::stopping::STOP;
-use allstop::{println, smp};
+use allstop::{println, restart, smp, time};
 
 use args::Args;
 use measure::{Paths, Restarts, Role};
@@ -46,13 +49,19 @@ const SHORT_VECTOR_TIMEOUT: Duration = Duration::from_micros(50);
 const TRIGGER: &str = "bench: trigger panic-to-exit";
 
 fn main() -> i32 {
+    let entered = time::now();
+    println!("bench: app-entry run={}", restart::restart_count());
+    let entry_print = time::now() - entered;
     let args = match Args::parse(allstop::app_args()) {
         Ok(args) => args,
         Err(word) => {
-            println!("bench: bad argument '{word}'; usage: -- [iters=N]");
+            println!("bench: bad argument '{word}'; usage: -- [iters=N] [restarts=N]");
             return USAGE_STATUS;
         }
     };
+    if let Some(samples) = args.restarts {
+        restarts::run(samples, entry_print);
+    }
     let config = STOP.config();
     let default_timeout = config.vector_timeout();
     let cpus = smp::cpu_count();
