@@ -34,10 +34,13 @@
 //!   measure of the same restarts (TSC), from the panic to every CPU online again, just before
 //!   `main`. `reboot_vm_host`: the same app with `panic=reboot` and QEMU allowed to reset,
 //!   timed like `restart_warm_host`: firmware, boot and bring-up again; as many samples as fit
-//!   in `--reboot-secs` (QEMU is killed at its end). Both host figures include the panic's
-//!   output over the serial port (message, backtrace, stop report); the notes of
-//!   `restart_warm_guest` estimate that part (bytes times the cost of a byte, which the app
-//!   measures by timing its own app-entry line) and its share of the median.
+//!   in `--reboot-secs` (QEMU is killed at its end). All three include the panic's output
+//!   over the serial port (message, backtrace, stop report); the notes of `restart_warm_guest`
+//!   estimate that part (its lines and bytes times the cost of a line and of a byte, which the
+//!   app works out by timing two of its own lines of different lengths) and its share of the
+//!   median. Host-side samples are the times xtask read the two lines: when the reader falls
+//!   behind, both arrive in one read and the sample comes out near zero (a min of a few µs),
+//!   so compare medians.
 //!
 //! The notes column says how the stops' targets stopped, summed over the samples (`vector=`,
 //! `nmi=`, `init=` parked after the NMI timeout, `stuck=`), and `lost=` probes that got no
