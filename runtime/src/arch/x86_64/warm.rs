@@ -86,8 +86,11 @@ pub fn restart_here() -> ! {
     let (_, top) = restart_stack();
     // SAFETY: builds an interrupt frame for `warm_main` on the restart stack, with the kernel
     // selectors and interrupts off, and IRETs to it; nothing on the old stack is used again.
+    // RBP is cleared so that backtraces end at `warm_main` instead of running on into the
+    // frames of the run that panicked.
     unsafe {
         asm!(
+            "xor ebp, ebp",
             "push {ss}",
             "push {rsp}",
             "push {rflags}",
