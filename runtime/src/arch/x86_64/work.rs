@@ -1,6 +1,6 @@
 //! Running work on every CPU: the APs' idle loop and `on_each_cpu`.
 
-use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
 use spinning_top::Spinlock;
 use stop::x86::icr::Icr;
@@ -20,15 +20,20 @@ struct Work {
     job: AtomicPtr<Job>,
     /// Bumped after `job` is set; APs compare it with the last one they ran.
     generation: AtomicU64,
-    /// APs still running the current job.
-    remaining: AtomicUsize,
+    /// `generation << 32 | APs still running that generation's job`. Keyed by generation so that
+    /// a CPU that finishes an abandoned job late (parked by INIT only when the host next ran it)
+    /// cannot count against a later job.
+    remaining: AtomicU64,
 }
+
+/// Low half of `remaining`: the count.
+const COUNT_MASK: u64 = 0xFFFF_FFFF;
 
 static WORK: Work = Work {
     busy: Spinlock::new(()),
     job: AtomicPtr::new(core::ptr::null_mut()),
     generation: AtomicU64::new(0),
-    remaining: AtomicUsize::new(0),
+    remaining: AtomicU64::new(0),
 };
 
 /// Runs `f(cpu_index)` on every online CPU (the caller included) and returns when all are done.
@@ -39,15 +44,17 @@ pub fn on_each_cpu(f: &(dyn Fn(usize) + Sync)) {
     // SAFETY: APs use the job only until `remaining` drops to 0, which this function waits for
     // before it returns, so no use outlives `f`.
     let mut job: Job = unsafe { core::mem::transmute::<&(dyn Fn(usize) + Sync), Job>(f) };
-    let others = cpu_count() - 1;
+    let others = (cpu_count() - 1) as u64;
+    let generation = WORK.generation.load(Ordering::Relaxed) + 1;
     WORK.job.store(&mut job, Ordering::Relaxed);
-    WORK.remaining.store(others, Ordering::Relaxed);
-    WORK.generation.fetch_add(1, Ordering::Release);
+    WORK.remaining
+        .store(generation << 32 | others, Ordering::Relaxed);
+    WORK.generation.store(generation, Ordering::Release);
     if others > 0 {
         send(Icr::fixed_all_excluding_self(WAKE_VECTOR));
     }
     f(super::percpu::current_index());
-    while WORK.remaining.load(Ordering::Acquire) != 0 {
+    while WORK.remaining.load(Ordering::Acquire) & COUNT_MASK != 0 {
         core::hint::spin_loop();
     }
     WORK.job.store(core::ptr::null_mut(), Ordering::Relaxed);
@@ -73,7 +80,12 @@ pub fn idle_loop(index: usize, mut seen: u64) -> ! {
         // keeps the job alive until every AP has decremented `remaining`.
         let job = unsafe { *WORK.job.load(Ordering::Relaxed) };
         job(index);
-        WORK.remaining.fetch_sub(1, Ordering::AcqRel);
+        // Count this CPU done, unless the job was abandoned (or a later one published) meanwhile.
+        let _ = WORK
+            .remaining
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |r| {
+                (r >> 32 == generation && r & COUNT_MASK != 0).then(|| r - 1)
+            });
     }
 }
 
@@ -86,5 +98,6 @@ pub fn generation() -> u64 {
 /// Forgets the APs' share of the current job: they were parked with INIT and will not finish it.
 /// Lets an `on_each_cpu` whose caller restarted the others return.
 pub fn abandon_current_job() {
-    WORK.remaining.store(0, Ordering::Release);
+    let generation = WORK.generation.load(Ordering::Acquire);
+    WORK.remaining.store(generation << 32, Ordering::Release);
 }
