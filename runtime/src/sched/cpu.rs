@@ -33,6 +33,10 @@ pub struct CpuSched {
     sleepers: Spinlock<Vec<Sleeper>>,
     /// Whether the wake-up tick runs.
     ticking: AtomicBool,
+    /// Whether a thread or a sleeper was ever queued here. Until then the idle loop takes none
+    /// of the locks above: a CPU stopped inside the idle loop would otherwise keep a lock it
+    /// held, and after `smp::restart_others` (which keeps memory) it would deadlock on it.
+    used: AtomicBool,
 }
 
 impl CpuSched {
@@ -44,6 +48,7 @@ impl CpuSched {
             exiting: Spinlock::new(None),
             sleepers: Spinlock::new(Vec::new()),
             ticking: AtomicBool::new(false),
+            used: AtomicBool::new(false),
         }
     }
 }
@@ -54,6 +59,7 @@ pub static CPUS: [CpuSched; MAX_CPUS] = [const { CpuSched::new() }; MAX_CPUS];
 /// Queues `thread` on its CPU and wakes that CPU if it is another one.
 pub fn make_ready(thread: Arc<Thread>) {
     let cpu = thread.cpu;
+    CPUS[cpu].used.store(true, Ordering::Release);
     CPUS[cpu].ready.lock().push_back(thread);
     if cpu != crate::cpu::current_index() {
         kick::kick(cpu);
@@ -85,6 +91,7 @@ pub fn exit_current() -> ! {
 
 /// Adds a wait with a deadline to CPU `index`.
 pub fn add_sleeper(index: usize, deadline_ns: u64, waiter: Waiter) {
+    CPUS[index].used.store(true, Ordering::Release);
     CPUS[index].sleepers.lock().push(Sleeper {
         deadline_ns,
         waiter,
@@ -102,6 +109,9 @@ pub fn remove_sleeper(index: usize, thread: &Arc<Thread>, token: u64) {
 /// Whether CPU `index` has a thread to run or a deadline that passed.
 pub fn has_work(index: usize) -> bool {
     let cpu = &CPUS[index];
+    if !cpu.used.load(Ordering::Acquire) {
+        return false;
+    }
     if !cpu.ready.lock().is_empty() {
         return true;
     }
@@ -130,6 +140,9 @@ fn wake_sleepers(index: usize) {
 /// while sleepers wait.
 pub fn run_ready(index: usize) {
     let cpu = &CPUS[index];
+    if !cpu.used.load(Ordering::Acquire) {
+        return;
+    }
     loop {
         wake_sleepers(index);
         let Some(next) = cpu.ready.lock().pop_front() else {
