@@ -51,6 +51,9 @@ pub struct BootOptions {
     pub restart_max: u64,
     /// `restart.window_ms=W`.
     pub restart_window: Duration,
+    /// `restart.report=full|brief`: with `panic=restart`, print the backtrace and the stop table
+    /// (full), or only the panic message and the stop summary (brief: a faster restart).
+    pub restart_brief_report: bool,
     /// `inject.stop_during_bringup=1`: the boot CPU panics right after starting the APs (a test
     /// of stopping CPUs that are still booting).
     pub inject_stop_during_bringup: bool,
@@ -67,6 +70,7 @@ impl Default for BootOptions {
             stop_verify: Duration::ZERO,
             restart_max: DEFAULT_RESTART_MAX,
             restart_window: DEFAULT_RESTART_WINDOW,
+            restart_brief_report: false,
             inject_stop_during_bringup: false,
         }
     }
@@ -176,6 +180,14 @@ impl BootOptions {
                     .and_then(|v| v.parse::<u64>().ok())
                     .map(|v| opts.restart_max = v)
                     .ok_or_else(|| bad("a number of restarts", "restart.max=5")),
+                "restart.report" => value
+                    .and_then(|v| match v {
+                        "full" => Some(false),
+                        "brief" => Some(true),
+                        _ => None,
+                    })
+                    .map(|brief| opts.restart_brief_report = brief)
+                    .ok_or_else(|| bad("full|brief", "restart.report=full")),
                 "restart.window_ms" => value
                     .and_then(|v| v.parse::<u64>().ok())
                     .filter(|&ms| ms > 0)
@@ -317,15 +329,17 @@ mod tests {
         assert!(opts.inject_stop_during_bringup);
         let (_, warnings) = parse("stop.verify_ms=10001 inject.stop_during_bringup=yes");
         assert_eq!(warnings.len(), 2);
-        let (opts, warnings) = parse("panic=restart restart.max=1000 restart.window_ms=50");
+        let (opts, warnings) =
+            parse("panic=restart restart.max=1000 restart.window_ms=50 restart.report=brief");
         assert!(warnings.is_empty(), "{warnings:?}");
+        assert!(opts.restart_brief_report);
         assert_eq!(opts.panic, PanicAction::Restart);
         assert_eq!(
             (opts.restart_max, opts.restart_window),
             (1000, Duration::from_millis(50))
         );
-        let (opts, warnings) = parse("restart.max=-1 restart.window_ms=0");
-        assert_eq!(warnings.len(), 2);
+        let (opts, warnings) = parse("restart.max=-1 restart.window_ms=0 restart.report=short");
+        assert_eq!(warnings.len(), 3);
         assert_eq!(opts, BootOptions::default());
     }
 

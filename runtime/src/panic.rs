@@ -56,8 +56,18 @@ fn panic(info: &PanicInfo<'_>) -> ! {
             info.message()
         )),
     }
-    arch::backtrace::print();
+    // `restart.report=brief`: a warm restart's console output is its largest cost under QEMU
+    // (each byte is a write on the host), so only the summary line follows the message.
+    let brief = ACTION.load(Ordering::Relaxed) == PanicAction::Restart as u8
+        && crate::restart::brief_report();
+    if !brief {
+        arch::backtrace::print();
+    }
     match &report {
+        Some(report) if brief => {
+            console::write_fmt_breaking_lock(format_args!("{}\n", report.summary()));
+            stopping::verify_quiet(report);
+        }
         Some(report) => {
             stopping::print_report(report);
             stopping::verify_quiet(report);

@@ -16,7 +16,7 @@
 //! `restart.window_ms` is a crash loop: the run ends with [`CRASH_LOOP_STATUS`].
 
 use core::fmt::{self, Write};
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use core::time::Duration;
 
 use stop::{StopReason, Verdict};
@@ -38,13 +38,22 @@ const BOOT_CPU_GRACE: Duration = Duration::from_secs(1);
 
 /// `restart.max`.
 static MAX: AtomicU64 = AtomicU64::new(0);
+/// `restart.report=brief`.
+static BRIEF: AtomicBool = AtomicBool::new(false);
 /// `restart.window_ms`, in ns.
 static WINDOW_NS: AtomicU64 = AtomicU64::new(0);
 
 /// Applies the `restart.*` boot options.
 pub(crate) fn configure(opts: &BootOptions) {
     MAX.store(opts.restart_max, Ordering::Relaxed);
+    BRIEF.store(opts.restart_brief_report, Ordering::Relaxed);
     WINDOW_NS.store(opts.restart_window.as_nanos() as u64, Ordering::Relaxed);
+}
+
+/// Whether a panic that restarts prints only its message and the stop summary
+/// (`restart.report=brief`) instead of the backtrace and the whole stop table.
+pub(crate) fn brief_report() -> bool {
+    BRIEF.load(Ordering::Relaxed)
 }
 
 /// Warm restarts since the cold boot.

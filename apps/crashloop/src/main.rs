@@ -45,7 +45,8 @@ fn main() -> i32 {
         .and_then(|n| n.parse::<u64>().ok());
     match restart::last_crash() {
         Some(crash) => println!(
-            "crashloop: run #{run} on {cpus} CPUs; last crash on cpu {}: {}",
+            "crashloop: run #{run} on {cpus} CPUs ({} us after the crash); last crash on cpu {}: {}",
+            restart::last_restart_latency().map_or(0, |d| d.as_micros()),
             crash.cpu(),
             crash.message()
         ),

@@ -21,7 +21,7 @@ use stop::CpuState;
 /// INIT to STARTUP wait the SDM asks of older CPUs (Vol. 3A §8.4.4.1); CPUs of family 6 and later
 /// (and every hypervisor's vCPUs) do not need it, as Linux also concludes.
 const INIT_TO_SIPI_DELAY_LEGACY: Duration = Duration::from_millis(10);
-/// Wait between the first and the second STARTUP IPI.
+/// Longest wait between the first and the second STARTUP IPI (cut short once every AP arrived).
 const SIPI_RETRY_DELAY: Duration = Duration::from_micros(200);
 /// How long the boot CPU waits for all APs to check in before it goes on without the missing.
 const CHECK_IN_TIMEOUT: Duration = Duration::from_secs(2);
@@ -244,7 +244,11 @@ fn launch(m: &'static Machine, stop_during_bringup: bool) -> BringUp {
     if stop_during_bringup {
         panic!("stop requested during bring-up (inject.stop_during_bringup)");
     }
-    time::delay(SIPI_RETRY_DELAY);
+    let retry_at =
+        tsc::read() + time::ns_to_ticks(SIPI_RETRY_DELAY.as_nanos() as u64, time::tsc_khz());
+    while waiting().next().is_some() && tsc::read() < retry_at {
+        core::hint::spin_loop();
+    }
     if waiting().next().is_some() {
         // A STARTUP IPI reaches only CPUs still waiting for one; the others ignore it.
         for_aps(m, &|id| Icr::startup(id, page), &mut waiting());
