@@ -169,13 +169,8 @@ fn begin(since_ns: u64, report: Option<&Report>) -> ! {
     // A stopped boot CPU halts with NMIs deliverable (x86 platform). One reported stuck may only
     // be late (a vCPU the host did not schedule): it has its NMI, so give it time to finish.
     let boot_cpu = report.and_then(|r| r.cpus().find(|c| c.index == 0));
-    let stopped = boot_cpu.is_some_and(|c| c.verdict == Verdict::Stopped) || {
-        let deadline = time::now_ns() + BOOT_CPU_GRACE.as_nanos() as u64;
-        while !stopping::STOP.cpu_finished(0) && time::now_ns() < deadline {
-            core::hint::spin_loop();
-        }
-        stopping::STOP.cpu_finished(0)
-    };
+    let stopped = boot_cpu.is_some_and(|c| c.verdict == Verdict::Stopped)
+        || time::spin_until(BOOT_CPU_GRACE, || stopping::STOP.cpu_finished(0));
     if !stopped {
         console::write_fmt_breaking_lock(format_args!(
             "restart: impossible: cpu 0 is still not confirmed stopped after {} ms more, so \

@@ -57,9 +57,21 @@ pub fn now_ns() -> u64 {
 #[cfg(target_os = "none")]
 /// Busy-waits for at least `d`.
 pub fn delay(d: Duration) {
+    spin_until(d, || false);
+}
+
+#[cfg(target_os = "none")]
+/// Busy-waits until `done()` or until `timeout` has passed; returns `done()`'s last answer.
+pub fn spin_until(timeout: Duration, done: impl Fn() -> bool) -> bool {
     let start = crate::arch::tsc::read();
-    let ticks = ns_to_ticks(d.as_nanos() as u64, tsc_khz());
-    while crate::arch::tsc::read().wrapping_sub(start) < ticks {
+    let ticks = ns_to_ticks(timeout.as_nanos() as u64, tsc_khz());
+    loop {
+        if done() {
+            return true;
+        }
+        if crate::arch::tsc::read().wrapping_sub(start) >= ticks {
+            return done();
+        }
         core::hint::spin_loop();
     }
 }

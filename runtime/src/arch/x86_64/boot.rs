@@ -80,10 +80,10 @@ pvh_start32:
 2:
     mov eax, ecx
     shl eax, 21
-    or eax, 0x83
+    or eax, {large_page}
     cmp ecx, {first_uncached}
     jb 3f
-    or eax, 0x18
+    or eax, {uncached}
 3:
     mov dword ptr [boot_pd + ecx * 8], eax
     inc ecx
@@ -129,6 +129,8 @@ pvh_start64:
     note_type = const XEN_ELFNOTE_PHYS32_ENTRY,
     stack_size = const BOOT_STACK_SIZE,
     first_uncached = const FIRST_UNCACHED_2M_PAGE,
+    large_page = const super::paging::LARGE_PAGE_FLAGS,
+    uncached = const super::paging::UNCACHED,
     kernel_cs = const KERNEL_CS,
     kernel_ds = const KERNEL_DS,
     boot_main = sym boot_main,

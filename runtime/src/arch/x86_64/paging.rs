@@ -22,9 +22,10 @@ unsafe extern "C" {
     static mut boot_pd: [u64; 2048];
 }
 
-/// Present | writable | 2 MiB page, and the uncached bits for the top 64 MiB: what boot.rs writes.
-const LARGE_PAGE_FLAGS: u64 = PRESENT | (1 << 1) | HUGE_PAGE;
-const UNCACHED: u64 = (1 << 3) | (1 << 4);
+/// Present | writable | 2 MiB page, and the uncached bits (PWT | PCD) for the top 64 MiB: the
+/// identity map's entries, written by boot.rs at a cold boot and by `reset_identity_map`.
+pub const LARGE_PAGE_FLAGS: u64 = PRESENT | (1 << 1) | HUGE_PAGE;
+pub const UNCACHED: u64 = (1 << 3) | (1 << 4);
 
 /// End of the identity map the boot code builds.
 const MAPPED_END: usize = 4 << 30;

@@ -244,11 +244,7 @@ fn launch(m: &'static Machine, stop_during_bringup: bool) -> BringUp {
     if stop_during_bringup {
         panic!("stop requested during bring-up (inject.stop_during_bringup)");
     }
-    let retry_at =
-        tsc::read() + time::ns_to_ticks(SIPI_RETRY_DELAY.as_nanos() as u64, time::tsc_khz());
-    while waiting().next().is_some() && tsc::read() < retry_at {
-        core::hint::spin_loop();
-    }
+    time::spin_until(SIPI_RETRY_DELAY, || waiting().next().is_none());
     if waiting().next().is_some() {
         // A STARTUP IPI reaches only CPUs still waiting for one; the others ignore it.
         for_aps(m, &|id| Icr::startup(id, page), &mut waiting());
