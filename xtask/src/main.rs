@@ -24,6 +24,7 @@ mod setup;
 mod size;
 mod std_app;
 mod std_cases;
+mod std_source;
 mod stop_cases;
 mod stop_expect;
 mod summary;

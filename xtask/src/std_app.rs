@@ -23,15 +23,13 @@ use anyhow::{bail, Context, Result};
 
 use crate::apps::{executables, KERNEL_TARGET};
 use crate::child::{self, Echo};
+use crate::std_source::{self, Diagnosis, Nightly, StdSource};
 use crate::workspace;
 
 /// The target std apps are built for.
 pub const STD_TARGET: &str = "x86_64-unknown-hermit";
-/// The toolchain that builds them (`-Zbuild-std` needs nightly).
-const NIGHTLY: &str = "nightly";
-/// What installs it.
-const INSTALL_NIGHTLY: &str =
-    "rustup toolchain install nightly --profile minimal --component rust-src";
+/// The variable that names another rustup toolchain to build them with (default `nightly`).
+pub const NIGHTLY_VAR: &str = "ALLSTOP_NIGHTLY";
 /// Flags for std and the app: the runtime's interrupt handlers run on the interrupted stack, so
 /// no red zone; frame pointers for the panic handler's backtrace; a fixed load address.
 const STD_RUSTFLAGS: &str =
@@ -74,30 +72,42 @@ pub fn partition<'a>(apps: &[&'a str]) -> Result<(Vec<&'a str>, Vec<&'a str>)> {
     Ok(apps.iter().partition(|app| marked.contains(**app)))
 }
 
+/// The rustup toolchain that builds std apps (`-Zbuild-std` needs a nightly): `nightly`, or the
+/// one `ALLSTOP_NIGHTLY` names (say `nightly-2026-05-19`, when the newest nightly's std is broken
+/// for Hermit).
+pub fn nightly_toolchain() -> String {
+    std::env::var(NIGHTLY_VAR).unwrap_or_else(|_| "nightly".into())
+}
+
+/// The command that installs the toolchain with `rust-src`.
+fn install_command() -> String {
+    format!(
+        "rustup toolchain install {} --profile minimal --component rust-src",
+        nightly_toolchain()
+    )
+}
+
 /// Why std apps cannot be built here, if they cannot: nightly or its `rust-src` is missing
 /// (xtask installs them with rustup first, when it can). `None` when both are in place.
 pub fn toolchain_missing() -> Option<String> {
     if nightly_ready() {
         return None;
     }
+    let install = install_command();
     if !on_path("rustup") {
         return Some(format!(
             "std apps need the nightly toolchain with rust-src and rustup is not installed; \
-             install rustup, then run: {INSTALL_NIGHTLY}"
+             install rustup, then run: {install}"
         ));
     }
-    eprintln!(
-        "setup: std apps need the nightly toolchain with rust-src; running: {INSTALL_NIGHTLY}"
-    );
+    eprintln!("setup: std apps need the nightly toolchain with rust-src; running: {install}");
     let mut cmd = Command::new("rustup");
-    cmd.args(INSTALL_NIGHTLY.split(' ').skip(1))
+    cmd.args(install.split(' ').skip(1))
         .current_dir(workspace::root());
     match child::run(&mut cmd, INSTALL_TIMEOUT, Echo::All).and_then(|f| f.success()) {
-        Err(err) => Some(format!(
-            "`{INSTALL_NIGHTLY}` failed ({err:#}); run it by hand"
-        )),
+        Err(err) => Some(format!("`{install}` failed ({err:#}); run it by hand")),
         Ok(_) if !nightly_ready() => Some(format!(
-            "`{INSTALL_NIGHTLY}` ran but nightly or its rust-src is still missing"
+            "`{install}` ran but nightly or its rust-src is still missing"
         )),
         Ok(_) => None,
     }
@@ -105,19 +115,45 @@ pub fn toolchain_missing() -> Option<String> {
 
 /// Whether nightly and its `rust-src` are installed.
 fn nightly_ready() -> bool {
-    matches!(nightly_sysroot(), Ok(Some(sysroot)) if has_rust_src(&sysroot))
+    matches!(nightly_query(&["--print", "sysroot"]), Ok(Some(sysroot)) if has_rust_src(Path::new(&sysroot)))
 }
 
-/// The nightly toolchain's sysroot; `None` when it is not installed.
-fn nightly_sysroot() -> Result<Option<PathBuf>> {
+/// What the nightly's `rustc` prints for `args`; `None` when the toolchain is not installed.
+fn nightly_query(args: &[&str]) -> Result<Option<String>> {
     let mut cmd = Command::new("rustup");
-    cmd.args(["run", NIGHTLY, "rustc", "--print", "sysroot"])
+    cmd.args(["run", &nightly_toolchain(), "rustc"])
+        .args(args)
         .current_dir(workspace::root());
     let done = child::run(&mut cmd, QUERY_TIMEOUT, Echo::Nothing)?;
     Ok(done
         .status
         .is_some_and(|s| s.success())
-        .then(|| PathBuf::from(done.stdout.trim())))
+        .then(|| done.stdout.trim().to_string()))
+}
+
+/// The nightly's version, commit and sysroot.
+fn nightly() -> Result<&'static Nightly> {
+    static NIGHTLY: OnceLock<Nightly> = OnceLock::new();
+    if let Some(nightly) = NIGHTLY.get() {
+        return Ok(nightly);
+    }
+    let toolchain = nightly_toolchain();
+    let missing = || anyhow::anyhow!("the {toolchain} toolchain is not installed");
+    let verbose = nightly_query(&["-vV"])?.ok_or_else(missing)?;
+    let sysroot = nightly_query(&["--print", "sysroot"])?.ok_or_else(missing)?;
+    let field = |key: &str| {
+        verbose
+            .lines()
+            .find_map(|line| line.strip_prefix(key))
+            .map(|value| value.trim().to_string())
+    };
+    let nightly = Nightly {
+        version: verbose.lines().next().unwrap_or_default().to_string(),
+        commit: field("commit-hash:").unwrap_or_else(|| "unknown".into()),
+        sysroot: PathBuf::from(sysroot),
+        toolchain,
+    };
+    Ok(NIGHTLY.get_or_init(|| nightly))
 }
 
 /// Whether a sysroot holds the standard library's source (`-Zbuild-std` builds from it).
@@ -203,14 +239,79 @@ fn static_library(messages: &str) -> Result<PathBuf> {
     bail!("cargo built no static library of the runtime")
 }
 
-/// Builds one std app with nightly, linked with `runtime`; returns its image.
+/// Builds one std app with nightly, linked with `runtime`; returns its image. When std itself
+/// fails only for Hermit ABI items that xtask can add, builds it again from a patched copy of
+/// std's sources (see [`std_source`]).
 fn build_app(app: &str, runtime: &Path, release: bool) -> Result<BTreeMap<String, PathBuf>> {
+    let nightly = nightly()?;
+    let mut source = StdSource::for_nightly(nightly)?;
+    loop {
+        announce(&source, nightly);
+        let mut cmd = build_command(app, runtime, release, &nightly.toolchain);
+        source.apply(&mut cmd);
+        let done = child::run(&mut cmd, workspace::CARGO_TIMEOUT, Echo::Stderr)?;
+        let library = source.library(nightly);
+        eprint!("{}", std_source::rendered_outside(&done.stdout, &library));
+        let diagnosis = std_source::diagnose(&done.stdout, &library);
+        let failed = match done.success() {
+            Ok(done) => return executables(&done.stdout, &[app]),
+            Err(err) => err,
+        };
+        match (diagnosis, &source) {
+            (Diagnosis::MissingHermitItems(items), StdSource::Shipped) => {
+                source = std_source::prepare(nightly, &items)?;
+            }
+            (Diagnosis::MissingHermitItems(items), StdSource::Patched { .. }) => bail!(
+                "std for {STD_TARGET} does not compile with {} even from the patched copy of its \
+                 sources ({} still missing): this cargo may no longer honour the variable that \
+                 points build-std at the copy; {}",
+                nightly.version,
+                items.join(", "),
+                what_to_try()
+            ),
+            (Diagnosis::StdBroken(first), _) => bail!(
+                "std for {STD_TARGET} does not compile with {} (toolchain `{}`); first error: \
+                 {first}; {}",
+                nightly.version,
+                nightly.toolchain,
+                what_to_try()
+            ),
+            (Diagnosis::NotStd, _) => {
+                return Err(failed).with_context(|| {
+                    format!("building std app {app} with {} failed", nightly.toolchain)
+                })
+            }
+        }
+    }
+}
+
+/// Prints the `setup:` line of a patched source, once per xtask run.
+fn announce(source: &StdSource, nightly: &Nightly) {
+    static SAID: OnceLock<()> = OnceLock::new();
+    if let Some(line) = source.setup_line(nightly) {
+        if SAID.set(()).is_ok() {
+            eprintln!("{line}");
+        }
+    }
+}
+
+/// What a user can do when std does not compile for Hermit with the nightly at hand.
+fn what_to_try() -> String {
+    format!(
+        "try another nightly: `rustup toolchain install nightly-YYYY-MM-DD --profile minimal \
+         --component rust-src`, then run xtask with {NIGHTLY_VAR}=nightly-YYYY-MM-DD; if std only \
+         lacks a hermit-abi item, add it to ADDED_ITEMS in xtask/src/std_source.rs"
+    )
+}
+
+/// The nightly `cargo rustc` that builds one std app with std, linked with `runtime`.
+fn build_command(app: &str, runtime: &Path, release: bool, toolchain: &str) -> Command {
     let script = workspace::root().join("runtime/allstop.ld");
     let mut cmd = Command::new("rustup");
     cmd.current_dir(workspace::root())
         .args([
             "run",
-            NIGHTLY,
+            toolchain,
             "cargo",
             "rustc",
             "--package",
@@ -220,7 +321,7 @@ fn build_app(app: &str, runtime: &Path, release: bool) -> Result<BTreeMap<String
         ])
         .args(["--target", STD_TARGET, "-Zbuild-std=std,panic_abort"])
         .arg("-Zbuild-std-features=compiler-builtins-mem")
-        .arg("--message-format=json-render-diagnostics");
+        .arg("--message-format=json");
     if release {
         cmd.arg("--release");
     }
@@ -241,12 +342,8 @@ fn build_app(app: &str, runtime: &Path, release: bool) -> Result<BTreeMap<String
         "CARGO_TARGET_X86_64_UNKNOWN_HERMIT_RUSTFLAGS",
         STD_RUSTFLAGS,
     );
-    let done = child::run(&mut cmd, workspace::CARGO_TIMEOUT, Echo::Stderr)?
-        .success()
-        .with_context(|| format!("building std app {app} with {NIGHTLY} failed"))?;
-    executables(&done.stdout, &[app])
+    cmd
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
