@@ -149,10 +149,26 @@ pub struct StopController<P, const N: usize> {
     config: StopConfig,
     /// Hooks every stopping CPU runs.
     hooks: StopHooks,
-    /// Loom negative control only: finish when every target is `Halted`, ignoring NMI
-    /// accounting, as Linux does.
+    /// Loom negative controls only: which broken protocol to run instead of the real one.
     #[cfg(loom)]
-    naive_completion: bool,
+    variant: LoomVariant,
+}
+
+/// The protocols the loom models run: the real one, and broken ones that the models must catch
+/// (negative controls). Exists only under `--cfg loom`.
+#[cfg(loom)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoomVariant {
+    /// The protocol as built.
+    Real,
+    /// Linux's completion rule (a target is done once `Halted`, NMIs in flight ignored), with
+    /// the NMI handler's accounting store kept.
+    LinuxRuleWithAccounting,
+    /// Linux as it is: its completion rule and no accounting store at all.
+    Linux,
+    /// The real completion rule without the accounting store: no NMI-stopped CPU can ever be
+    /// reported stopped.
+    NoAccountingStore,
 }
 
 impl<P: Platform, const N: usize> StopController<P, N> {
@@ -169,17 +185,17 @@ impl<P: Platform, const N: usize> StopController<P, N> {
                 config: StopConfig::new(),
                 hooks: StopHooks::new(),
                 #[cfg(loom)]
-                naive_completion: false,
+                variant: LoomVariant::Real,
             }
         }
     }
 
-    /// Loom negative control: the same controller with Linux's completion rule (done when no
-    /// target is still un-halted, NMIs in flight ignored). Exists only under `--cfg loom`.
+    /// Loom models: the same controller running `variant` of the protocol. Exists only under
+    /// `--cfg loom`.
     #[cfg(loom)]
-    pub fn new_naive(platform: P) -> Self {
+    pub fn new_variant(platform: P, variant: LoomVariant) -> Self {
         Self {
-            naive_completion: true,
+            variant,
             ..Self::new(platform)
         }
     }
@@ -344,8 +360,15 @@ impl<P: Platform, const N: usize> StopController<P, N> {
         }
         self.finish_halted(cpu);
         let sent = record.nmi_sent.load(Ordering::SeqCst);
+        #[cfg(loom)]
+        let accounts = !matches!(
+            self.variant,
+            LoomVariant::Linux | LoomVariant::NoAccountingStore
+        );
+        #[cfg(not(loom))]
+        let accounts = true;
         // A stray NMI to a CPU that owes nothing stores nothing.
-        if record.nmi_done.load(Ordering::SeqCst) != sent {
+        if accounts && record.nmi_done.load(Ordering::SeqCst) != sent {
             self.platform.on_cpu_store(cpu);
             record.nmi_done.store(sent, Ordering::SeqCst);
         }
@@ -464,10 +487,13 @@ impl<P: Platform, const N: usize> StopController<P, N> {
     }
 
     /// Whether a target is done: `Halted` and every NMI accounted for (or, in the loom
-    /// negative control only, merely `Halted`).
+    /// negative controls with Linux's rule, merely `Halted`).
     fn target_done(&self, record: &CpuRecord) -> bool {
         #[cfg(loom)]
-        if self.naive_completion {
+        if matches!(
+            self.variant,
+            LoomVariant::Linux | LoomVariant::LinuxRuleWithAccounting
+        ) {
             return record.state() == CpuState::Halted;
         }
         record.finished()

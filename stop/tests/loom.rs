@@ -1,4 +1,4 @@
-//! loom models of the stop protocol core (run by `cargo xtask loom`, see CONTRACTS.md):
+//! loom models of the stop protocol core (run by `cargo xtask loom`; the crate docs list them):
 //! 2–3 CPUs as loom threads, exhaustive over every schedule within `LOOM_MAX_PREEMPTIONS`.
 //!
 //! Interrupts are modelled at store granularity: a pending NMI lands at every CPU-side store
@@ -8,8 +8,16 @@
 //! once more after, so an NMI still in flight then is caught. The clock ticks once per read, so
 //! timeouts expire in every position relative to the CPUs' progress.
 //!
-//! I1 is asserted before every CPU-side store; I4 at every NMI send; I2 and I5 after each
-//! execution. The negative control runs Linux's completion rule and must hit I1.
+//! I1 ("no CPU reported stopped enters a stop handler or makes a store after the report") is
+//! asserted before every CPU-side store and at every NMI and stop-vector entry; I4 at every NMI
+//! send; I2 and I5 after each execution. Negative controls run broken protocols
+//! ([`LoomVariant`]) and must be caught: Linux as it is (its completion rule, no accounting
+//! store) and Linux's rule with the accounting store kept violate I1; without the accounting
+//! store no NMI-stopped CPU is ever reported stopped.
+//!
+//! Loom's limits: it is exhaustive only up to the preemption bound, and it models `SeqCst`
+//! accesses as `AcqRel` (fences are `SeqCst`), so a bug that needs a total order of plain
+//! `SeqCst` accesses could hide from it.
 #![cfg(loom)]
 
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
@@ -21,8 +29,8 @@ use loom::sync::atomic::{AtomicBool, AtomicU64};
 use loom::thread;
 use std::sync::Arc;
 use stop::{
-    CpuReport, CpuState, IpiFailed, Platform, StopController, StopPath, StopReason, StopSummary,
-    Verdict,
+    CpuReport, CpuState, IpiFailed, LoomVariant, Platform, StopController, StopPath, StopReason,
+    StopSummary, Verdict,
 };
 
 /// Most CPUs in a model.
@@ -76,12 +84,21 @@ impl Machine {
         self.controller.get().expect("set before threads start")
     }
 
+    /// I1 at a handler's entry: `cpu` must not run stop code once reported stopped.
+    fn assert_not_reported_stopped(&self, cpu: usize, what: &str) {
+        assert!(
+            !(self.returned.load(SeqCst) && self.cpus[cpu].reported_stopped.load(SeqCst)),
+            "I1 violated: cpu {cpu} {what} after stop_others reported it stopped"
+        );
+    }
+
     /// Takes a pending NMI unless blocked; a stop NMI never returns.
     fn poll_nmi(&self, cpu: usize) {
         let c = &self.cpus[cpu];
         if c.nmi_blocked.load(SeqCst) || !c.nmi.swap(false, SeqCst) {
             return;
         }
+        self.assert_not_reported_stopped(cpu, "entered the NMI handler");
         c.nmi_blocked.store(true, SeqCst);
         c.took_nmi.store(true, SeqCst);
         self.controller().on_nmi(cpu);
@@ -94,6 +111,7 @@ impl Machine {
         if !c.irq_on.load(SeqCst) || !c.vector.swap(false, SeqCst) {
             return;
         }
+        self.assert_not_reported_stopped(cpu, "entered the stop-vector handler");
         c.took_vector.store(true, SeqCst);
         self.controller().on_stop_vector(cpu);
     }
@@ -132,11 +150,7 @@ impl Platform for ModelPlatform {
         resume_unwind(Box::new(Halted))
     }
     fn on_cpu_store(&self, cpu: usize) {
-        let c = &self.0.cpus[cpu];
-        assert!(
-            !(self.0.returned.load(SeqCst) && c.reported_stopped.load(SeqCst)),
-            "I1 violated: cpu {cpu} stores after stop_others reported it stopped"
-        );
+        self.0.assert_not_reported_stopped(cpu, "stores");
         self.0.poll_nmi(cpu);
     }
 }
@@ -148,8 +162,9 @@ struct Report {
     summary: StopSummary,
 }
 
-/// Builds one execution's machine with `n` CPUs, CPU `i` having APIC ID `i`.
-fn machine(n: usize, naive: bool) -> Arc<Machine> {
+/// Builds one execution's machine with `n` CPUs, CPU `i` having APIC ID `i`, running
+/// `variant` of the protocol.
+fn machine(n: usize, variant: LoomVariant) -> Arc<Machine> {
     let m = Arc::new(Machine {
         cpus: (0..n).map(|_| Cpu::new()).collect(),
         returned: AtomicBool::new(false),
@@ -158,11 +173,7 @@ fn machine(n: usize, naive: bool) -> Arc<Machine> {
         stopper_hint: std::sync::atomic::AtomicUsize::new(usize::MAX),
     });
     let platform = ModelPlatform(m.clone());
-    let controller = if naive {
-        Controller::new_naive(platform)
-    } else {
-        Controller::new(platform)
-    };
+    let controller = Controller::new_variant(platform, variant);
     // Two clock reads of vector timeout, three of NMI timeout.
     controller
         .config()
@@ -265,13 +276,22 @@ fn check_accounting(m: &Machine, report: &Report) {
     assert_eq!(s.stopper, report.stopper);
 }
 
-/// Runs `model` exhaustively and prints its interleaving count.
-fn explore(name: &str, model: impl Fn() + Sync + Send + 'static) -> usize {
+/// A loom builder with the run's settings; `bound` overrides `LOOM_MAX_PREEMPTIONS`.
+fn builder(bound: Option<usize>) -> loom::model::Builder {
+    let mut builder = loom::model::Builder::new();
+    builder.max_branches = 1_000_000;
+    if bound.is_some() {
+        builder.preemption_bound = bound;
+    }
+    builder
+}
+
+/// Runs `model` exhaustively (within `bound`, default `LOOM_MAX_PREEMPTIONS`) and prints its
+/// interleaving count.
+fn explore(name: &str, bound: Option<usize>, model: impl Fn() + Sync + Send + 'static) -> usize {
     static RUNS: StdAtomicUsize = StdAtomicUsize::new(0);
     RUNS.store(0, SeqCst);
-    let mut builder = loom::model::Builder::new();
-    builder.max_branches = 100_000;
-    builder.check(move || {
+    builder(bound).check(move || {
         RUNS.fetch_add(1, SeqCst);
         model();
     });
@@ -281,13 +301,58 @@ fn explore(name: &str, model: impl Fn() + Sync + Send + 'static) -> usize {
     n
 }
 
+/// Negative control: runs `model` and passes only if loom finds an I1 violation (the panic's
+/// own message is checked, so a control that fails for another reason fails the test).
+fn expect_i1_violation(name: &str, model: impl Fn() + Sync + Send + 'static) {
+    static RUNS: StdAtomicUsize = StdAtomicUsize::new(0);
+    RUNS.store(0, SeqCst);
+    let found = catch_unwind(AssertUnwindSafe(|| {
+        builder(None).check(move || {
+            RUNS.fetch_add(1, SeqCst);
+            model();
+        })
+    }));
+    let n = RUNS.load(SeqCst);
+    let Err(payload) = found else {
+        panic!("loom did not find {name}'s I1 violation in {n} interleavings");
+    };
+    let text = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or("<no message>");
+    assert!(
+        text.contains("I1 violated"),
+        "{name}: loom failed, but not on I1: {text}"
+    );
+    println!("\nloom: {name}: violation of I1 found after {n} interleavings (expected): {text}");
+}
+
 /// Stopper on CPU 0, one running target whose interrupts come on late: the vector can land
-/// before, during or after the NMI phase. Checks I1 (and I4, I5).
+/// before, during or after the NMI phase. Checks I1 (and I4, I5), and that the NMI path can
+/// finish: some execution reports the target stopped by NMI.
 #[test]
 fn i1_late_vector() {
-    explore("i1-late-vector", || {
-        late_vector_model(false, 1);
+    let (runs, by_nmi) = count_nmi_stops("i1-late-vector", LoomVariant::Real);
+    assert!(
+        by_nmi > 0,
+        "none of {runs} interleavings reported the target stopped by NMI"
+    );
+}
+
+/// Runs the late-vector model with `variant`; returns the interleavings and how many of them
+/// reported the target stopped by NMI.
+fn count_nmi_stops(name: &str, variant: LoomVariant) -> (usize, usize) {
+    static BY_NMI: StdAtomicUsize = StdAtomicUsize::new(0);
+    BY_NMI.store(0, SeqCst);
+    let runs = explore(name, None, move || {
+        let (_, report) = late_vector_model(variant, 1);
+        let row = &report.rows[1];
+        if row.verdict == Verdict::Stopped && row.path == Some(StopPath::Nmi) {
+            BY_NMI.fetch_add(1, SeqCst);
+        }
     });
+    (runs, BY_NMI.load(SeqCst))
 }
 
 /// The same machine with interrupts on from the start, so vector and NMI can both be
@@ -295,8 +360,8 @@ fn i1_late_vector() {
 #[test]
 fn i5_double_delivery() {
     static DOUBLE: StdAtomicUsize = StdAtomicUsize::new(0);
-    explore("i5-double-delivery", || {
-        let m = late_vector_model(false, 0);
+    explore("i5-double-delivery", None, || {
+        let (m, _) = late_vector_model(LoomVariant::Real, 0);
         if m.cpus[1].took_vector.load(SeqCst) && m.cpus[1].took_nmi.load(SeqCst) {
             DOUBLE.fetch_add(1, SeqCst);
         }
@@ -308,8 +373,8 @@ fn i5_double_delivery() {
 }
 
 /// Stopper on CPU 0 and a target with its interrupts off for `irq_off_polls` idle loops.
-fn late_vector_model(naive: bool, irq_off_polls: usize) -> Arc<Machine> {
-    let m = machine(2, naive);
+fn late_vector_model(variant: LoomVariant, irq_off_polls: usize) -> (Arc<Machine>, Report) {
+    let m = machine(2, variant);
     let report = Arc::new(Mutex::new(None));
     let controller = m.controller();
     controller.boot_cpu(1).unwrap();
@@ -320,37 +385,76 @@ fn late_vector_model(naive: bool, irq_off_polls: usize) -> Arc<Machine> {
     controller.online_cpu(0).unwrap();
     stop_from(&m, 0, &r0);
     t.join().unwrap();
-    check_accounting(&m, report.lock().unwrap().as_ref().unwrap());
-    m
+    let report = report.lock().unwrap().take().unwrap();
+    check_accounting(&m, &report);
+    (m, report)
 }
 
-/// Negative control: Linux's rule (done when the target is `Halted`, NMIs in flight ignored)
-/// must be caught violating I1. Passes only if loom finds the violation.
+/// Three CPUs: the stopper and two targets whose interrupts come on late, so their vectors and
+/// NMIs interleave with each other's. Checks I1, I4, I5 within one preemption (two exceed
+/// loom's branch budget in minutes).
 #[test]
-fn naive_linux_is_caught() {
-    static RUNS: StdAtomicUsize = StdAtomicUsize::new(0);
-    let found = catch_unwind(|| {
-        let mut builder = loom::model::Builder::new();
-        builder.max_branches = 100_000;
-        builder.check(|| {
-            RUNS.fetch_add(1, SeqCst);
-            late_vector_model(true, 1);
-        });
+fn i1_late_vector_three_cpus() {
+    explore("i1-late-vector-3cpus", Some(0), || {
+        let m = machine(3, LoomVariant::Real);
+        let report = Arc::new(Mutex::new(None));
+        let controller = m.controller();
+        let threads: Vec<_> = (1..3)
+            .map(|cpu| {
+                controller.boot_cpu(cpu).unwrap();
+                controller.online_cpu(cpu).unwrap();
+                let m = m.clone();
+                thread::spawn(move || target(&m, cpu, 1, || {}))
+            })
+            .collect();
+        controller.boot_cpu(0).unwrap();
+        controller.online_cpu(0).unwrap();
+        stop_from(&m, 0, &report);
+        threads.into_iter().for_each(|t| t.join().unwrap());
+        check_accounting(&m, report.lock().unwrap().as_ref().unwrap());
     });
-    let n = RUNS.load(SeqCst);
-    assert!(
-        found.is_err(),
-        "loom did not find the naive variant's I1 violation in {n} runs"
+}
+
+/// Negative control: Linux as it is (done when the target is `Halted`, and the NMI handler
+/// stores no accounting) must be caught violating I1: the NMI still in flight when the vector
+/// stopped the target lands after the report.
+#[test]
+fn linux_is_caught() {
+    expect_i1_violation("linux", || {
+        late_vector_model(LoomVariant::Linux, 1);
+    });
+}
+
+/// Negative control: Linux's completion rule with the accounting store kept must be caught
+/// violating I1 too.
+#[test]
+fn linux_rule_with_accounting_is_caught() {
+    expect_i1_violation("linux-rule-with-accounting", || {
+        late_vector_model(LoomVariant::LinuxRuleWithAccounting, 1);
+    });
+}
+
+/// Negative control: without the accounting store, the real completion rule never sees an
+/// NMI'd target finish, so `i1_late_vector`'s check (some execution stops the target by NMI)
+/// must fail.
+#[test]
+fn no_accounting_store_is_caught() {
+    let (runs, by_nmi) = count_nmi_stops("no-accounting-store", LoomVariant::NoAccountingStore);
+    assert_eq!(
+        by_nmi, 0,
+        "an NMI stop finished without its accounting store"
     );
-    println!("\nloom: naive-linux: violation of I1 found after {n} interleavings (expected)");
+    println!(
+        "\nloom: no-accounting-store: no NMI stop finished in {runs} interleavings (expected)"
+    );
 }
 
 /// Two CPUs panic at once (three exceed loom's branch budget within minutes): exactly one stopper; the others stop themselves (or are stopped
 /// by vector/NMI first), and every recorded panic message is in the report. Checks I2.
 #[test]
 fn i2_election() {
-    explore("i2-election", || {
-        let m = machine(2, false);
+    explore("i2-election", None, || {
+        let m = machine(2, LoomVariant::Real);
         let report = Arc::new(Mutex::new(None));
         for cpu in 0..2 {
             m.controller().boot_cpu(cpu).unwrap();
@@ -382,8 +486,8 @@ fn i2_election() {
 /// and it stops itself when it tries to go online. Checks I4 (and I1, I5).
 #[test]
 fn i4_booting() {
-    explore("i4-booting", || {
-        let m = machine(2, false);
+    explore("i4-booting", None, || {
+        let m = machine(2, LoomVariant::Real);
         let report = Arc::new(Mutex::new(None));
         m.controller().boot_cpu(0).unwrap();
         m.controller().online_cpu(0).unwrap();

@@ -1,4 +1,4 @@
-//! `cargo xtask loom`: model-checks the stop protocol (CONTRACTS.md, "Loom").
+//! `cargo xtask loom`: model-checks the stop protocol (the models are in `stop/tests/loom.rs`).
 
 use anyhow::{bail, Result};
 
@@ -8,7 +8,7 @@ use crate::{cargo_test, workspace};
 /// The loom models, relative to the workspace root.
 const MODELS: &str = "stop/tests/loom.rs";
 /// The preemption bound the models are exhaustive within.
-const MAX_PREEMPTIONS: &str = "2";
+const MAX_PREEMPTIONS: &str = "4";
 
 /// Runs the loom models in release mode with `--cfg loom`, in their own target directory.
 pub fn loom() -> Result<Tally> {
