@@ -18,6 +18,12 @@ pub fn spin_in_nmi() -> ! {
     arch::inject::spin_in_nmi()
 }
 
+/// Leaves a ping request pending on the calling CPU with no NMI of its own, as when a ping's
+/// NMI and a stop NMI arrive together and are delivered once: the stop NMI then finds it.
+pub fn ping_merged_with_next_nmi() {
+    arch::inject::ping_merged_with_next_nmi()
+}
+
 /// Software-disables the calling CPU's local APIC (fixed IPIs refused, NMI and INIT taken).
 pub fn disable_local_apic() {
     arch::inject::disable_local_apic()

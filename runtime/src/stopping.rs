@@ -45,6 +45,12 @@ pub fn on_stop_vector() {
     STOP.on_stop_vector(crate::cpu::current_index());
 }
 
+/// Whether an NMI on the calling CPU belongs to the stop under way; the NMI handler asks this
+/// before it serves any other NMI request (see `StopController::nmi_is_for_stop`).
+pub fn nmi_is_for_stop() -> bool {
+    STOP.nmi_is_for_stop(crate::cpu::current_index())
+}
+
 /// NMI entry. Returns when the NMI is not a stop NMI and a stop is already under way (the
 /// stopper's own, or one that raced the stop); an NMI outside any stop is a fault.
 pub fn on_nmi() {

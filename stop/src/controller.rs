@@ -338,6 +338,19 @@ impl<P: Platform, const N: usize> StopController<P, N> {
         }
     }
 
+    /// Whether an NMI on `cpu` belongs to the stop under way: `cpu` is a target still `Running`
+    /// or `Acked`, or `Halted` with an NMI not yet accounted for. Two NMIs latched together are
+    /// delivered once, so a platform that also sends NMIs for other purposes must ask this
+    /// first and, when it is true, call [`on_nmi`](Self::on_nmi) before serving anything else.
+    pub fn nmi_is_for_stop(&self, cpu: usize) -> bool {
+        self.is_stop_signal(cpu)
+            && match self.records[cpu].state() {
+                CpuState::Running | CpuState::Acked => true,
+                CpuState::Halted => !self.records[cpu].finished(),
+                CpuState::Offline | CpuState::Booting => false,
+            }
+    }
+
     /// NMI handler entry. Returns if the NMI is not a stop NMI (no stop under way, this CPU is
     /// the stopper, or it is not yet `Running`). Otherwise finishes this CPU's stop whatever
     /// state it was in, stores `nmi_done = nmi_sent` as its last store, and never returns.

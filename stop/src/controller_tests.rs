@@ -411,3 +411,22 @@ fn init_parking_never_targets_the_boot_cpu() {
         "only CPU 1 (APIC 11) is parked"
     );
 }
+
+#[test]
+fn an_nmi_belongs_to_the_stop_until_the_target_has_accounted_for_it() {
+    let c = running(3);
+    assert!(!c.nmi_is_for_stop(1), "no stop under way");
+    stop_from_0(&c);
+    assert!(
+        !c.nmi_is_for_stop(0),
+        "the stopper's own NMI is not a stop NMI"
+    );
+    assert!(c.nmi_is_for_stop(1), "a running target owes the stop");
+    expect_halt(|| c.on_nmi(1));
+    assert_eq!(c.cpu_state(1), Some(CpuState::Halted));
+    assert!(
+        !c.nmi_is_for_stop(1),
+        "a halted target whose NMIs are all accounted for owes nothing"
+    );
+    assert!(c.nmi_is_for_stop(2), "the other target still owes its NMI");
+}

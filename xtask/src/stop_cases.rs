@@ -165,6 +165,24 @@ fn irqoff() -> Vec<Case> {
         irqoff((2, Xapic), 1, "s2-irqoff-k1"),
         irqoff((4, Q35), 3, "s2-irqoff-kall"),
     ]);
+    // The stop NMI meets a pending ping request (its own NMI merged with the stop's): the
+    // stop must win, or the AP answers the ping, returns and is reported stuck.
+    let merged = |smp: u32| {
+        panics_on(
+            fault(
+                Row::IrqOff,
+                "s2-irqoff-merged-ping",
+                pc(smp),
+                NMI_VECTOR,
+                "scenario=merged-ping",
+            ),
+            0,
+        )
+        .field(Field::Nmi, 1)
+        .field(Field::Vector, u64::from(smp) - 2)
+    };
+    cases.extend([2, 4].map(merged));
+    let cases = quick(cases, "s2-irqoff-merged-ping-smp2");
     quick(cases, "s2-irqoff-kall-smp4")
 }
 

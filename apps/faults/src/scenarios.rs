@@ -72,6 +72,13 @@ pub const ALL: &[Scenario] = &[
         run: nmi_blocked,
     },
     Scenario {
+        name: "merged-ping",
+        what: "AP 1 has a ping request pending whose NMI merged with the stop's, and spins \
+               interrupts-off; cpu 0 panics",
+        min_cpus: 2,
+        run: merged_ping,
+    },
+    Scenario {
         name: "apic-off",
         what: "AP 1 software-disables its local APIC, interrupts on; cpu 0 panics",
         min_cpus: 2,
@@ -257,6 +264,21 @@ fn nmi_blocked(_: &Args) -> i32 {
         } else if cpu == 1 {
             ready();
             inject::spin_in_nmi();
+        }
+    });
+    unreachable!("cpu 0 panics");
+}
+
+fn merged_ping(_: &Args) -> i32 {
+    smp::on_each_cpu(|cpu| {
+        if cpu == 0 {
+            wait_ready(1);
+            panic!("faults: cpu 0 panics; cpu 1 spins interrupts-off with a ping request pending");
+        } else if cpu == 1 {
+            irq::disable();
+            inject::ping_merged_with_next_nmi();
+            ready();
+            spin_forever();
         }
     });
     unreachable!("cpu 0 panics");

@@ -30,6 +30,12 @@ pub fn spin_in_nmi() -> ! {
     unreachable!("the NMI to self did not arrive")
 }
 
+/// Sets a ping request on the calling CPU without sending its NMI (two NMIs latched together
+/// are delivered once, so the next NMI is the only one that request gets).
+pub fn ping_merged_with_next_nmi() {
+    nmi_requests::request(crate::cpu::current_index(), nmi_requests::Request::Ping);
+}
+
 /// Software-disables the calling CPU's local APIC: it refuses fixed interrupts (the stop vector
 /// among them) but still takes NMI and INIT.
 pub fn disable_local_apic() {

@@ -1,7 +1,8 @@
 //! NMIs the runtime sends on purpose outside a stop: a ping that the target answers and returns
 //! from (the benchmark's NMI round trip), a spin that never returns (a test of a CPU that no NMI
 //! can reach), and the request that makes a stopped boot CPU run the warm restart. A request is
-//! set before the NMI is sent; the NMI handler takes it first.
+//! set before the NMI is sent; the NMI handler takes it unless the NMI belongs to a stop under way
+//! (which always comes first).
 
 use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 
@@ -34,7 +35,7 @@ pub fn pongs(cpu: usize) -> u64 {
     PONGS[cpu].load(Ordering::SeqCst)
 }
 
-/// Called first in the NMI handler. Returns true if the NMI was a ping (answered: the handler
+/// Called in the NMI handler when the NMI does not belong to a stop. Returns true if the NMI was a ping (answered: the handler
 /// returns); spins forever for a spin request; returns false otherwise.
 pub fn take(cpu: usize) -> bool {
     // Load first: a stop NMI finds no request and must not store anything here.

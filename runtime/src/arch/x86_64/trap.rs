@@ -226,7 +226,11 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
         }
         v if v == u64::from(vectors::PROBE_VECTOR) => super::probe::on_probe_vector(),
         NMI => {
-            if !super::nmi_requests::take(super::percpu::current_index()) {
+            // The stop comes first: a request's NMI may have merged with a stop NMI (two NMIs
+            // latched together are delivered once), and answering the request would lose it.
+            if crate::stopping::nmi_is_for_stop()
+                || !super::nmi_requests::take(super::percpu::current_index())
+            {
                 crate::stopping::on_nmi();
             }
         }
