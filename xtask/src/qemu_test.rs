@@ -21,7 +21,7 @@ use crate::summary::{self, Summary};
 use crate::symbolize::Symbolizer;
 use crate::tally::Tally;
 use crate::verdict::{self, Verdict};
-use crate::{apps, setup, std_cases};
+use crate::{apps, setup, std_cases, stop_cases};
 
 /// Flags of `cargo xtask qemu-test`.
 #[derive(Args, Clone)]
@@ -81,7 +81,42 @@ struct Report<'a> {
     accel: String,
     passed: u64,
     failed: u64,
+    /// How the default-timeout cases' CPUs were stopped, added up.
+    paths_at_defaults: PathCounts,
     cases: &'a [CaseResult],
+}
+
+/// Stop paths added up over the default-timeout cases that printed a summary.
+#[derive(Serialize, Default)]
+struct PathCounts {
+    cases: u64,
+    targets: u64,
+    vector: u64,
+    nmi: u64,
+    #[serde(rename = "self")]
+    self_stop: u64,
+    init: u64,
+    stuck: u64,
+}
+
+impl PathCounts {
+    fn of(results: &[CaseResult]) -> Self {
+        let mut counts = Self::default();
+        let summaries = results
+            .iter()
+            .filter(|r| r.case.starts_with(stop_cases::DEFAULTS_PREFIX))
+            .filter_map(|r| r.summary.as_ref());
+        for s in summaries {
+            counts.cases += 1;
+            counts.targets += s.targets;
+            counts.vector += s.vector;
+            counts.nmi += s.nmi;
+            counts.self_stop += s.self_stop;
+            counts.init += s.init;
+            counts.stuck += s.stuck;
+        }
+        counts
+    }
 }
 
 /// Runs the (filtered) cases and prints a progress line per case and `N passed, M failed`.
@@ -125,11 +160,26 @@ pub fn qemu_test(args: &QemuTestArgs) -> Result<Tally> {
             tally.failed += 1;
         }
     }
+    let paths = PathCounts::of(&results);
+    if paths.cases > 0 {
+        println!(
+            "paths at the default timeouts ({} cases, {} targets): vector={} nmi={} self={} \
+             init={} stuck={}",
+            paths.cases,
+            paths.targets,
+            paths.vector,
+            paths.nmi,
+            paths.self_stop,
+            paths.init,
+            paths.stuck
+        );
+    }
     if let Some(path) = &args.json {
         let report = Report {
             accel: decision.accel.to_string(),
             passed: tally.passed,
             failed: tally.failed,
+            paths_at_defaults: paths,
             cases: &results,
         };
         let text = serde_json::to_string_pretty(&report)?;

@@ -14,6 +14,26 @@ use crate::summary::Field;
 /// ms for a core, so under the default 10 ms NMI timeout a loaded host INIT-parks CPUs whose
 /// NMI was merely late. An NMI that never completes is still reported (init or stuck).
 const VERIFY: &str = "stop.verify_ms=10 stop.nmi_timeout_us=500000";
+/// The only kernel option of the default-timeout cases: the post-stop check. Every timeout and
+/// the INIT policy are what a user gets.
+const DEFAULTS_ONLY: &str = "stop.verify_ms=10";
+/// Name prefix of the default-timeout cases.
+pub const DEFAULTS_PREFIX: &str = "defaults-";
+/// The scenarios (with their arguments) that the default-timeout cases run, by matrix row.
+const AT_DEFAULTS: [(Row, &str); 12] = [
+    (Row::Idle, "panic cpu=0"),
+    (Row::IrqOff, "irqoff k=1"),
+    (Row::IrqOff, "merged-ping"),
+    (Row::Race, "race window_us=1000"),
+    (Row::Concurrent, "concurrent"),
+    (Row::PanicCpu, "panic cpu=last"),
+    (Row::ConsoleLock, "console-lock"),
+    (Row::HandlerPanic, "nmi-panic"),
+    (Row::HandlerPanic, "page-fault"),
+    (Row::NmiBlocked, "nmi-blocked"),
+    (Row::ApicOff, "apic-off"),
+    (Row::StackOverflow, "stack-overflow"),
+];
 /// A vector timeout long enough that idle CPUs always answer the vector (cases expecting nmi=0).
 const LONG_VECTOR: &str = "stop.vector_timeout_us=500000";
 /// A vector timeout that idle CPUs always meet, short enough to keep NMI cases quick.
@@ -467,6 +487,26 @@ fn stack_overflow() -> Vec<Case> {
     quick(cases, "s12-stack-overflow-last-smp2")
 }
 
+/// Each fault scenario with the default timeouts and INIT policy (what a user gets) at 2 and 4
+/// CPUs. Which paths stop the CPUs then depends on the host's timing, so only the outcome is
+/// checked: a panic, `targets=n-1`, every CPU accounted (`stuck=0`), the post-stop check
+/// passed. `--json` adds up the paths these cases took.
+fn at_defaults() -> Vec<Case> {
+    let mut cases = Vec::new();
+    for (row, scenario) in AT_DEFAULTS {
+        let label = format!(
+            "{DEFAULTS_PREFIX}{}",
+            scenario.replace('=', "").replace([' ', '_'], "-")
+        );
+        for smp in [2, 4] {
+            let case = fault(row, &label, pc(smp), "", &format!("scenario={scenario}"));
+            let append = format!("{DEFAULTS_ONLY} -- scenario={scenario}");
+            cases.push(case.append(&append));
+        }
+    }
+    quick(cases, "defaults-irqoff-k1-smp2")
+}
+
 /// Every stop-path case, scenario by scenario.
 pub fn all() -> Vec<Case> {
     [
@@ -483,6 +523,7 @@ pub fn all() -> Vec<Case> {
         booting(),
         app_exit(),
         stack_overflow(),
+        at_defaults(),
     ]
     .concat()
 }
@@ -549,7 +590,9 @@ mod tests {
         for case in all() {
             let stop = case.stop.as_ref().expect("stop expectations");
             assert!(stop.heartbeat, "{}", case.name);
-            assert!(case.append.starts_with(VERIFY), "{}", case.name);
+            let defaults = case.name.starts_with(DEFAULTS_PREFIX);
+            let verify = if defaults { DEFAULTS_ONLY } else { VERIFY };
+            assert!(case.append.starts_with(verify), "{}", case.name);
             assert!(case.row.is_some(), "{}", case.name);
             // A bound on the vector or NMI count alone depends on how fast CPUs answer the
             // vector.
@@ -558,12 +601,26 @@ mod tests {
                 .iter()
                 .any(|check| matches!(check.fields(), [Field::Vector] | [Field::Nmi]));
             if timing {
+                assert!(!defaults, "{} pins a path count at the defaults", case.name);
                 assert!(
                     case.append.contains("stop.vector_timeout_us="),
                     "{} depends on the vector timeout but does not set it",
                     case.name
                 );
             }
+        }
+    }
+
+    #[test]
+    fn default_timeout_cases_set_no_timeout_and_no_policy() {
+        let defaults: Vec<Case> = all()
+            .into_iter()
+            .filter(|c| c.name.starts_with(DEFAULTS_PREFIX))
+            .collect();
+        assert_eq!(defaults.len(), 2 * AT_DEFAULTS.len());
+        for case in &defaults {
+            let kernel = case.append.split(" -- ").next().unwrap();
+            assert_eq!(kernel, DEFAULTS_ONLY, "{}", case.name);
         }
     }
 
