@@ -352,8 +352,10 @@ impl<P: Platform, const N: usize> StopController<P, N> {
     }
 
     /// NMI handler entry. Returns if the NMI is not a stop NMI (no stop under way, this CPU is
-    /// the stopper, or it is not yet `Running`). Otherwise finishes this CPU's stop whatever
-    /// state it was in, stores `nmi_done = nmi_sent` as its last store, and never returns.
+    /// the stopper, or it is not yet `Running`), and after accounting for it if this CPU lost the
+    /// election and is storing its panic message (it stops itself right after). Otherwise
+    /// finishes this CPU's stop whatever state it was in, stores `nmi_done = nmi_sent` as its
+    /// last store, and never returns.
     pub fn on_nmi(&self, cpu: usize) {
         if !self.is_stop_signal(cpu) {
             return;
@@ -361,6 +363,13 @@ impl<P: Platform, const N: usize> StopController<P, N> {
         let record = &self.records[cpu];
         match record.state() {
             CpuState::Offline | CpuState::Booting => return,
+            CpuState::Running if record.recording_panic.load(Ordering::SeqCst) != 0 => {
+                // This CPU lost the election and is storing its panic message, after which it
+                // stops itself: account for the NMI and return, or the message is lost. It is
+                // not `Halted` yet, so the stopper cannot have reported it stopped (I1 holds).
+                self.account_nmis(cpu);
+                return;
+            }
             CpuState::Running => {
                 // Running→Acked cannot fail: only this CPU moves its state, and the code the
                 // NMI interrupted is never resumed.
@@ -372,6 +381,14 @@ impl<P: Platform, const N: usize> StopController<P, N> {
             CpuState::Halted => {}
         }
         self.finish_halted(cpu);
+        self.account_nmis(cpu);
+        self.platform.halt_after_nmi(cpu)
+    }
+
+    /// The NMI path's accounting: `nmi_done = nmi_sent`, stored only if it changes (a stray
+    /// NMI to a CPU that owes nothing stores nothing).
+    fn account_nmis(&self, cpu: usize) {
+        let record = &self.records[cpu];
         let sent = record.nmi_sent.load(Ordering::SeqCst);
         #[cfg(loom)]
         let accounts = !matches!(
@@ -380,12 +397,10 @@ impl<P: Platform, const N: usize> StopController<P, N> {
         );
         #[cfg(not(loom))]
         let accounts = true;
-        // A stray NMI to a CPU that owes nothing stores nothing.
         if accounts && record.nmi_done.load(Ordering::SeqCst) != sent {
             self.platform.on_cpu_store(cpu);
             record.nmi_done.store(sent, Ordering::SeqCst);
         }
-        self.platform.halt_after_nmi(cpu)
     }
 
     /// Moves `from → Acked` with `path`, timestamp first. False if the CPU was not in `from`.
@@ -436,6 +451,12 @@ impl<P: Platform, const N: usize> StopController<P, N> {
         reason: StopReason<'_>,
     ) -> Result<StopReport<'_, P, N>, StopError> {
         let record = self.record(cpu).ok_or(StopError::NoSuchCpu(cpu))?;
+        if let StopReason::Panic(_) = reason {
+            // Set before the election, so that a stop NMI landing while a loser stores its
+            // message lets it finish (see `on_nmi`). The first store of a panicking CPU's stop
+            // path: an NMI before it stops the CPU as if it had not panicked yet.
+            record.recording_panic.store(1, Ordering::SeqCst);
+        }
         if let Err(winner) =
             self.stopper
                 .compare_exchange(NO_STOPPER, cpu, Ordering::SeqCst, Ordering::SeqCst)

@@ -29,6 +29,11 @@
 //!   `nmi_done == nmi_sent` and stores nothing (`on_nmi` skips a store that would not change
 //!   the value), so I1 holds.
 //!
+//! - A stop NMI that finds its CPU storing the panic message of a lost election accounts for
+//!   itself and returns, so the message is not cut off; the CPU then stops itself (bounded code,
+//!   interrupts off). It is not `Halted` before that, so the stopper cannot report it stopped
+//!   earlier, and I1 holds (the loom election model checks the message arrives whole).
+//!
 //! # Model checking
 //! `--cfg loom` swaps the atomics for loom's (module `sync`); the models in `tests/loom.rs` run
 //! with `LOOM_MAX_PREEMPTIONS=4`: exhaustive over every schedule with at most four preemptions

@@ -62,6 +62,9 @@ pub(crate) struct CpuRecord {
     pub(crate) heartbeat: AtomicU64,
     /// Panic message recorded when this CPU lost the election. Owner only.
     pub(crate) panic: PanicSlot,
+    /// 1 once this CPU entered the stop path with a panic message: if it loses the election, it
+    /// stores the message and then stops itself. Owner only.
+    pub(crate) recording_panic: AtomicU8,
 }
 
 impl CpuRecord {
@@ -78,6 +81,7 @@ impl CpuRecord {
                 halted_at: AtomicU64::new(NO_TIME),
                 heartbeat: AtomicU64::new(0),
                 panic: PanicSlot::new(),
+                recording_panic: AtomicU8::new(0),
             }
         }
     }
@@ -134,6 +138,7 @@ impl CpuRecord {
         self.acked_at.store(NO_TIME, Ordering::SeqCst);
         self.halted_at.store(NO_TIME, Ordering::SeqCst);
         self.panic.store(&crate::PanicText::EMPTY, || {});
+        self.recording_panic.store(0, Ordering::SeqCst);
     }
 
     /// The stopper's verdict.
