@@ -18,6 +18,12 @@ pub fn spin_in_nmi() -> ! {
     arch::inject::spin_in_nmi()
 }
 
+/// Enters the calling CPU's NMI handler, spins there (NMIs blocked) until another CPU starts a
+/// stop, then panics inside the handler: it stops itself and no NMI can reach it again.
+pub fn panic_in_nmi_when_stopped() -> ! {
+    arch::inject::panic_in_nmi_when_stopped()
+}
+
 /// Leaves a ping request pending on the calling CPU with no NMI of its own, as when a ping's
 /// NMI and a stop NMI arrive together and are delivered once: the stop NMI then finds it.
 pub fn ping_merged_with_next_nmi() {

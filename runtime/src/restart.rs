@@ -10,9 +10,10 @@
 //! The boot CPU (index 0) always runs the restart. If another CPU panicked, it wakes the boot CPU
 //! with an NMI once the stop is done: a stopped boot CPU halts with NMIs deliverable, whichever
 //! way it was stopped (the x86 platform leaves the stop NMI handler for it). A boot CPU the stop
-//! could not confirm stopped may not take that NMI, and INIT, the other way, resets real
-//! machines when sent to the boot CPU: then the run ends with [`RESTART_IMPOSSIBLE_STATUS`] and
-//! says so. More than `restart.max` restarts within
+//! could not confirm stopped may not take that NMI, nor may one that stopped itself inside an NMI
+//! handler (NMIs blocked; the stopper waits a bounded time for it to take the NMI), and INIT, the
+//! other way, resets real machines when sent to the boot CPU: then the run ends with
+//! [`RESTART_IMPOSSIBLE_STATUS`] and says so. More than `restart.max` restarts within
 //! `restart.window_ms` is a crash loop: the run ends with [`CRASH_LOOP_STATUS`].
 
 use core::fmt::{self, Write};
@@ -35,6 +36,8 @@ pub const RESTART_IMPOSSIBLE_STATUS: u32 = 104;
 
 /// How long a restart waits for a boot CPU the stop reported stuck to finish stopping.
 const BOOT_CPU_GRACE: Duration = Duration::from_secs(1);
+/// How long a restart waits for the boot CPU to take the NMI that revives it.
+const REVIVE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// `restart.max`.
 static MAX: AtomicU64 = AtomicU64::new(0);
@@ -180,7 +183,15 @@ fn begin(since_ns: u64, report: Option<&Report>) -> ! {
         ));
         arch::power::poweroff(RESTART_IMPOSSIBLE_STATUS);
     }
-    arch::warm::revive_boot_cpu();
+    if !arch::warm::revive_boot_cpu(REVIVE_TIMEOUT) {
+        console::write_fmt_breaking_lock(format_args!(
+            "restart: impossible: cpu 0 did not take the restart NMI within {} ms (it halted \
+             with NMIs blocked, as after a panic inside an NMI handler), and INIT to the boot \
+             CPU resets the machine; powering off with status {RESTART_IMPOSSIBLE_STATUS}\n",
+            REVIVE_TIMEOUT.as_millis()
+        ));
+        arch::power::poweroff(RESTART_IMPOSSIBLE_STATUS);
+    }
     arch::power::halt_forever()
 }
 

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::cases::{Case, Expect};
-use crate::exit_status::{CRASH_LOOP, SUCCESS};
+use crate::exit_status::{CRASH_LOOP, RESTART_IMPOSSIBLE, SUCCESS};
 use crate::qemu::Machine;
 
 /// A soak of `cycles` warm restarts at `smp` CPUs; `limit` bounds the whole run.
@@ -34,6 +34,20 @@ pub fn all() -> Vec<Case> {
                 "restart: crash loop: 6 restarts within 60000 ms",
             ])
             .forbid_only(&["FAILED", "restart: impossible"])
+            .quick(),
+        // The boot CPU stops itself inside an NMI handler (NMIs blocked, reported stopped)
+        // while AP 1 runs the stop: the revive NMI cannot reach it, and the restart must say
+        // so within its bound instead of hanging.
+        Case::new("restart-boot-cpu-nmi-blocked-smp2", "faults")
+            .on(Machine::Pc, 2)
+            .append("panic=restart stop.vector_timeout_us=500000 -- scenario=boot-nmi-panic")
+            .expect(Expect::Status(RESTART_IMPOSSIBLE), Duration::from_secs(60))
+            .require(&[
+                "stop-summary: stopper=1 targets=1 vector=0 nmi=0 self=1",
+                "restart: impossible: cpu 0 did not take the restart NMI within 1000 ms",
+            ])
+            // Both CPUs panic on purpose.
+            .forbid_only(&["inside the panic path"])
             .quick(),
         soak(1_000, 2, Duration::from_secs(300)).quick(),
         soak(1_000, 4, Duration::from_secs(600)),

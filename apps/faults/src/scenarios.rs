@@ -79,6 +79,13 @@ pub const ALL: &[Scenario] = &[
         run: merged_ping,
     },
     Scenario {
+        name: "boot-nmi-panic",
+        what: "cpu 0 spins inside its NMI handler and panics there once AP 1 has panicked and \
+               begun the stop (cpu 0 stops itself with NMIs blocked)",
+        min_cpus: 2,
+        run: boot_nmi_panic,
+    },
+    Scenario {
         name: "apic-off",
         what: "AP 1 software-disables its local APIC, interrupts on; cpu 0 panics",
         min_cpus: 2,
@@ -282,6 +289,24 @@ fn merged_ping(_: &Args) -> i32 {
         }
     });
     unreachable!("cpu 0 panics");
+}
+
+fn boot_nmi_panic(_: &Args) -> i32 {
+    smp::on_each_cpu(|cpu| {
+        if cpu == 0 {
+            ready();
+            inject::panic_in_nmi_when_stopped();
+        } else if cpu == 1 {
+            wait_ready(1);
+            // Inside its NMI handler cpu 0 beats: two beats after the signal mean it is there.
+            let seen = smp::heartbeat(0).unwrap_or(0);
+            while smp::heartbeat(0).unwrap_or(0) < seen + 2 {
+                core::hint::spin_loop();
+            }
+            panic!("faults: cpu 1 panics while cpu 0 is inside its NMI handler");
+        }
+    });
+    unreachable!("cpu 1 panics");
 }
 
 fn apic_off(_: &Args) -> i32 {

@@ -30,6 +30,17 @@ pub fn spin_in_nmi() -> ! {
     unreachable!("the NMI to self did not arrive")
 }
 
+/// Makes the calling CPU's next NMI handler spin until a stop begins and then panic, and sends
+/// that NMI: the CPU loses the election and stops itself with NMIs blocked.
+pub fn panic_in_nmi_when_stopped() -> ! {
+    nmi_requests::request(
+        crate::cpu::current_index(),
+        nmi_requests::Request::PanicWhenStopped,
+    );
+    nmi_self();
+    unreachable!("the NMI to self did not arrive")
+}
+
 /// Sets a ping request on the calling CPU without sending its NMI (two NMIs latched together
 /// are delivered once, so the next NMI is the only one that request gets).
 pub fn ping_merged_with_next_nmi() {

@@ -1,6 +1,7 @@
 //! NMIs the runtime sends on purpose outside a stop: a ping that the target answers and returns
 //! from (the benchmark's NMI round trip), a spin that never returns (a test of a CPU that no NMI
-//! can reach), and the request that makes a stopped boot CPU run the warm restart. A request is
+//! can reach), a spin that panics once a stop begins (a test of a CPU stopped with NMIs
+//! blocked), and the request that makes a stopped boot CPU run the warm restart. A request is
 //! set before the NMI is sent; the NMI handler takes it unless the NMI belongs to a stop under way
 //! (which always comes first).
 
@@ -20,6 +21,9 @@ pub enum Request {
     Spin = 2,
     /// Run the warm restart on this CPU (the boot CPU, revived by the stopper).
     Restart = 3,
+    /// Spin, beating, with NMIs blocked until a stop begins, then panic there (a CPU that
+    /// faults inside an NMI handler while another CPU stops).
+    PanicWhenStopped = 4,
 }
 
 static REQUESTS: [AtomicU8; MAX_CPUS] = [const { AtomicU8::new(0) }; MAX_CPUS];
@@ -28,6 +32,23 @@ static PONGS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 /// Asks CPU `cpu`'s next NMI to do `request` (set it before sending the NMI).
 pub fn request(cpu: usize, request: Request) {
     REQUESTS[cpu].store(request as u8, Ordering::SeqCst);
+}
+
+/// Whether CPU `cpu` still has `request` pending (not yet taken by an NMI).
+pub fn is_pending(cpu: usize, request: Request) -> bool {
+    REQUESTS[cpu].load(Ordering::SeqCst) == request as u8
+}
+
+/// Withdraws `request` from CPU `cpu` if its NMI has not taken it yet; true if withdrawn.
+pub fn withdraw(cpu: usize, request: Request) -> bool {
+    REQUESTS[cpu]
+        .compare_exchange(
+            request as u8,
+            Request::None as u8,
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        )
+        .is_ok()
 }
 
 /// Pings answered by CPU `cpu` so far.
@@ -52,6 +73,13 @@ pub fn take(cpu: usize) -> bool {
             core::hint::spin_loop();
         },
         r if r == Request::Restart as u8 => super::warm::restart_here(),
+        r if r == Request::PanicWhenStopped as u8 => {
+            while !STOP.stop_pending() {
+                STOP.beat(cpu);
+                core::hint::spin_loop();
+            }
+            panic!("faults: cpu {cpu} panics inside its NMI handler while another CPU stops")
+        }
         _ => false,
     }
 }

@@ -4,11 +4,14 @@
 //! What survives is in `.persistent` (the survivor record, the boot page tables, this stack).
 
 use core::arch::{asm, global_asm};
+use core::time::Duration;
+
+use crate::time;
 
 use super::gdt::{KERNEL_CS, KERNEL_DS};
 use super::nmi_requests::{self, Request};
 use super::survivor::SURVIVOR;
-use super::{apic, heap, paging, percpu, smp};
+use super::{apic, heap, paging, percpu, smp, tsc};
 
 /// Size of the restart stack, the boot CPU's stack after a warm restart.
 const RESTART_STACK_SIZE: usize = 64 * 1024;
@@ -107,12 +110,27 @@ pub fn restart_here() -> ! {
     }
 }
 
-/// Asks the boot CPU (stopped by the stop vector or by itself, so NMIs still reach it) to run
-/// the warm restart: an NMI whose handler jumps to [`restart_here`].
-pub fn revive_boot_cpu() {
+/// Asks the boot CPU (stopped by the stop vector or by itself, so NMIs normally reach it) to run
+/// the warm restart: an NMI whose handler jumps to [`restart_here`]. Waits up to `timeout` for
+/// it to take the request; false (request withdrawn) if it did not, as when it halted with NMIs
+/// blocked. The wait compares raw TSC ticks with a deadline fixed before the NMI and reads only
+/// the request, which reads as taken both when the boot CPU takes it and once the restore has
+/// zeroed `.bss`, so it stays right while the boot CPU restores the image under it.
+pub fn revive_boot_cpu(timeout: Duration) -> bool {
+    let ticks = time::ns_to_ticks(timeout.as_nanos() as u64, time::tsc_khz());
+    let deadline = tsc::read().saturating_add(ticks);
     nmi_requests::request(0, Request::Restart);
     let bsp = smp::apic_id_of(0).expect("CPU 0 exists");
     smp::send(stop::x86::icr::Icr::nmi(bsp));
+    loop {
+        if !nmi_requests::is_pending(0, Request::Restart) {
+            return true;
+        }
+        if tsc::read() > deadline {
+            return !nmi_requests::withdraw(0, Request::Restart);
+        }
+        core::hint::spin_loop();
+    }
 }
 
 /// The warm restart proper, on the restart stack, interrupts off.
