@@ -291,7 +291,40 @@ impl<P: Platform, const N: usize> StopController<P, N> {
         Some(self.stopper.load(Ordering::SeqCst)).filter(|&s| s != NO_STOPPER)
     }
 
-    /// Boot path, first step (`Offline → Booting`), on the booting CPU itself. If a stop is
+    /// Called by the CPU that starts `cpu`, before it sends `cpu` its start-up IPI:
+    /// `Offline → Booting` on `cpu`'s behalf (it cannot write yet), so that a stop from then on
+    /// counts `cpu` as a target and waits for it: a CPU that has its start-up IPI runs code.
+    /// Returns whether `cpu` may be started: false when a stop is already under way (then send
+    /// no start-up IPI; the stop may still count `cpu` and report it not stopped, a safe false
+    /// alarm). `cpu` then calls [`arrive`](Self::arrive), not [`boot_cpu`](Self::boot_cpu).
+    pub fn start_cpu(&self, cpu: usize) -> Result<bool, TransitionError> {
+        let record = self.record_or_err(cpu)?;
+        record.transition(CpuState::Offline, CpuState::Booting, None)?;
+        // Pairs with the stopper's fence between raising `stop_pending` and scanning states:
+        // either it sees `Booting`, or this sees the stop.
+        fence(Ordering::SeqCst);
+        Ok(!self.stop_pending())
+    }
+
+    /// First call of a CPU started through [`start_cpu`](Self::start_cpu), on that CPU: stops
+    /// it if a stop is under way (it is `Booting`, so the stopper is waiting for it).
+    pub fn arrive(&self, cpu: usize) -> Result<(), TransitionError> {
+        let record = self.record_or_err(cpu)?;
+        let state = record.state();
+        if state != CpuState::Booting {
+            return Err(TransitionError::NotIn {
+                expected: CpuState::Booting,
+                actual: state,
+            });
+        }
+        if self.stop_pending() {
+            self.stop_this_cpu(cpu, StopPath::SelfStop);
+        }
+        Ok(())
+    }
+
+    /// Boot path, first step (`Offline → Booting`), on the booting CPU itself (one that no
+    /// other CPU announced with [`start_cpu`](Self::start_cpu)). If a stop is
     /// already pending when it looks, the CPU halts at once without a store (it stays `Offline`,
     /// which no stopper targets). If the stop begins between that look and the transition, the
     /// stopper may have counted it as a `Booting` target, so it stops itself (`SelfStop`) and

@@ -430,3 +430,43 @@ fn an_nmi_belongs_to_the_stop_until_the_target_has_accounted_for_it() {
     );
     assert!(c.nmi_is_for_stop(2), "the other target still owes its NMI");
 }
+
+#[test]
+fn a_started_cpu_is_a_target_from_its_start_up_ipi_and_stops_on_arrival() {
+    let c = running(2);
+    let ap = c.register_cpu(12).unwrap();
+    assert_eq!(c.start_cpu(ap), Ok(true), "no stop under way: start it");
+    assert_eq!(c.cpu_state(ap), Some(CpuState::Booting));
+    assert_eq!(
+        c.start_cpu(ap),
+        Err(TransitionError::NotIn {
+            expected: CpuState::Offline,
+            actual: CpuState::Booting
+        })
+    );
+    let summary = stop_from_0(&c);
+    assert_eq!(summary.targets, 2, "the started CPU is a target: {summary}");
+    assert_eq!(
+        c.platform().nmis.lock().unwrap().as_slice(),
+        &[11],
+        "never NMI'd"
+    );
+    expect_halt(|| c.arrive(ap).unwrap());
+    assert_eq!(c.cpu_state(ap), Some(CpuState::Halted));
+    assert!(c.cpu_finished(ap));
+}
+
+#[test]
+fn no_cpu_is_started_once_a_stop_is_under_way() {
+    let c = running(1);
+    let ap = c.register_cpu(12).unwrap();
+    stop_from_0(&c);
+    assert_eq!(c.start_cpu(ap), Ok(false));
+    assert_eq!(
+        c.arrive(0),
+        Err(TransitionError::NotIn {
+            expected: CpuState::Booting,
+            actual: CpuState::Running
+        })
+    );
+}

@@ -37,14 +37,16 @@
 //! # Model checking
 //! `--cfg loom` swaps the atomics for loom's (module `sync`); the models in `tests/loom.rs` run
 //! with `LOOM_MAX_PREEMPTIONS=4`: exhaustive over every schedule with at most four preemptions
-//! (the highest bound that keeps the run under a minute on 2 cores). I1 is checked at every store of a
-//! stopping CPU and at every NMI and stop-vector entry. Models: late vector (I1, and that some
-//! execution finishes the NMI path), late vector with three CPUs (within one preemption: two
-//! exceed loom's branch budget), double delivery (I5), booting CPU (I4), election with two CPUs
-//! (I2). Negative controls, each a `LoomVariant` (`--cfg loom` only) the models must catch: Linux as it is (its
-//! completion rule, no accounting store) and Linux's rule with the store kept both violate I1;
-//! the real rule without the store never finishes an NMI stop. Loom is exhaustive only up to
-//! the bound, and it models `SeqCst` loads and stores as `AcqRel` (only fences are `SeqCst`).
+//! (the highest bound that keeps the run under a minute on 2 cores). I1 is checked at every
+//! store of a stopping CPU and at every NMI and stop-vector entry. Models: late vector (I1, and
+//! that some execution finishes the NMI path); late vector with three CPUs (without preemption:
+//! one preemption exceeds loom's branch budget); double delivery (I5); a CPU `Booting` when the
+//! stop begins (I4); a CPU started while the stop runs (never `NotTarget` once it ran); election
+//! with two CPUs (I2, and the loser's message arrives whole). Negative controls, each a
+//! `LoomVariant` (`--cfg loom` only) the models must catch: Linux as it is (its completion rule,
+//! no accounting store) and Linux's rule with the store kept both violate I1; the real rule
+//! without the store never finishes an NMI stop. Loom is exhaustive only up to the bound, and
+//! it models `SeqCst` loads and stores as `AcqRel` (only fences are `SeqCst`).
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_code)]
 

@@ -415,6 +415,43 @@ fn i1_late_vector_three_cpus() {
     });
 }
 
+/// A CPU started (made `Booting` by its starter, then sent its start-up IPI) while CPU 0 stops:
+/// either the starter sees the stop and starts nothing, or the stopper counts the CPU as a
+/// target; a CPU that ran is never reported `NotTarget` (I4 and I1 as everywhere).
+#[test]
+fn i4_started_during_stop() {
+    explore("i4-started-during-stop", None, || {
+        let m = machine(2, LoomVariant::Real);
+        let report = Arc::new(Mutex::new(None));
+        m.controller().boot_cpu(0).unwrap();
+        m.controller().online_cpu(0).unwrap();
+        let m1 = m.clone();
+        let t = thread::spawn(move || {
+            // The starter's side and, once started, the CPU's own (the IPI lands at once).
+            if m1.controller().start_cpu(1).unwrap() {
+                target(&m1, 1, 0, || {
+                    m1.controller().arrive(1).unwrap();
+                    let _ = m1.controller().online_cpu(1);
+                });
+                true
+            } else {
+                false
+            }
+        });
+        stop_from(&m, 0, &report);
+        let started = t.join().unwrap();
+        let report = report.lock().unwrap().take().unwrap();
+        check_accounting(&m, &report);
+        if started {
+            assert_ne!(
+                report.rows[1].verdict,
+                Verdict::NotTarget,
+                "cpu 1 ran but the stop did not count it"
+            );
+        }
+    });
+}
+
 /// Negative control: Linux as it is (done when the target is `Halted`, and the NMI handler
 /// stores no accounting) must be caught violating I1: the NMI still in flight when the vector
 /// stopped the target lands after the report.

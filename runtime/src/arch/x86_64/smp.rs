@@ -231,6 +231,22 @@ fn launch(m: &'static Machine, stop_during_bringup: bool) -> BringUp {
 
     let start = tsc::read();
     let aps = &m.cpus[1..];
+    // Every AP is `Booting` before its STARTUP IPI, so a stop from now on waits for it.
+    let mut may_start = true;
+    for index in 1..wanted {
+        may_start &= STOP
+            .start_cpu(index)
+            .expect("an AP about to start is Offline");
+    }
+    if !may_start {
+        // A stop is under way: start nothing (the stop will reach this CPU too).
+        return BringUp {
+            online: 1,
+            wanted,
+            missing: aps.iter().map(|c| c.block.apic_id()).collect(),
+            duration: Duration::ZERO,
+        };
+    }
     let page = (TRAMPOLINE_ADDR >> 12) as u8;
     let waiting = || {
         aps.iter()
@@ -321,8 +337,9 @@ extern "C" fn ap_entry(index: usize) -> ! {
         // The boot CPU gave up on us: stay out of everything.
         super::power::halt_forever();
     }
-    // Offline → Booting; halts here if a stop is already under way.
-    STOP.boot_cpu(index).expect("a starting AP is Offline");
+    // The boot CPU made this AP `Booting` before its STARTUP IPI; stops here if a stop is
+    // already under way.
+    STOP.arrive(index).expect("a starting AP is Booting");
     cpu.block.activate();
     idt::load();
     apic::init_this_ap();
