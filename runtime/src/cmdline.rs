@@ -57,6 +57,9 @@ pub struct BootOptions {
     /// `inject.stop_during_bringup=1`: the boot CPU panics right after starting the APs (a test
     /// of stopping CPUs that are still booting).
     pub inject_stop_during_bringup: bool,
+    /// `inject.ap_entry_fault=1`: AP 1 executes an invalid instruction as its start-up work
+    /// begins (a test of faults on a starting AP).
+    pub inject_ap_entry_fault: bool,
 }
 
 impl Default for BootOptions {
@@ -72,6 +75,7 @@ impl Default for BootOptions {
             restart_window: DEFAULT_RESTART_WINDOW,
             restart_brief_report: false,
             inject_stop_during_bringup: false,
+            inject_ap_entry_fault: false,
         }
     }
 }
@@ -214,6 +218,10 @@ impl BootOptions {
                     .and_then(parse_flag)
                     .map(|v| opts.inject_stop_during_bringup = v)
                     .ok_or_else(|| bad("0|1", "inject.stop_during_bringup=0")),
+                "inject.ap_entry_fault" => value
+                    .and_then(parse_flag)
+                    .map(|v| opts.inject_ap_entry_fault = v)
+                    .ok_or_else(|| bad("0|1", "inject.ap_entry_fault=0")),
                 _ => Err(Warning::UnknownKey { word }),
             };
             if let Err(w) = accepted {

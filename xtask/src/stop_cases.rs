@@ -399,6 +399,24 @@ fn booting() -> Vec<Case> {
     };
     let mut cases: Vec<Case> = AP_SMPS.map(|smp| booting(pc(smp))).into();
     cases.push(booting((4, Q35)));
+    // AP 1 faults as its start-up work begins: its per-CPU block, IDT and local APIC are
+    // already live, so the fault is reported and stops everyone (it was a silent triple fault).
+    let ap_fault = |smp: u32| {
+        panics_on(
+            case(
+                Row::Booting,
+                "s10-ap-entry-fault",
+                "faults",
+                pc(smp),
+                "inject.ap_entry_fault=1",
+                "scenario=booting",
+            ),
+            1,
+        )
+        .require(&["exception invalid opcode (#UD)"])
+    };
+    cases.extend([2, 4].map(ap_fault));
+    let cases = quick(cases, "s10-ap-entry-fault-smp2");
     quick(cases, "s10-booting-smp4")
 }
 

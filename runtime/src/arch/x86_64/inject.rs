@@ -1,8 +1,27 @@
 //! Faults on purpose, for the test apps that check how the runtime reports and stops them.
 
+use core::sync::atomic::{AtomicBool, Ordering};
+
 use stop::x86::icr::Icr;
 
 use super::{apic, nmi_requests};
+
+/// Set by `inject.ap_entry_fault=1`: AP 1 faults as its start-up work begins.
+static AP_ENTRY_FAULT: AtomicBool = AtomicBool::new(false);
+
+/// Arms (or disarms) the fault of [`ap_entry_fault`].
+pub fn set_ap_entry_fault(on: bool) {
+    AP_ENTRY_FAULT.store(on, Ordering::Relaxed);
+}
+
+/// Called by every AP as its start-up work begins: AP 1 executes an invalid instruction when
+/// `inject.ap_entry_fault=1`.
+pub fn ap_entry_fault(index: usize) {
+    if index == 1 && AP_ENTRY_FAULT.swap(false, Ordering::Relaxed) {
+        // SAFETY: `ud2` raises #UD, whose handler reports the fault and never returns here.
+        unsafe { core::arch::asm!("ud2", options(nomem, nostack, noreturn)) }
+    }
+}
 
 /// An address above the identity map: nothing is mapped there.
 const UNMAPPED_ADDRESS: usize = 1 << 40;

@@ -329,6 +329,13 @@ pub fn send(icr: Icr) {
 /// First Rust code on an AP, on its own stack, called by the trampoline with its CPU index.
 extern "C" fn ap_entry(index: usize) -> ! {
     let cpu = &machine().cpus[index];
+    // Per-CPU block (GS, GDT, TSS with the IST stacks), IDT and local APIC first: a fault in
+    // anything after this is reported like any other (the report's stop sends IPIs), instead
+    // of ending in a silent triple fault.
+    cpu.block.activate();
+    idt::load();
+    apic::init_this_ap();
+    super::inject::ap_entry_fault(index);
     if cpu
         .handshake
         .compare_exchange(WAITING, ARRIVED, Ordering::AcqRel, Ordering::Acquire)
@@ -340,9 +347,6 @@ extern "C" fn ap_entry(index: usize) -> ! {
     // The boot CPU made this AP `Booting` before its STARTUP IPI; stops here if a stop is
     // already under way.
     STOP.arrive(index).expect("a starting AP is Booting");
-    cpu.block.activate();
-    idt::load();
-    apic::init_this_ap();
     let apic_id = apic::id();
     assert_eq!(
         apic_id,
