@@ -24,6 +24,12 @@ pub fn panic_in_nmi_when_stopped() -> ! {
     arch::inject::panic_in_nmi_when_stopped()
 }
 
+/// Recurses without bound inside the calling CPU's NMI handler: the NMI stack overflows into its
+/// guard page (a double fault, reported).
+pub fn overflow_nmi_stack() -> ! {
+    arch::inject::overflow_nmi_stack()
+}
+
 /// Leaves a ping request pending on the calling CPU with no NMI of its own, as when a ping's
 /// NMI and a stop NMI arrive together and are delivered once: the stop NMI then finds it.
 pub fn ping_merged_with_next_nmi() {

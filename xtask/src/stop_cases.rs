@@ -501,6 +501,23 @@ fn stack_overflow() -> Vec<Case> {
     };
     let mut cases: Vec<Case> = [1, 2, 4, 8].map(|smp| overflow(smp, true)).into();
     cases.push(overflow(2, false));
+    // The NMI stack has its own guard page: an overflow in NMI context is caught there (without
+    // it, it ran on through the kernel stack below and was caught at that one's guard).
+    let nmi_overflow = |smp: u32| {
+        panics_on(
+            fault(
+                Row::StackOverflow,
+                "s12-nmi-stack-overflow-last",
+                pc(smp),
+                "",
+                "scenario=nmi-stack-overflow",
+            ),
+            smp - 1,
+        )
+        .require(&["the NMI stack of this CPU overflowed into its guard page"])
+    };
+    cases.extend([2, 4].map(nmi_overflow));
+    let cases = quick(cases, "s12-nmi-stack-overflow-last-smp2");
     quick(cases, "s12-stack-overflow-last-smp2")
 }
 

@@ -116,6 +116,12 @@ pub const ALL: &[Scenario] = &[
         run: restart,
     },
     Scenario {
+        name: "nmi-stack-overflow",
+        what: "CPU cpu=N (default last) recurses inside its NMI handler, on the NMI stack",
+        min_cpus: 1,
+        run: nmi_stack_overflow,
+    },
+    Scenario {
         name: "stack-overflow",
         what: "CPU cpu=N (default last) recurses into its stack guard page",
         min_cpus: 1,
@@ -389,6 +395,14 @@ fn stack_overflow(args: &Args) -> i32 {
     on_cpu(target, |cpu| {
         allstop::println!("faults: overflowing the stack of cpu {cpu}");
         recurse(0);
+    })
+}
+
+fn nmi_stack_overflow(args: &Args) -> i32 {
+    let target = args.cpu.unwrap_or(Cpu::Last).resolve(smp::cpu_count());
+    on_cpu(target, |cpu| {
+        allstop::println!("faults: overflowing the NMI stack of cpu {cpu}");
+        inject::overflow_nmi_stack();
     })
 }
 

@@ -60,6 +60,21 @@ pub fn panic_in_nmi_when_stopped() -> ! {
     unreachable!("the NMI to self did not arrive")
 }
 
+/// Makes the calling CPU's next NMI handler recurse without bound, and sends that NMI: the NMI
+/// stack overflows into its guard page.
+pub fn overflow_nmi_stack() -> ! {
+    nmi_requests::request(crate::cpu::current_index(), nmi_requests::Request::Overflow);
+    nmi_self();
+    unreachable!("the NMI to self did not arrive")
+}
+
+/// Recurses without bound; `black_box` keeps the frames from being optimised away.
+#[allow(unconditional_recursion)]
+pub(super) fn recurse(depth: u64) -> u64 {
+    let frame = core::hint::black_box([depth; 32]);
+    recurse(depth + 1) + frame[31]
+}
+
 /// Sets a ping request on the calling CPU without sending its NMI (two NMIs latched together
 /// are delivered once, so the next NMI is the only one that request gets).
 pub fn ping_merged_with_next_nmi() {

@@ -1,7 +1,8 @@
 //! NMIs the runtime sends on purpose outside a stop: a ping that the target answers and returns
 //! from (the benchmark's NMI round trip), a spin that never returns (a test of a CPU that no NMI
 //! can reach), a spin that panics once a stop begins (a test of a CPU stopped with NMIs
-//! blocked), and the request that makes a stopped boot CPU run the warm restart. A request is
+//! blocked), a recursion that overflows the NMI stack (a test of its guard page), and the
+//! request that makes a stopped boot CPU run the warm restart. A request is
 //! set before the NMI is sent; the NMI handler takes it unless the NMI belongs to a stop under way
 //! (which always comes first).
 
@@ -24,6 +25,8 @@ pub enum Request {
     /// Spin, beating, with NMIs blocked until a stop begins, then panic there (a CPU that
     /// faults inside an NMI handler while another CPU stops).
     PanicWhenStopped = 4,
+    /// Recurse without bound on the NMI stack (a test of its guard page).
+    Overflow = 5,
 }
 
 static REQUESTS: [AtomicU8; MAX_CPUS] = [const { AtomicU8::new(0) }; MAX_CPUS];
@@ -73,6 +76,10 @@ pub fn take(cpu: usize) -> bool {
             core::hint::spin_loop();
         },
         r if r == Request::Restart as u8 => super::warm::restart_here(),
+        r if r == Request::Overflow as u8 => {
+            super::inject::recurse(0);
+            unreachable!("unbounded recursion returned")
+        }
         r if r == Request::PanicWhenStopped as u8 => {
             while !STOP.stop_pending() {
                 STOP.beat(cpu);

@@ -1,5 +1,5 @@
 //! Per-CPU blocks: each CPU's index and APIC ID (reachable in O(1) through GS base), GDT, TSS
-//! and stacks: a kernel stack over a guard page and IST stacks for NMI, #DF and #MC.
+//! and stacks: a kernel stack and IST stacks for NMI, #DF and #MC, each over a guard page.
 
 use alloc::alloc::{alloc, Layout};
 use alloc::boxed::Box;
@@ -59,6 +59,9 @@ struct Gdt {
     tss: Descriptor64,
 }
 
+/// The stacks a block allocates, by name, for reports of an overflow.
+const GUARDED_STACKS: [&str; 4] = ["kernel", "NMI", "double-fault", "machine-check"];
+
 /// One CPU's block. `local` comes first: GS base points at the whole block.
 #[repr(C)]
 pub struct PerCpu {
@@ -66,6 +69,8 @@ pub struct PerCpu {
     apic_id: u32,
     /// Top of the kernel stack (where RSP starts).
     stack_top: usize,
+    /// The guard page under each of [`GUARDED_STACKS`] this block allocated (0: none).
+    guard_pages: [usize; 4],
     tss: TaskStateSegment,
     /// The CPU sets the busy bit of the TSS descriptor when it loads TR.
     gdt: UnsafeCell<Gdt>,
@@ -75,18 +80,15 @@ pub struct PerCpu {
 // alone (its TSS descriptor at each start, and the CPU's busy-bit update when it loads TR).
 unsafe impl Sync for PerCpu {}
 
-/// Allocates `size` bytes of page-aligned stack (plus a guard page below it when `guard`) and
-/// returns the lowest usable address.
-fn alloc_stack(size: usize, guard: bool) -> usize {
-    let guard_size = if guard { PAGE_SIZE } else { 0 };
-    let layout = Layout::from_size_align(size + guard_size, PAGE_SIZE).expect("stack layout");
+/// Allocates `size` bytes of page-aligned stack over an unmapped guard page and returns the
+/// guard page's address (the stack's lowest usable address is one page above it).
+fn alloc_guarded_stack(size: usize) -> usize {
+    let layout = Layout::from_size_align(size + PAGE_SIZE, PAGE_SIZE).expect("stack layout");
     // SAFETY: `layout` has a non-zero size.
     let base = unsafe { alloc(layout) } as usize;
     assert!(base != 0, "out of memory for a {size}-byte stack");
-    if guard {
-        unmap_guard_page(base);
-    }
-    base + guard_size
+    unmap_guard_page(base);
+    base
 }
 
 impl PerCpu {
@@ -94,12 +96,19 @@ impl PerCpu {
     /// stack it already runs on, a kernel stack. Runs on the boot CPU before the APs start (it
     /// changes the page tables for the guard page).
     pub fn new(index: usize, apic_id: u32, stack_top: Option<usize>) -> &'static Self {
-        let stack_top =
-            stack_top.unwrap_or_else(|| alloc_stack(KERNEL_STACK_SIZE, true) + KERNEL_STACK_SIZE);
+        let mut guard_pages = [0; 4];
+        let stack_top = stack_top.unwrap_or_else(|| {
+            guard_pages[0] = alloc_guarded_stack(KERNEL_STACK_SIZE);
+            guard_pages[0] + PAGE_SIZE + KERNEL_STACK_SIZE
+        });
         let mut tss = TaskStateSegment::new();
         for ist in [IST_NMI, IST_DOUBLE_FAULT, IST_MACHINE_CHECK] {
-            let top = alloc_stack(IST_STACK_SIZE, false) + IST_STACK_SIZE;
-            tss.set_ist(usize::from(ist - 1), top as u64);
+            let guard = alloc_guarded_stack(IST_STACK_SIZE);
+            guard_pages[usize::from(ist)] = guard;
+            tss.set_ist(
+                usize::from(ist - 1),
+                (guard + PAGE_SIZE + IST_STACK_SIZE) as u64,
+            );
         }
         let cpu = Box::leak(Box::new(PerCpu {
             local: CpuLocal {
@@ -108,6 +117,7 @@ impl PerCpu {
             },
             apic_id,
             stack_top,
+            guard_pages,
             tss,
             gdt: UnsafeCell::new(Gdt {
                 null: 0,
@@ -179,6 +189,29 @@ impl PerCpu {
 pub fn init_boot_cpu_early() {
     // SAFETY: BOOT_CPU_LOCAL is a `'static` `CpuLocal`.
     unsafe { wrmsr(IA32_GS_BASE, &raw const BOOT_CPU_LOCAL as u64) };
+}
+
+/// The name of the calling CPU's stack whose guard page holds `address` ("NMI", "kernel", …),
+/// if one does: for the report of a double fault, where CR2 still names the page the overflow
+/// ran into. `None` also before the CPU's block is active.
+pub fn guarded_stack_at(address: usize) -> Option<&'static str> {
+    let block: usize;
+    // SAFETY: GS base points at a `CpuLocal` on every CPU from its first Rust code on; its first
+    // word is the address of the whole block, or 0 for the boot CPU's early stand-in.
+    unsafe {
+        core::arch::asm!("mov {}, gs:[0]", out(reg) block, options(nostack, readonly, preserves_flags))
+    };
+    if block == 0 {
+        return None;
+    }
+    // SAFETY: a non-zero `self_address` is that of a leaked, `'static` `PerCpu`.
+    let block = unsafe { &*(block as *const PerCpu) };
+    let page = address & !(PAGE_SIZE - 1);
+    block
+        .guard_pages
+        .iter()
+        .position(|&guard| guard != 0 && guard == page)
+        .map(|i| GUARDED_STACKS[i])
 }
 
 /// Index of the calling CPU.

@@ -239,13 +239,34 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
     }
 }
 
+/// What a double fault's report says of its likely cause.
+struct DoubleFaultHint(Option<(&'static str, u64)>);
+
+impl core::fmt::Display for DoubleFaultHint {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.0 {
+            Some((stack, page)) => write!(
+                f,
+                " (the {stack} stack of this CPU overflowed into its guard page at {page:#x})"
+            ),
+            None => f.write_str(" (a stack overflow into a guard page ends here)"),
+        }
+    }
+}
+
 fn exception(frame: &TrapFrame) -> ! {
     let name = EXCEPTION_NAMES[frame.vector as usize];
-    let hint = if frame.vector == DOUBLE_FAULT {
-        " (a stack overflow into a guard page ends here)"
-    } else {
-        ""
-    };
+    if frame.vector == DOUBLE_FAULT {
+        // SAFETY: reading CR2 has no side effects. After a stack overflow it still holds the
+        // address of the page fault that could not be delivered.
+        let address = unsafe { x86::controlregs::cr2() } as u64;
+        let stack = super::percpu::guarded_stack_at(address as usize);
+        let hint = DoubleFaultHint(stack.map(|s| (s, address & !0xfff)));
+        panic!(
+            "exception {name}{hint}, vector {}, error code {:#x}, at rip {:#x}\n{frame}",
+            frame.vector, frame.error_code, frame.rip
+        );
+    }
     if frame.vector == PAGE_FAULT {
         // SAFETY: reading CR2 has no side effects.
         let address = unsafe { x86::controlregs::cr2() };
@@ -255,7 +276,7 @@ fn exception(frame: &TrapFrame) -> ! {
         );
     }
     panic!(
-        "exception {name}{hint}, vector {}, error code {:#x}, at rip {:#x}\n{frame}",
+        "exception {name}, vector {}, error code {:#x}, at rip {:#x}\n{frame}",
         frame.vector, frame.error_code, frame.rip
     )
 }
