@@ -15,12 +15,19 @@
 //! other way, resets real machines when sent to the boot CPU: then the run ends with
 //! [`RESTART_IMPOSSIBLE_STATUS`] and says so. More than `restart.max` restarts within
 //! `restart.window_ms` is a crash loop: the run ends with [`CRASH_LOOP_STATUS`].
+//!
+//! Nothing is restored under a CPU that may still run. The boot CPU parks every AP with INIT and
+//! proves each INIT landed (each AP acknowledges from a stub it can reach only after INIT; see
+//! `arch::smp::park_others`) before it restores memory; if one does not within a second, it
+//! resets the machine instead. An AP the stop reported stuck may be parked that way only where
+//! INIT parking is allowed (`stop.init_park`, off on bare metal by default); otherwise the
+//! machine is reset too. Each fallback prints a `restart:` line first.
 
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use core::time::Duration;
 
-use stop::{StopReason, Verdict};
+use stop::{InitPark, StopReason, Verdict};
 
 use crate::arch::survivor::{CrashRecord, CRASH_MESSAGE_MAX, SURVIVOR};
 use crate::cmdline::BootOptions;
@@ -163,6 +170,20 @@ fn begin(since_ns: u64, report: Option<&Report>) -> ! {
             window / 1_000_000
         ));
         arch::power::poweroff(CRASH_LOOP_STATUS);
+    }
+    // The restart parks every AP with INIT and proves it landed before it restores memory. An
+    // AP the stop left running may be parked that way only where INIT parking is allowed.
+    let stuck_aps = report.map_or(0, |r| {
+        r.cpus()
+            .filter(|c| c.index != 0 && c.verdict == Verdict::Stuck)
+            .count()
+    });
+    if stuck_aps > 0 && stopping::STOP.config().init_park() == InitPark::Off {
+        console::write_fmt_breaking_lock(format_args!(
+            "restart: {stuck_aps} AP(s) not confirmed stopped, and stop.init_park is off (INIT \
+             may not park them), so a warm restart could run over them; resetting the machine\n"
+        ));
+        arch::power::reset();
     }
     SURVIVOR.restarts.fetch_add(1, Ordering::Relaxed);
     SURVIVOR.crash_ns.store(since_ns.max(1), Ordering::Relaxed);

@@ -49,6 +49,18 @@ pub fn all() -> Vec<Case> {
             // Both CPUs panic on purpose.
             .forbid_only(&["inside the panic path"])
             .quick(),
+        // AP 1 spins with NMIs blocked (reported stuck) and INIT parking is off, as on bare
+        // metal: the warm restart must not run over it; it resets the machine instead.
+        Case::new("restart-stuck-ap-init-park-off-smp2", "faults")
+            .on(Machine::Pc, 2)
+            .append("panic=restart stop.init_park=off -- scenario=nmi-blocked")
+            .expect(Expect::NoStatus, Duration::from_secs(60))
+            .require(&[
+                "stop-summary: stopper=0 targets=1 vector=0 nmi=0 self=0 init=0 stuck=1",
+                "restart: 1 AP(s) not confirmed stopped, and stop.init_park is off",
+            ])
+            .forbid_only(&["inside the panic path", "crashloop"])
+            .quick(),
         soak(1_000, 2, Duration::from_secs(300)).quick(),
         soak(1_000, 4, Duration::from_secs(600)),
         soak(10_000, 4, Duration::from_secs(1800)).soak(),

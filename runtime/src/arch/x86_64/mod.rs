@@ -18,6 +18,7 @@ pub mod irq;
 pub mod kick;
 mod nmi_requests;
 mod paging;
+mod park_stub;
 pub mod percpu;
 pub mod power;
 pub mod probe;

@@ -13,7 +13,7 @@ use super::apic;
 use super::percpu::PerCpu;
 use super::trampoline::{self, TrampolineData, TRAMPOLINE_ADDR};
 use super::vectors::WAKE_VECTOR;
-use super::{idt, irq, tsc, work};
+use super::{idt, irq, park_stub, tsc, work};
 use crate::stopping::STOP;
 use crate::time;
 use stop::CpuState;
@@ -25,6 +25,9 @@ const INIT_TO_SIPI_DELAY_LEGACY: Duration = Duration::from_millis(10);
 const SIPI_RETRY_DELAY: Duration = Duration::from_micros(200);
 /// How long the boot CPU waits for all APs to check in before it goes on without the missing.
 const CHECK_IN_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long [`park_others`] waits for every AP to prove it was parked (INIT lands late on a
+/// loaded host: a vCPU thread takes it only when it runs).
+const PARK_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Bring-up handshake of one AP: the AP moves it WAITING → ARRIVED when it reaches Rust, the
 /// boot CPU moves it WAITING → ABANDONED at its time-out; whoever is first decides. Whether a
@@ -71,6 +74,8 @@ pub enum RestartError {
     NotBootCpu,
     /// The stop controller refused a new round: the caller did not run the last stop.
     NotStopper,
+    /// Not every AP could be proven parked: some may still run.
+    NotParked(NotParked),
 }
 
 /// What bring-up achieved.
@@ -172,7 +177,7 @@ pub fn restart_aps() -> Result<BringUp, RestartError> {
     if STOP.stopper() != Some(0) {
         return Err(RestartError::NotStopper);
     }
-    park_others();
+    park_others().map_err(RestartError::NotParked)?;
     STOP.rearm(0).map_err(|_| RestartError::NotStopper)?;
     let m = machine();
     work::abandon_current_job();
@@ -182,12 +187,65 @@ pub fn restart_aps() -> Result<BringUp, RestartError> {
     Ok(launch(m, false))
 }
 
-/// Parks every AP with INIT (they then wait for a STARTUP IPI, running nothing) and waits for the
-/// INITs to land: a stuck CPU may still be storing until then. Only the boot CPU calls this.
-pub fn park_others() {
+/// Parks every AP with INIT and proves that each INIT landed: then one STARTUP IPI into the
+/// park stub, which an AP takes only once its INIT reset it (a CPU whose INIT lands late takes
+/// both in order), acknowledges, and halts there. Waits until every AP acknowledged or
+/// [`PARK_TIMEOUT`] passed, and returns how long it took. One STARTUP IPI only: a second could
+/// still be pending in a slow vCPU when bring-up sends INIT next, and start it in the park stub
+/// again instead of the trampoline (seen: one AP in ~10 runs of 200 restarts did not come
+/// back). Only the boot CPU calls this.
+pub fn park_others() -> Result<Duration, NotParked> {
     let m = machine();
-    for_aps(m, &Icr::init_assert, &mut m.cpus[1..].iter());
-    time::delay(stop::INIT_SETTLE);
+    let aps = &m.cpus[1..];
+    let expected = aps.len() as u32;
+    let start = tsc::read();
+    if expected == 0 {
+        return Ok(Duration::ZERO);
+    }
+    for_aps(m, &Icr::init_assert, &mut aps.iter());
+    if needs_init_delay() {
+        time::delay(INIT_TO_SIPI_DELAY_LEGACY);
+    }
+    // SAFETY: 1. the park stub's page is low RAM kept for AP start-up, like the trampoline's
+    // (see `launch`). 2. no AP executes in it: each was just sent INIT, and one that took an
+    // earlier park's STARTUP IPI is halted there or has been started again since.
+    unsafe { park_stub::install() };
+    let page = (park_stub::PARK_STUB_ADDR >> 12) as u8;
+    for_aps(m, &|id| Icr::startup(id, page), &mut aps.iter());
+    let all = time::spin_until(PARK_TIMEOUT, || park_stub::acks() >= expected);
+    let waited = Duration::from_nanos(time::ticks_to_ns(tsc::read() - start, time::tsc_khz()));
+    if all {
+        Ok(waited)
+    } else {
+        Err(NotParked {
+            acknowledged: park_stub::acks(),
+            expected,
+            waited,
+        })
+    }
+}
+
+/// APs that [`park_others`] could not prove parked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NotParked {
+    /// APs that acknowledged.
+    pub acknowledged: u32,
+    /// APs sent INIT.
+    pub expected: u32,
+    /// How long it waited.
+    pub waited: Duration,
+}
+
+impl core::fmt::Display for NotParked {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "only {} of {} APs proved parked by INIT within {} ms",
+            self.acknowledged,
+            self.expected,
+            self.waited.as_millis()
+        )
+    }
 }
 
 /// Sends the IPI `icr_for(apic_id)` to `targets`, or once to all-excluding-self when the

@@ -137,9 +137,16 @@ pub fn revive_boot_cpu(timeout: Duration) -> bool {
 extern "C" fn warm_main() -> ! {
     // A stop vector taken and never acknowledged would block every lower vector from now on.
     apic::end_all_in_service();
-    smp::park_others();
-    // SAFETY: every other CPU is parked (waiting for a STARTUP IPI) and this code holds no
-    // reference into `.data` or `.bss`; after the call every static is at its initial value.
+    if let Err(not_parked) = smp::park_others() {
+        crate::console::write_fmt_breaking_lock(format_args!(
+            "restart: {not_parked}, so some may still run; resetting the machine instead of \
+             restoring memory under them\n"
+        ));
+        super::power::reset();
+    }
+    // SAFETY: every other CPU is proven parked (reset by INIT, halted in the park stub) and this
+    // code holds no reference into `.data` or `.bss`; after the call every static is at its
+    // initial value.
     unsafe { restore_image() };
     percpu::init_boot_cpu_early();
     super::gdt::load_boot_gdt();
