@@ -30,6 +30,11 @@ pub(crate) struct Lines {
     pub(crate) took_nmi: AtomicBool,
     /// It called `stop_others` (I2).
     pub(crate) called_stop: AtomicBool,
+    /// Stop-vector or NMI handler entries after the stop returned (I1).
+    pub(crate) entries_after_return: AtomicUsize,
+    /// It entered the stop-vector handler while an NMI to it was in flight: the race window
+    /// Linux leaves open.
+    pub(crate) vector_during_nmi: AtomicBool,
 }
 
 impl Default for Lines {
@@ -46,6 +51,8 @@ impl Default for Lines {
             took_vector: AtomicBool::new(false),
             took_nmi: AtomicBool::new(false),
             called_stop: AtomicBool::new(false),
+            entries_after_return: AtomicUsize::new(0),
+            vector_during_nmi: AtomicBool::new(false),
         }
     }
 }

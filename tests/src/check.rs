@@ -11,6 +11,19 @@ use crate::scenario::{Behaviour, Scenario};
 /// threads on few cores, so the stopper thread may be descheduled.
 pub const SCHEDULING_SLACK: Duration = Duration::from_millis(200);
 
+/// The shortest NMI timeout with which the checks require every CPU that can be stopped to be
+/// reported stopped: a simulated CPU takes its NMI only when its thread runs, and on a loaded
+/// 2-core host a thread can wait milliseconds for a core.
+pub const STOPPABLE_NMI_TIMEOUT: Duration = Duration::from_millis(20);
+
+/// I1 as the simulation sees it: no stop-path store, beat or stop-handler entry after the stop
+/// returned.
+fn quiet_after_return(seen: &CpuObservation) -> bool {
+    seen.stores_after_return == 0
+        && seen.entries_after_return == 0
+        && seen.heartbeat_at_return == seen.heartbeat_at_end
+}
+
 /// What the winning `stop_others` returned.
 #[derive(Clone, Debug)]
 pub struct StopResult {
@@ -43,6 +56,12 @@ pub struct CpuObservation {
     pub took_nmi: bool,
     /// It called `stop_others`.
     pub called_stop: bool,
+    /// Stop-vector or NMI handler entries after the stop returned.
+    pub entries_after_return: usize,
+    /// It took the stop vector while an NMI to it was in flight (the race window).
+    pub vector_during_nmi: bool,
+    /// The stopper sent it INIT.
+    pub init_sent: bool,
     /// Its heartbeat when the stop returned.
     pub heartbeat_at_return: Option<u64>,
     /// Its heartbeat at the end of the run.
@@ -63,7 +82,8 @@ pub struct Outcome {
 /// A broken invariant or an inconsistent report.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Violation {
-    /// I1: a CPU reported stopped stored (or beat) after the stop returned.
+    /// I1: a CPU reported stopped (or not a target) stored, beat or entered a stop handler
+    /// after the stop returned.
     StoreAfterDone {
         /// The CPU.
         cpu: usize,
@@ -183,12 +203,18 @@ impl Outcome {
             if row.apic_id != Scenario::apic_id(cpu) {
                 found.push(report(format!("cpu {cpu}: apic id {}", row.apic_id)));
             }
+            // A CPU that can be stopped (it takes the vector or an NMI, or stops itself) must
+            // be: Stuck or Parked is allowed only for one that never answers, or when the
+            // scenario's NMI timeout is too short for the host to be sure to run every CPU
+            // thread in time.
+            let stoppable = self.scenario.nmi_timeout >= STOPPABLE_NMI_TIMEOUT;
             let expected_verdict_ok = match (cpu == stop.stopper, seen.behaviour) {
                 (true, _) => row.verdict == Verdict::Stopper,
                 (false, Behaviour::Offline) => row.verdict == Verdict::NotTarget,
                 (false, Behaviour::NeverAnswers) => {
                     matches!(row.verdict, Verdict::Stuck | Verdict::Parked)
                 }
+                (false, _) if stoppable => row.verdict == Verdict::Stopped,
                 (false, _) => matches!(
                     row.verdict,
                     Verdict::Stopped | Verdict::Stuck | Verdict::Parked
@@ -206,6 +232,12 @@ impl Outcome {
                 });
             }
             match row.verdict {
+                Verdict::NotTarget if !quiet_after_return(seen) => {
+                    found.push(Violation::StoreAfterDone { cpu });
+                }
+                Verdict::Parked if !seen.init_sent => found.push(Violation::Report {
+                    what: format!("cpu {cpu} reported parked but was sent no INIT"),
+                }),
                 Verdict::Stopped => {
                     self.check_stopped(row, seen, found);
                     match row.path {
@@ -250,7 +282,7 @@ impl Outcome {
     /// I1 and I5 for a CPU the report calls stopped.
     fn check_stopped(&self, row: &CpuReport, seen: &CpuObservation, found: &mut Vec<Violation>) {
         let cpu = row.index;
-        if seen.stores_after_return > 0 || seen.heartbeat_at_return != seen.heartbeat_at_end {
+        if !quiet_after_return(seen) {
             found.push(Violation::StoreAfterDone { cpu });
         }
         let path_ok = match row.path {

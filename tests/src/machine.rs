@@ -79,6 +79,7 @@ impl Shared {
             return;
         }
         lines.nmi_blocked.store(true, Ordering::SeqCst);
+        self.count_entry(cpu);
         if self.controller().stop_pending() {
             lines.took_nmi.store(true, Ordering::SeqCst);
         }
@@ -97,9 +98,22 @@ impl Shared {
             return;
         }
         lines.irq_on.store(false, Ordering::SeqCst);
+        self.count_entry(cpu);
+        if lines.nmi_at.load(Ordering::SeqCst) != NO_NMI {
+            lines.vector_during_nmi.store(true, Ordering::SeqCst);
+        }
         lines.took_vector.store(true, Ordering::SeqCst);
         self.controller().on_stop_vector(cpu);
         lines.irq_on.store(true, Ordering::SeqCst);
+    }
+
+    /// Counts a stop-handler entry made after the stop returned (I1).
+    fn count_entry(&self, cpu: usize) {
+        if self.returned.load(Ordering::SeqCst) {
+            self.lines[cpu]
+                .entries_after_return
+                .fetch_add(1, Ordering::SeqCst);
+        }
     }
 
     /// Unwinds with [`Parked`] if INIT reached this CPU.
@@ -258,6 +272,9 @@ pub fn run(scenario: &Scenario) -> Outcome {
                 took_vector: lines.took_vector.load(Ordering::SeqCst),
                 took_nmi: lines.took_nmi.load(Ordering::SeqCst),
                 called_stop: lines.called_stop.load(Ordering::SeqCst),
+                entries_after_return: lines.entries_after_return.load(Ordering::SeqCst),
+                vector_during_nmi: lines.vector_during_nmi.load(Ordering::SeqCst),
+                init_sent: lines.parked.load(Ordering::SeqCst),
                 heartbeat_at_return: heartbeats_at_return.get(cpu).copied().flatten(),
                 heartbeat_at_end: controller.heartbeat(cpu),
             }

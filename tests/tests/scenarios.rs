@@ -38,12 +38,12 @@ fn irq_off_cpus_are_stopped_by_nmi() {
         start: NOW,
         len: ms(10_000),
     };
-    let outcome = run_checked(Scenario::new(vec![
-        Stopper { after: ms(1) },
-        long_off,
-        Idle,
-        long_off,
-    ]));
+    // A vector timeout the idle CPU always meets, even on a loaded host (with 200 us it was
+    // once NMI'd too).
+    let outcome = run_checked(Scenario {
+        vector_timeout: ms(100),
+        ..Scenario::new(vec![Stopper { after: ms(1) }, long_off, Idle, long_off])
+    });
     let stop = outcome.stop().unwrap();
     for cpu in [1, 3] {
         assert_eq!(stop.rows[cpu].path, Some(StopPath::Nmi), "{}", stop.table);
@@ -54,18 +54,34 @@ fn irq_off_cpus_are_stopped_by_nmi() {
 
 #[test]
 fn irq_off_window_ending_around_the_vector_timeout() {
-    // Windows end just before, at, and just after the 1 ms vector timeout: the late vector
-    // races the NMI, the case Linux leaves open. Repeat to hit both orders.
+    // Windows end just before, at, and after the 1 ms vector timeout while the NMI takes
+    // 300 us to land: the late vector races the NMI in flight, the case Linux leaves open.
+    // Repeat to hit both orders, and count the runs that hit the window.
+    let mut hits = 0;
     for round in 0..20u64 {
         let edge = |delta_us: i64| IrqOff {
             start: NOW,
             len: Duration::from_micros((1_000 + delta_us + round as i64 * 10) as u64),
         };
-        run_checked(Scenario {
+        let outcome = run_checked(Scenario {
             vector_timeout: ms(1),
-            ..Scenario::new(vec![Stopper { after: NOW }, edge(-100), edge(0), edge(100)])
+            nmi_latency: Duration::from_micros(300),
+            ..Scenario::new(vec![
+                Stopper { after: NOW },
+                edge(-100),
+                edge(50),
+                edge(150),
+            ])
         });
+        if outcome.cpus.iter().any(|cpu| cpu.vector_during_nmi) {
+            hits += 1;
+        }
     }
+    println!("race window hit in {hits} of 20 runs");
+    assert!(
+        hits > 0,
+        "no run took the vector while its NMI was in flight"
+    );
 }
 
 #[test]
@@ -149,4 +165,48 @@ fn checks_catch_a_store_after_done() {
     outcome.cpus[1].stores_after_return = 1;
     let violations = outcome.check().unwrap_err();
     assert!(violations.contains(&allstop_tests::Violation::StoreAfterDone { cpu: 1 }));
+}
+
+#[test]
+fn checks_catch_a_stop_handler_entered_after_done() {
+    let mut outcome = run(&Scenario::new(vec![Stopper { after: NOW }, Idle]));
+    outcome.check().unwrap();
+    outcome.cpus[1].entries_after_return = 1;
+    let violations = outcome.check().unwrap_err();
+    assert!(violations.contains(&allstop_tests::Violation::StoreAfterDone { cpu: 1 }));
+}
+
+#[test]
+fn checks_catch_a_stoppable_cpu_reported_stuck() {
+    // What a controller that gives up at once would report for an idle CPU.
+    let mut outcome = run(&Scenario::new(vec![Stopper { after: NOW }, Idle]));
+    outcome.check().unwrap();
+    let stop = match outcome.results.as_mut_slice() {
+        [Ok(stop)] => stop,
+        _ => unreachable!("one stop returned"),
+    };
+    stop.rows[1].verdict = Verdict::Stuck;
+    let violations = outcome.check().unwrap_err();
+    assert!(
+        violations.contains(&allstop_tests::Violation::UnnamedStraggler { cpu: 1 }),
+        "{violations:?}"
+    );
+}
+
+#[test]
+fn checks_catch_a_cpu_reported_parked_without_init() {
+    let mut outcome = run(&Scenario::new(vec![Stopper { after: NOW }, NeverAnswers]));
+    outcome.check().unwrap();
+    let stop = match outcome.results.as_mut_slice() {
+        [Ok(stop)] => stop,
+        _ => unreachable!("one stop returned"),
+    };
+    stop.rows[1].verdict = Verdict::Parked;
+    let violations = outcome.check().unwrap_err();
+    assert!(
+        violations.contains(&allstop_tests::Violation::Report {
+            what: "cpu 1 reported parked but was sent no INIT".into()
+        }),
+        "{violations:?}"
+    );
 }
