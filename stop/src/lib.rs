@@ -14,6 +14,23 @@
 //! from its panic, reboot and power-off paths. It prints the returned [`StopReport`] and its
 //! [`summary`](StopReport::summary) line.
 //!
+//! # What a report promises
+//! Each target's verdict in a [`StopReport`] is a promise about that CPU from the moment
+//! [`stop_others`](StopController::stop_others) returns:
+//! - **stopped**: it is `Halted` and has accounted for every NMI sent to it; it enters no stop
+//!   handler and makes no store from then on (invariant I1), and it executes nothing but its
+//!   halt loop. The one exception is the boot CPU on x86, which leaves the NMI handler into its
+//!   `cli; hlt` loop (below) and can be woken by an NMI on purpose (warm restart).
+//! - **parked**: it did not finish within the timeouts and was sent INIT (only where
+//!   `stop.init_park` allows it, never to the boot CPU). INIT lands asynchronously, so the
+//!   report promises only that INIT was sent before it returned; whoever goes on over such a CPU
+//!   must first prove it landed (the runtime's warm restart does, with a park stub).
+//! - **stuck**: neither; it may still be running. The runtime never restores memory under a
+//!   stuck CPU: it powers off, resets, or parks it (where allowed) with proof first.
+//! - **not a target**: it was `Offline` when the stop began: it had not been started (a CPU
+//!   given its start-up IPI is `Booting`, a target, from before the IPI;
+//!   [`start_cpu`](StopController::start_cpu)).
+//!
 //! # Deviations from the contract, with reasons
 //! - A CPU record is 128 bytes (aligned), not one 64-byte line: the panic-message buffer does
 //!   not fit one line. The hot fields share the first line, and 128 bytes is the false-sharing
