@@ -38,7 +38,16 @@ pub fn configure(opts: &BootOptions) {
         InitParkOption::Auto => InitPark::Off,
     };
     config.set_init_park(park);
+    if arch::cpu_has_hypervisor() {
+        config.set_boot_cpu_grace(BOOT_CPU_GRACE);
+    }
 }
+
+/// Under a hypervisor, how much longer a stop waits for a late boot CPU (which INIT may not
+/// park) before it names it stuck: a vCPU the host does not schedule takes its NMI late (seen:
+/// the boot CPU acked an NMI 13.9 ms into a stop with the default 10 ms NMI timeout, 4 vCPUs
+/// on a loaded 2-core host).
+const BOOT_CPU_GRACE: Duration = Duration::from_secs(1);
 
 /// Stop-vector entry (interrupt handler). Returns only for a spurious vector.
 pub fn on_stop_vector() {

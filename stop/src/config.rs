@@ -42,6 +42,8 @@ pub struct StopConfig {
     nmi_timeout_ns: AtomicU64,
     /// [`InitPark`] as u8.
     init_park: AtomicU8,
+    /// Extra wait for a late boot CPU, in ns.
+    boot_cpu_grace_ns: AtomicU64,
 }
 
 impl Default for StopConfig {
@@ -63,6 +65,7 @@ impl StopConfig {
                 vector_timeout_ns: AtomicU64::new(DEFAULT_VECTOR_TIMEOUT.as_nanos() as u64),
                 nmi_timeout_ns: AtomicU64::new(DEFAULT_NMI_TIMEOUT.as_nanos() as u64),
                 init_park: AtomicU8::new(InitPark::Off as u8),
+                boot_cpu_grace_ns: AtomicU64::new(0),
             }
         }
     }
@@ -99,6 +102,19 @@ impl StopConfig {
     /// Sets the INIT-park policy (boot option `stop.init_park`, resolved by the runtime).
     pub fn set_init_park(&self, policy: InitPark) {
         self.init_park.store(policy as u8, Ordering::Relaxed);
+    }
+
+    /// How much longer than the NMI timeout the stopper waits for the boot CPU (index 0), the
+    /// one target INIT may never park, before it names it stuck. Default zero.
+    pub fn boot_cpu_grace(&self) -> Duration {
+        Duration::from_nanos(self.boot_cpu_grace_ns.load(Ordering::Relaxed))
+    }
+
+    /// Sets the boot CPU's grace (the runtime sets one under a hypervisor, where a vCPU the host
+    /// does not schedule answers its NMI late).
+    pub fn set_boot_cpu_grace(&self, grace: Duration) {
+        self.boot_cpu_grace_ns
+            .store(nanos(grace), Ordering::Relaxed);
     }
 }
 

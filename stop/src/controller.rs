@@ -476,8 +476,9 @@ impl<P: Platform, const N: usize> StopController<P, N> {
     ///
     /// The first caller wins the election and gets the report; a later caller on another CPU
     /// records its panic message (if `reason` is a panic), stops itself and never returns.
-    /// Returns within vector timeout + NMI timeout (+ [`INIT_SETTLE`] if INIT parking is on),
-    /// plus the time of the IPI writes, whatever the other CPUs do.
+    /// Returns within vector timeout + NMI timeout (+ [`StopConfig::boot_cpu_grace`] if the boot
+    /// CPU is a late target, + [`INIT_SETTLE`] if INIT parking is on), plus the time of the IPI
+    /// writes, whatever the other CPUs do.
     pub fn stop_others(
         &self,
         cpu: usize,
@@ -601,6 +602,7 @@ impl<P: Platform, const N: usize> StopController<P, N> {
     /// Gives every target its verdict: stopped, parked with INIT (policy on; never the boot CPU,
     /// index 0), or stuck.
     fn settle_stragglers(&self, stopper: usize, tally: &mut StopTally) {
+        self.wait_for_late_boot_cpu(stopper);
         let park = self.config.init_park() == crate::InitPark::On;
         let mut parked_any = false;
         // Index 0 is the boot CPU: INIT to it resets real machines, so it is never parked.
@@ -630,6 +632,22 @@ impl<P: Platform, const N: usize> StopController<P, N> {
             while self.platform.now_ns() < deadline {
                 self.platform.relax();
             }
+        }
+    }
+
+    /// Gives a boot CPU that is a target and not yet done [`StopConfig::boot_cpu_grace`] more:
+    /// INIT may not park it, so the wait is all there is between "late" and "stuck".
+    fn wait_for_late_boot_cpu(&self, stopper: usize) {
+        let Some(boot_cpu) = self.records.first() else {
+            return;
+        };
+        let grace_ns = u64::try_from(self.config.boot_cpu_grace().as_nanos()).unwrap_or(u64::MAX);
+        if stopper == 0 || boot_cpu.verdict() != Verdict::Pending || grace_ns == 0 {
+            return;
+        }
+        let deadline = self.platform.now_ns().saturating_add(grace_ns);
+        while !self.target_done(boot_cpu) && self.platform.now_ns() < deadline {
+            self.platform.relax();
         }
     }
 

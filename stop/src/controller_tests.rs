@@ -470,3 +470,28 @@ fn no_cpu_is_started_once_a_stop_is_under_way() {
         })
     );
 }
+
+#[test]
+fn a_late_boot_cpu_gets_the_grace_and_no_other_cpu_does() {
+    let total_us = |grace: Duration, stopper: usize| {
+        let c = running(2);
+        c.config().set_boot_cpu_grace(grace);
+        let summary = c
+            .stop_others(stopper, StopReason::Request)
+            .unwrap()
+            .summary();
+        assert_eq!(summary.stuck, 1, "{summary}");
+        summary.total_us
+    };
+    let plain = total_us(Duration::ZERO, 1);
+    let graced = total_us(Duration::from_millis(1), 1);
+    assert!(
+        graced >= plain + 1_000,
+        "the boot CPU as target: {plain} us without grace, {graced} us with 1 ms"
+    );
+    let ap_target = total_us(Duration::from_millis(1), 0);
+    assert!(
+        ap_target < plain + 1_000,
+        "an AP target gets no grace: {ap_target} us"
+    );
+}
