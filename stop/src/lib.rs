@@ -59,7 +59,9 @@
 //! that some execution finishes the NMI path); late vector with three CPUs (without preemption:
 //! one preemption exceeds loom's branch budget); double delivery (I5); a CPU `Booting` when the
 //! stop begins (I4); a CPU started while the stop runs (never `NotTarget` once it ran); election
-//! with two CPUs (I2, and the loser's message arrives whole). Negative controls, each a
+//! with two CPUs (I2, and the loser's message arrives whole); the boot CPU as a target, leaving
+//! the NMI handler by IRET (nothing lands on it after the report); and a second stop after
+//! `rearm` and a restart of the AP. Negative controls, each a
 //! `LoomVariant` (`--cfg loom` only) the models must catch: Linux as it is (its completion rule,
 //! no accounting store) and Linux's rule with the store kept both violate I1; the real rule
 //! without the store never finishes an NMI stop. Loom is exhaustive only up to the bound, and

@@ -41,6 +41,10 @@ type Controller = StopController<ModelPlatform, CPUS>;
 /// Unwind payload: the CPU halted.
 struct Halted;
 
+/// Unwind payload: the boot CPU left the NMI handler by IRET into its halt loop (x86's
+/// `halt_after_nmi` for index 0): NMIs can reach it again.
+struct IretToHaltLoop;
+
 /// Per-CPU simulated interrupt state, all loom-tracked.
 struct Cpu {
     vector: AtomicBool,
@@ -149,6 +153,12 @@ impl Platform for ModelPlatform {
     fn halt(&self) -> ! {
         resume_unwind(Box::new(Halted))
     }
+    fn halt_after_nmi(&self, cpu: usize) -> ! {
+        if cpu == 0 {
+            resume_unwind(Box::new(IretToHaltLoop))
+        }
+        self.halt()
+    }
     fn on_cpu_store(&self, cpu: usize) {
         self.0.assert_not_reported_stopped(cpu, "stores");
         self.0.poll_nmi(cpu);
@@ -228,7 +238,9 @@ fn target(m: &Machine, cpu: usize, irq_off_polls: usize, body: impl FnOnce()) {
         }
     }));
     if let Err(payload) = run {
-        if !payload.is::<Halted>() {
+        if payload.is::<IretToHaltLoop>() {
+            m.cpus[cpu].nmi_blocked.store(false, SeqCst);
+        } else if !payload.is::<Halted>() {
             resume_unwind(payload);
         }
         halted(m, cpu);
@@ -238,6 +250,7 @@ fn target(m: &Machine, cpu: usize, irq_off_polls: usize, body: impl FnOnce()) {
 /// A halted CPU: NMIs still land (unless blocked) until the stop returned, and once after.
 fn halted(m: &Machine, cpu: usize) {
     let take = || match catch_unwind(AssertUnwindSafe(|| m.poll_nmi(cpu))) {
+        Err(p) if p.is::<IretToHaltLoop>() => m.cpus[cpu].nmi_blocked.store(false, SeqCst),
         Err(p) if !p.is::<Halted>() => resume_unwind(p),
         _ => {}
     };
@@ -449,6 +462,73 @@ fn i4_started_during_stop() {
                 "cpu 1 ran but the stop did not count it"
             );
         }
+    });
+}
+
+/// The boot CPU as the target of a stop run by CPU 1, its interrupts on late: after its NMI
+/// path it IRETs into its halt loop with NMIs deliverable (the x86 deviation that lets a warm
+/// restart wake it). Nothing may land on it after the report, and it must not store again.
+#[test]
+fn i1_boot_cpu_iret() {
+    static BY_NMI: StdAtomicUsize = StdAtomicUsize::new(0);
+    explore("i1-boot-cpu-iret", None, || {
+        let m = machine(2, LoomVariant::Real);
+        let report = Arc::new(Mutex::new(None));
+        for cpu in 0..2 {
+            m.controller().boot_cpu(cpu).unwrap();
+            m.controller().online_cpu(cpu).unwrap();
+        }
+        let (m1, r1) = (m.clone(), report.clone());
+        let t = thread::spawn(move || stop_from(&m1, 1, &r1));
+        target(&m, 0, 1, || {});
+        t.join().unwrap();
+        let report = report.lock().unwrap();
+        let report = report.as_ref().unwrap();
+        check_accounting(&m, report);
+        if report.rows[0].path == Some(StopPath::Nmi) {
+            BY_NMI.fetch_add(1, SeqCst);
+        }
+    });
+    assert!(
+        BY_NMI.load(SeqCst) > 0,
+        "no execution stopped the boot CPU by NMI (the IRET path)"
+    );
+}
+
+/// A stop, the park and `rearm` of a warm restart, the AP started again, and a second stop:
+/// the second round must hold I1, I4 and I5 whatever the first left in the records.
+#[test]
+fn i1_rearm_second_round() {
+    explore("i1-rearm-second-round", None, || {
+        let (m, _) = late_vector_model(LoomVariant::Real, 1);
+        // The AP's thread has ended (it is parked); INIT clears its pending interrupts.
+        let c = &m.cpus[1];
+        for line in [
+            &c.vector,
+            &c.nmi,
+            &c.irq_on,
+            &c.nmi_blocked,
+            &c.reported_stopped,
+        ] {
+            line.store(false, SeqCst);
+        }
+        m.returned.store(false, SeqCst);
+        let controller = m.controller();
+        controller.rearm(0).unwrap();
+        assert!(controller.start_cpu(1).unwrap(), "no stop under way");
+        let m1 = m.clone();
+        let t = thread::spawn(move || {
+            target(&m1, 1, 1, || {
+                m1.controller().arrive(1).unwrap();
+                let _ = m1.controller().online_cpu(1);
+            })
+        });
+        let report = Mutex::new(None);
+        stop_from(&m, 0, &report);
+        t.join().unwrap();
+        let report = report.lock().unwrap().take().unwrap();
+        check_accounting(&m, &report);
+        assert_ne!(report.rows[1].verdict, Verdict::NotTarget);
     });
 }
 
