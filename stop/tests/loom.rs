@@ -197,6 +197,16 @@ fn machine(n: usize, variant: LoomVariant) -> Arc<Machine> {
     m
 }
 
+/// [`machine`] running the real protocol with every CPU `Running`.
+fn running_machine(n: usize) -> Arc<Machine> {
+    let m = machine(n, LoomVariant::Real);
+    for cpu in 0..n {
+        m.controller().boot_cpu(cpu).unwrap();
+        m.controller().online_cpu(cpu).unwrap();
+    }
+    m
+}
+
 /// Runs `stop_others` on `cpu`; on a win publishes the verdicts then `returned`.
 fn stop_from(m: &Machine, cpu: usize, report: &Mutex<Option<Report>>) {
     m.stopper_hint.store(cpu, SeqCst);
@@ -472,12 +482,8 @@ fn i4_started_during_stop() {
 fn i1_boot_cpu_iret() {
     static BY_NMI: StdAtomicUsize = StdAtomicUsize::new(0);
     explore("i1-boot-cpu-iret", None, || {
-        let m = machine(2, LoomVariant::Real);
+        let m = running_machine(2);
         let report = Arc::new(Mutex::new(None));
-        for cpu in 0..2 {
-            m.controller().boot_cpu(cpu).unwrap();
-            m.controller().online_cpu(cpu).unwrap();
-        }
         let (m1, r1) = (m.clone(), report.clone());
         let t = thread::spawn(move || stop_from(&m1, 1, &r1));
         target(&m, 0, 1, || {});
@@ -574,12 +580,8 @@ fn i2_election() {
     // Executions in which the stop NMI landed while the loser stored its message.
     static NMI_WHILE_RECORDING: StdAtomicUsize = StdAtomicUsize::new(0);
     explore("i2-election", None, || {
-        let m = machine(2, LoomVariant::Real);
+        let m = running_machine(2);
         let report = Arc::new(Mutex::new(None));
-        for cpu in 0..2 {
-            m.controller().boot_cpu(cpu).unwrap();
-            m.controller().online_cpu(cpu).unwrap();
-        }
         let threads: Vec<_> = (1..2)
             .map(|cpu| {
                 let (m, r) = (m.clone(), report.clone());

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use allstop_tests::{run, Behaviour, Outcome, Scenario};
+use allstop_tests::{run, Behaviour, Outcome, Scenario, StopResult, Violation};
 use stop::{InitPark, StopPath, Verdict};
 
 use Behaviour::*;
@@ -157,56 +157,63 @@ fn offline_cpus_are_not_targets() {
     assert_eq!(stop.rows[0].verdict, Verdict::NotTarget);
 }
 
+/// Runs `cpus` (which must pass the checks), forges its outcome with `forge`, and returns what
+/// the checks then find.
+fn forged(cpus: Vec<Behaviour>, forge: impl FnOnce(&mut Outcome)) -> Vec<Violation> {
+    let mut outcome = run(&Scenario::new(cpus));
+    outcome.check().unwrap();
+    forge(&mut outcome);
+    outcome.check().unwrap_err()
+}
+
+/// The report of a forged outcome's one stop.
+fn report_of(outcome: &mut Outcome) -> &mut StopResult {
+    match outcome.results.as_mut_slice() {
+        [Ok(stop)] => stop,
+        _ => unreachable!("one stop returned"),
+    }
+}
+
 /// The checks can fail: a forged outcome with a store after done is caught.
 #[test]
 fn checks_catch_a_store_after_done() {
-    let mut outcome = run(&Scenario::new(vec![Stopper { after: NOW }, Idle]));
-    outcome.check().unwrap();
-    outcome.cpus[1].stores_after_return = 1;
-    let violations = outcome.check().unwrap_err();
-    assert!(violations.contains(&allstop_tests::Violation::StoreAfterDone { cpu: 1 }));
+    let found = forged(vec![Stopper { after: NOW }, Idle], |o| {
+        o.cpus[1].stores_after_return = 1;
+    });
+    assert!(
+        found.contains(&Violation::StoreAfterDone { cpu: 1 }),
+        "{found:?}"
+    );
 }
 
 #[test]
 fn checks_catch_a_stop_handler_entered_after_done() {
-    let mut outcome = run(&Scenario::new(vec![Stopper { after: NOW }, Idle]));
-    outcome.check().unwrap();
-    outcome.cpus[1].entries_after_return = 1;
-    let violations = outcome.check().unwrap_err();
-    assert!(violations.contains(&allstop_tests::Violation::StoreAfterDone { cpu: 1 }));
+    let found = forged(vec![Stopper { after: NOW }, Idle], |o| {
+        o.cpus[1].entries_after_return = 1;
+    });
+    assert!(
+        found.contains(&Violation::StoreAfterDone { cpu: 1 }),
+        "{found:?}"
+    );
 }
 
 #[test]
 fn checks_catch_a_stoppable_cpu_reported_stuck() {
     // What a controller that gives up at once would report for an idle CPU.
-    let mut outcome = run(&Scenario::new(vec![Stopper { after: NOW }, Idle]));
-    outcome.check().unwrap();
-    let stop = match outcome.results.as_mut_slice() {
-        [Ok(stop)] => stop,
-        _ => unreachable!("one stop returned"),
-    };
-    stop.rows[1].verdict = Verdict::Stuck;
-    let violations = outcome.check().unwrap_err();
+    let found = forged(vec![Stopper { after: NOW }, Idle], |o| {
+        report_of(o).rows[1].verdict = Verdict::Stuck;
+    });
     assert!(
-        violations.contains(&allstop_tests::Violation::UnnamedStraggler { cpu: 1 }),
-        "{violations:?}"
+        found.contains(&Violation::UnnamedStraggler { cpu: 1 }),
+        "{found:?}"
     );
 }
 
 #[test]
 fn checks_catch_a_cpu_reported_parked_without_init() {
-    let mut outcome = run(&Scenario::new(vec![Stopper { after: NOW }, NeverAnswers]));
-    outcome.check().unwrap();
-    let stop = match outcome.results.as_mut_slice() {
-        [Ok(stop)] => stop,
-        _ => unreachable!("one stop returned"),
-    };
-    stop.rows[1].verdict = Verdict::Parked;
-    let violations = outcome.check().unwrap_err();
-    assert!(
-        violations.contains(&allstop_tests::Violation::Report {
-            what: "cpu 1 reported parked but was sent no INIT".into()
-        }),
-        "{violations:?}"
-    );
+    let found = forged(vec![Stopper { after: NOW }, NeverAnswers], |o| {
+        report_of(o).rows[1].verdict = Verdict::Parked;
+    });
+    let what = "cpu 1 reported parked but was sent no INIT".to_string();
+    assert!(found.contains(&Violation::Report { what }), "{found:?}");
 }
