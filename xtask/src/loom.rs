@@ -8,7 +8,7 @@ use crate::{cargo_test, workspace};
 /// The loom models, relative to the workspace root.
 const MODELS: &str = "stop/tests/loom.rs";
 /// The preemption bound the models are exhaustive within.
-const MAX_PREEMPTIONS: &str = "4";
+const MAX_PREEMPTIONS: &str = "3";
 
 /// Runs the loom models in release mode with `--cfg loom`, in their own target directory.
 pub fn loom() -> Result<Tally> {
