@@ -104,7 +104,7 @@ impl fmt::Display for CpusFull {
     }
 }
 
-/// Stops every other CPU, provably, and reports how (STOP-PROTOCOL.md).
+/// Stops every other CPU, provably, and reports how (the protocol: crate docs).
 ///
 /// `N` is the compile-time maximum number of CPUs (the runtime uses 256 or more; models use
 /// 2–3). CPUs are addressed by index `0..N`; each record stores its CPU's APIC ID, which may be
@@ -472,7 +472,8 @@ impl<P: Platform, const N: usize> StopController<P, N> {
         self.platform.halt()
     }
 
-    /// Stops every other CPU and reports how (STOP-PROTOCOL.md, "The stopping CPU").
+    /// Stops every other CPU and reports how: election, stop vector, NMIs with accounting, INIT
+    /// park by policy (crate docs).
     ///
     /// The first caller wins the election and gets the report; a later caller on another CPU
     /// records its panic message (if `reason` is a panic), stops itself and never returns.

@@ -1,9 +1,23 @@
 //! The allstop stop protocol: stop every other CPU, provably, and report how.
 //!
-//! The contract is STOP-PROTOCOL.md (states `Offline → Booting → Running → Acked → Halted`,
-//! election, vector, NMI with accounting, INIT park, invariants I1–I5). This crate implements it
-//! for any [`Platform`]; [`x86`] holds the typed ICR and, on `x86_64-unknown-none` only, the ICR
-//! writer — the only `unsafe` code here.
+//! # The protocol
+//! Each CPU has a record it alone writes (the stopper writes only the verdict and the NMI count):
+//! its state moves `Offline → Booting → Running → Acked → Halted`. A CPU that wants every other
+//! CPU stopped (a panic, a reboot) wins an election, sends the stop vector to all, waits, sends an
+//! NMI to each target not yet done (never to one `Offline` or `Booting`), waits again, and then,
+//! if policy allows, parks the rest with INIT. A target is done only when it is `Halted` and has
+//! accounted for every NMI sent to it: the NMI path's last store copies the number of NMIs sent
+//! into its record. That closes the race Linux leaves open, a CPU that takes the vector late
+//! while its NMI is still in flight. The invariants this crate is checked against:
+//! - **I1**: a CPU reported stopped enters no stop handler and makes no store after the report.
+//! - **I2**: concurrent stoppers elect exactly one; the others stop themselves, their panic
+//!   messages kept for the report.
+//! - **I3**: `stop_others` returns within its timeouts, whatever the other CPUs do.
+//! - **I4**: no NMI goes to a CPU that is `Offline` or `Booting`.
+//! - **I5**: each stopped CPU is counted once, by the path that stopped it; the summary adds up.
+//!
+//! This crate implements it for any [`Platform`]; [`x86`] holds the typed ICR and, on
+//! `x86_64-unknown-none` only, the ICR writer — the only `unsafe` code here.
 //!
 //! # Using it
 //! The runtime keeps one `static` [`StopController`], registers CPUs at boot

@@ -3,7 +3,7 @@
 
 use core::fmt;
 
-/// Where a CPU is in its life, as seen by the stop protocol (STOP-PROTOCOL.md, "Per-CPU record").
+/// Where a CPU is in its life, as seen by the stop protocol (its per-CPU record).
 ///
 /// The only legal moves are `Offline → Booting → Running → Acked → Halted`, plus
 /// `Booting → Acked` for a booting CPU that must stop itself. Never backwards.

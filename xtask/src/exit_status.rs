@@ -1,4 +1,4 @@
-//! Decoding QEMU's exit code into the guest's exit status (CONTRACTS.md, "Guest exit status").
+//! Decoding QEMU's exit code into the guest's exit status (README, "Exit statuses").
 //!
 //! The guest writes a `u32` status to the `isa-debug-exit` port and QEMU exits with
 //! `(status << 1) | 1`; QEMU exit 0 means the guest ended without a status: it powered off

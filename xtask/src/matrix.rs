@@ -1,9 +1,9 @@
-//! The fault-scenario matrix (SCENARIOS.md): which scenario a case belongs to, and the closing
+//! The fault-scenario matrix (README, "The fault-scenario matrix"): which scenario a case belongs to, and the closing
 //! table of results, scenario × CPU count.
 
 use std::collections::BTreeMap;
 
-/// A row of the matrix: one of the twelve scenarios of SCENARIOS.md, or the demo.
+/// A row of the matrix: one of the twelve fault scenarios, or the demo.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Row {
     /// `cargo xtask run`'s showcase (issue 5).

@@ -1,4 +1,4 @@
-//! The QEMU command line (CONTRACTS.md, "Kernel image and apps") and one supervised boot.
+//! The QEMU command line and one supervised boot.
 
 use std::ffi::OsString;
 use std::fmt;

@@ -190,7 +190,7 @@ pub fn qemu_test(args: &QemuTestArgs) -> Result<Tally> {
     let cells: Vec<Cell> = results.iter().filter_map(|r| r.cell).collect();
     if !cells.is_empty() {
         println!(
-            "\nstop scenarios (SCENARIOS.md) under {}: PASS when every case of the cell passed",
+            "\nstop scenarios under {}: PASS when every case of the cell passed",
             decision.accel
         );
         print!("{}", matrix::table(&cells));
