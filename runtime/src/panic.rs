@@ -84,7 +84,7 @@ fn panic(info: &PanicInfo<'_>) -> ! {
             };
             crate::restart::after_panic(panicked_ns, cpu, message, report.as_ref())
         }
-        a if a == PanicAction::Reboot as u8 => arch::power::reset(),
+        a if a == PanicAction::Reboot as u8 => crate::power::reset_machine(),
         a if a == PanicAction::Halt as u8 => arch::power::halt_forever(),
         _ => arch::power::poweroff(PANIC_EXIT_STATUS),
     }

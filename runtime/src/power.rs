@@ -14,6 +14,13 @@ pub fn poweroff(status: u32) -> ! {
 /// Stops every other CPU, then resets the machine.
 pub fn reboot() -> ! {
     stop_everything_else(StopReason::Reboot);
+    reset_machine()
+}
+
+/// Announces the reset on the console (a runner can then tell it from a triple fault, which
+/// ends the run the same way), then resets the machine. Other CPUs must be stopped or parked.
+pub fn reset_machine() -> ! {
+    console::write_fmt_breaking_lock(format_args!("allstop: resetting the machine\n"));
     arch::power::reset()
 }
 

@@ -183,7 +183,7 @@ fn begin(since_ns: u64, report: Option<&Report>) -> ! {
             "restart: {stuck_aps} AP(s) not confirmed stopped, and stop.init_park is off (INIT \
              may not park them), so a warm restart could run over them; resetting the machine\n"
         ));
-        arch::power::reset();
+        crate::power::reset_machine();
     }
     SURVIVOR.restarts.fetch_add(1, Ordering::Relaxed);
     SURVIVOR.crash_ns.store(since_ns.max(1), Ordering::Relaxed);

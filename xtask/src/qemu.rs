@@ -159,7 +159,11 @@ impl Boot<'_> {
         let done = child::run(&mut cmd, timeout, echo)?;
         let outcome = match done.status {
             None => Outcome::TimedOut(timeout),
-            Some(status) => Outcome::Exited(exit_status::decode(status.code(), &done.stderr)),
+            Some(status) => Outcome::Exited(exit_status::decode(
+                status.code(),
+                &done.stderr,
+                &done.stdout,
+            )),
         };
         Ok(QemuRun {
             outcome,

@@ -35,7 +35,15 @@ pub fn init(power: PowerControl) {
 pub fn poweroff(status: u32) -> ! {
     // SAFETY: port 0xF4 is QEMU's debug-exit device or unused; writing it has no other effect.
     unsafe { outl(DEBUG_EXIT_PORT, status) };
-    match POWER.get().and_then(|p| p.s5) {
+    let s5 = POWER.get().and_then(|p| p.s5);
+    if s5.is_some() {
+        // Still here: no debug-exit device took the status. Say so before the power goes, so a
+        // runner can tell this from a triple fault.
+        crate::console::write_fmt_breaking_lock(format_args!(
+            "allstop: powering off through ACPI\n"
+        ));
+    }
+    match s5 {
         // SAFETY: the FADT names these ports as PM1 control and the DSDT gives S5's sleep
         // types; writing SLP_EN with them powers the machine off.
         Some((SleepControl::Pm1 { a, b }, s5)) => unsafe {

@@ -142,7 +142,7 @@ extern "C" fn warm_main() -> ! {
             "restart: {not_parked}, so some may still run; resetting the machine instead of \
              restoring memory under them\n"
         ));
-        super::power::reset();
+        crate::power::reset_machine();
     }
     // SAFETY: every other CPU is proven parked (reset by INIT, halted in the park stub) and this
     // code holds no reference into `.data` or `.bss`; after the call every static is at its
