@@ -119,6 +119,7 @@ fn start_cpus(rsdp: Option<usize>, opts: &BootOptions) {
         .filter(|c| c.flags & topology::MADT_ENABLED != 0)
         .count();
     arch::inject::set_ap_entry_fault(opts.inject_ap_entry_fault);
+    arch::inject::set_park_missing_ack(opts.inject_park_missing_ack);
     let boot = arch::smp::init_boot_cpu(&topology.apic_ids);
     let all_cpus = topology.apic_ids.len() >= madt_cpus && topology.online_capable == 0;
     let bringup = arch::smp::start_aps(

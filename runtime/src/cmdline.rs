@@ -60,6 +60,10 @@ pub struct BootOptions {
     /// `inject.ap_entry_fault=1`: AP 1 executes an invalid instruction as its start-up work
     /// begins (a test of faults on a starting AP).
     pub inject_ap_entry_fault: bool,
+    /// `inject.park_missing_ack=1`: parking the APs for a warm restart expects one
+    /// acknowledgement more than there are APs, as if one AP's INIT never landed (a test of the
+    /// restart's fallback).
+    pub inject_park_missing_ack: bool,
 }
 
 impl Default for BootOptions {
@@ -76,6 +80,7 @@ impl Default for BootOptions {
             restart_brief_report: false,
             inject_stop_during_bringup: false,
             inject_ap_entry_fault: false,
+            inject_park_missing_ack: false,
         }
     }
 }
@@ -222,6 +227,10 @@ impl BootOptions {
                     .and_then(parse_flag)
                     .map(|v| opts.inject_ap_entry_fault = v)
                     .ok_or_else(|| bad("0|1", "inject.ap_entry_fault=0")),
+                "inject.park_missing_ack" => value
+                    .and_then(parse_flag)
+                    .map(|v| opts.inject_park_missing_ack = v)
+                    .ok_or_else(|| bad("0|1", "inject.park_missing_ack=0")),
                 _ => Err(Warning::UnknownKey { word }),
             };
             if let Err(w) = accepted {

@@ -61,6 +61,18 @@ pub fn all() -> Vec<Case> {
             ])
             .forbid_only(&["inside the panic path", "crashloop"])
             .quick(),
+        // Parking expects one acknowledgement too many, as if one AP's INIT never landed: the
+        // restart must not restore memory; it resets the machine, saying why.
+        Case::new("restart-park-unproven-smp2", "crashloop")
+            .on(Machine::Pc, 2)
+            .append("panic=restart inject.park_missing_ack=1")
+            .expect(Expect::NoStatus, Duration::from_secs(60))
+            .require(&[
+                "restart: only 1 of 2 APs proved parked by INIT within 1000 ms",
+                "allstop: resetting the machine",
+            ])
+            .forbid_only(&["inside the panic path", "crashloop: run #1"])
+            .quick(),
         soak(1_000, 2, Duration::from_secs(300)).quick(),
         soak(1_000, 4, Duration::from_secs(600)),
         soak(10_000, 4, Duration::from_secs(1800)).soak(),

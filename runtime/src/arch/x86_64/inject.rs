@@ -23,6 +23,20 @@ pub fn ap_entry_fault(index: usize) {
     }
 }
 
+/// Set by `inject.park_missing_ack=1`: parking the APs expects one acknowledgement too many.
+static PARK_MISSING_ACK: AtomicBool = AtomicBool::new(false);
+
+/// Arms (or disarms) the missing acknowledgement of [`park_missing_acks`].
+pub fn set_park_missing_ack(on: bool) {
+    PARK_MISSING_ACK.store(on, Ordering::Relaxed);
+}
+
+/// Acknowledgements parking must wait for beyond one per AP: 1 when
+/// `inject.park_missing_ack=1` (as if one AP's INIT never landed), else 0.
+pub fn park_missing_acks() -> u32 {
+    u32::from(PARK_MISSING_ACK.load(Ordering::Relaxed))
+}
+
 /// An address above the identity map: nothing is mapped there.
 const UNMAPPED_ADDRESS: usize = 1 << 40;
 
