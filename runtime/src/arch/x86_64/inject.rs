@@ -1,10 +1,12 @@
 //! Faults on purpose, for the test apps that check how the runtime reports and stops them.
 
 use core::sync::atomic::{AtomicBool, Ordering};
+use core::time::Duration;
 
 use stop::x86::icr::Icr;
 
 use super::{apic, nmi_requests};
+use crate::time;
 
 /// Set by `inject.ap_entry_fault=1`: AP 1 faults as its start-up work begins.
 static AP_ENTRY_FAULT: AtomicBool = AtomicBool::new(false);
@@ -58,28 +60,37 @@ pub fn nmi_self() {
 /// Makes the calling CPU's next NMI handler spin forever, then sends that NMI: from then on no
 /// NMI reaches this CPU (they stay blocked until an IRET that never comes).
 pub fn spin_in_nmi() -> ! {
-    nmi_requests::request(crate::cpu::current_index(), nmi_requests::Request::Spin);
-    nmi_self();
-    unreachable!("the NMI to self did not arrive")
+    request_in_nmi(nmi_requests::Request::Spin)
 }
 
 /// Makes the calling CPU's next NMI handler spin until a stop begins and then panic, and sends
 /// that NMI: the CPU loses the election and stops itself with NMIs blocked.
 pub fn panic_in_nmi_when_stopped() -> ! {
-    nmi_requests::request(
-        crate::cpu::current_index(),
-        nmi_requests::Request::PanicWhenStopped,
-    );
-    nmi_self();
-    unreachable!("the NMI to self did not arrive")
+    request_in_nmi(nmi_requests::Request::PanicWhenStopped)
 }
 
 /// Makes the calling CPU's next NMI handler recurse without bound, and sends that NMI: the NMI
 /// stack overflows into its guard page.
 pub fn overflow_nmi_stack() -> ! {
-    nmi_requests::request(crate::cpu::current_index(), nmi_requests::Request::Overflow);
+    request_in_nmi(nmi_requests::Request::Overflow)
+}
+
+/// How long [`request_in_nmi`] waits for its NMI to self.
+const NMI_SELF_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Sets `request` on the calling CPU and sends it an NMI whose handler carries it out and never
+/// returns. The NMI is not taken the moment the ICR write completes (under KVM it arrives a
+/// little later): until it does, this CPU waits, doing nothing else, for up to
+/// [`NMI_SELF_TIMEOUT`]. (It used to panic at once, and under KVM the NMI then landed inside
+/// that panic: a double panic, or a hang with NMIs blocked in the panic path.)
+fn request_in_nmi(request: nmi_requests::Request) -> ! {
+    nmi_requests::request(crate::cpu::current_index(), request);
     nmi_self();
-    unreachable!("the NMI to self did not arrive")
+    time::delay(NMI_SELF_TIMEOUT);
+    panic!(
+        "the NMI to self did not arrive within {} ms",
+        NMI_SELF_TIMEOUT.as_millis()
+    )
 }
 
 /// Recurses without bound; `black_box` keeps the frames from being optimised away.
