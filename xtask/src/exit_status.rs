@@ -78,12 +78,14 @@ fn announced_end(serial: &str) -> bool {
     })
 }
 
-/// Whether QEMU reported an error (not just a warning) on stderr.
+/// Whether QEMU reported an error (not just a warning) on stderr. A warning may name the option
+/// it is about first: `qemu-system-x86_64: -accel kvm: warning: Number of SMP cpus requested (4)
+/// exceeds the recommended cpus supported by KVM (2)` (an overcommitted KVM host).
 fn has_qemu_error(stderr: &str) -> bool {
     stderr.lines().any(|line| {
         line.strip_prefix(crate::qemu::QEMU)
             .and_then(|rest| rest.strip_prefix(": "))
-            .is_some_and(|msg| !msg.starts_with("warning:"))
+            .is_some_and(|msg| !msg.starts_with("warning:") && !msg.contains(": warning: "))
     })
 }
 
@@ -157,6 +159,11 @@ mod tests {
         assert_eq!(decode(Some(1), err, ""), GuestExit::QemuFailed(1));
         let warning = "qemu-system-x86_64: warning: TCG doesn't support requested feature\n";
         assert_eq!(decode(Some(1), warning, ""), GuestExit::Status(0));
+        let kvm = "qemu-system-x86_64: -accel kvm: warning: Number of SMP cpus requested (4) \
+                   exceeds the recommended cpus supported by KVM (2)\n";
+        assert_eq!(decode(Some(1), kvm, ""), GuestExit::Status(0));
+        let option_error = "qemu-system-x86_64: -device nope: 'nope' is not a valid device model\n";
+        assert_eq!(decode(Some(1), option_error, ""), GuestExit::QemuFailed(1));
         // The error check only applies to code 1: other odd codes cannot be QEMU's own.
         assert_eq!(decode(Some(203), err, ""), GuestExit::Status(PANIC));
     }
