@@ -40,9 +40,6 @@ pub use crate::arch::survivor::APP_WORDS;
 pub const CRASH_LOOP_STATUS: u32 = 103;
 /// Exit status when a warm restart cannot wake the boot CPU.
 pub const RESTART_IMPOSSIBLE_STATUS: u32 = 104;
-
-/// How long a restart waits for a boot CPU the stop reported stuck to finish stopping.
-const BOOT_CPU_GRACE: Duration = Duration::from_secs(1);
 /// How long a restart waits for the boot CPU to take the NMI that revives it.
 const REVIVE_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -194,13 +191,13 @@ fn begin(since_ns: u64, report: Option<&Report>) -> ! {
     // be late (a vCPU the host did not schedule): it has its NMI, so give it time to finish.
     let boot_cpu = report.and_then(|r| r.cpus().find(|c| c.index == 0));
     let stopped = boot_cpu.is_some_and(|c| c.verdict == Verdict::Stopped)
-        || time::spin_until(BOOT_CPU_GRACE, || stopping::STOP.cpu_finished(0));
+        || time::spin_until(stopping::BOOT_CPU_GRACE, || stopping::STOP.cpu_finished(0));
     if !stopped {
         console::write_fmt_breaking_lock(format_args!(
             "restart: impossible: cpu 0 is still not confirmed stopped after {} ms more, so \
              an NMI may not reach it, and INIT to the boot CPU resets the machine; powering \
              off with status {RESTART_IMPOSSIBLE_STATUS}\n",
-            BOOT_CPU_GRACE.as_millis()
+            stopping::BOOT_CPU_GRACE.as_millis()
         ));
         arch::power::poweroff(RESTART_IMPOSSIBLE_STATUS);
     }

@@ -43,11 +43,11 @@ pub fn configure(opts: &BootOptions) {
     }
 }
 
-/// Under a hypervisor, how much longer a stop waits for a late boot CPU (which INIT may not
-/// park) before it names it stuck: a vCPU the host does not schedule takes its NMI late (seen:
-/// the boot CPU acked an NMI 13.9 ms into a stop with the default 10 ms NMI timeout, 4 vCPUs
-/// on a loaded 2-core host).
-const BOOT_CPU_GRACE: Duration = Duration::from_secs(1);
+/// How much longer a late boot CPU (which INIT may not park) is waited for before it counts as
+/// not stopped: by the stop under a hypervisor, where a vCPU the host does not schedule takes
+/// its NMI late (seen: the boot CPU acked an NMI 13.9 ms into a stop with the default 10 ms NMI
+/// timeout, 4 vCPUs on a loaded 2-core host), and by a warm restart that needs it stopped.
+pub(crate) const BOOT_CPU_GRACE: Duration = Duration::from_secs(1);
 
 /// Stop-vector entry (interrupt handler). Returns only for a spurious vector.
 pub fn on_stop_vector() {

@@ -115,7 +115,7 @@ pub fn toolchain_missing() -> Option<String> {
 
 /// Whether nightly and its `rust-src` are installed.
 fn nightly_ready() -> bool {
-    matches!(nightly_query(&["--print", "sysroot"]), Ok(Some(sysroot)) if has_rust_src(Path::new(&sysroot)))
+    nightly().is_ok_and(|nightly| has_rust_src(&nightly.sysroot))
 }
 
 /// What the nightly's `rustc` prints for `args`; `None` when the toolchain is not installed.

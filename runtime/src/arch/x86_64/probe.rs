@@ -68,7 +68,7 @@ pub fn nmi_round_trip(cpu: usize, apic_id: u32) -> Option<Duration> {
     let answered = wait(start, || nmi_requests::pongs(cpu) > before);
     if answered.is_none() {
         // Unanswered: withdraw the ping, or the CPU's next NMI (a stop's) would be taken for it.
-        nmi_requests::request(cpu, Request::None);
+        nmi_requests::withdraw(cpu, Request::Ping);
     }
     answered
 }

@@ -201,16 +201,11 @@ pub fn park_others() -> Result<(), NotParked> {
     if expected == 0 {
         return Ok(());
     }
-    for_aps(m, &Icr::init_assert, &mut aps.iter());
-    if needs_init_delay() {
-        time::delay(INIT_TO_SIPI_DELAY_LEGACY);
-    }
     // SAFETY: 1. the park stub's page is low RAM kept for AP start-up, like the trampoline's
-    // (see `launch`). 2. no AP executes in it: each was just sent INIT, and one that took an
-    // earlier park's STARTUP IPI is halted there or has been started again since.
+    // (see `launch`). 2. no AP executes in it: the last bring-up sent every AP INIT and started
+    // it in the trampoline, and one that has not come back since is halted, not executing.
     unsafe { park_stub::install() };
-    let page = (park_stub::PARK_STUB_ADDR >> 12) as u8;
-    for_aps(m, &|id| Icr::startup(id, page), &mut aps.iter());
+    init_and_startup(m, aps, (park_stub::PARK_STUB_ADDR >> 12) as u8);
     if time::spin_until(PARK_TIMEOUT, || park_stub::acks() >= expected) {
         Ok(())
     } else {
@@ -240,6 +235,15 @@ impl core::fmt::Display for NotParked {
             PARK_TIMEOUT.as_millis()
         )
     }
+}
+
+/// INIT to `aps`, the delay old CPUs need, then one STARTUP IPI into `page` (its number).
+fn init_and_startup(m: &Machine, aps: &[Cpu], page: u8) {
+    for_aps(m, &Icr::init_assert, &mut aps.iter());
+    if needs_init_delay() {
+        time::delay(INIT_TO_SIPI_DELAY_LEGACY);
+    }
+    for_aps(m, &|id| Icr::startup(id, page), &mut aps.iter());
 }
 
 /// Sends the IPI `icr_for(apic_id)` to `targets`, or once to all-excluding-self when the
@@ -304,11 +308,7 @@ fn launch(m: &'static Machine, stop_during_bringup: bool) -> BringUp {
         aps.iter()
             .filter(|c| c.handshake.load(Ordering::Acquire) == WAITING)
     };
-    for_aps(m, &Icr::init_assert, &mut aps.iter());
-    if needs_init_delay() {
-        time::delay(INIT_TO_SIPI_DELAY_LEGACY);
-    }
-    for_aps(m, &|id| Icr::startup(id, page), &mut aps.iter());
+    init_and_startup(m, aps, page);
     if stop_during_bringup {
         panic!("stop requested during bring-up (inject.stop_during_bringup)");
     }
