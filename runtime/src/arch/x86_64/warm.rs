@@ -36,25 +36,29 @@ save_pristine_data:
     lea rdi, [rip + __pristine_data]
     lea rcx, [rip + __data_end]
     sub rcx, rsi
+    shr rcx, 3
     cld
-    rep movsb
+    rep movsq
     ret
 
-    /* Restores `.data` from the pristine copy and zeroes `.bss`. Uses no stack beyond its own
-       return address, which lies on the restart stack in `.persistent`. */
+    /* Restores `.data` from the pristine copy and zeroes `.bss`, a quadword at a time (both
+       are whole quadwords: allstop.ld; bytewise took ~340 us under TCG, this ~50 us). Uses no
+       stack beyond its own return address, which lies on the restart stack in `.persistent`. */
     .global restore_image
 restore_image:
     lea rsi, [rip + __pristine_data]
     lea rdi, [rip + __data_start]
     lea rcx, [rip + __data_end]
     sub rcx, rdi
+    shr rcx, 3
     cld
-    rep movsb
+    rep movsq
     lea rdi, [rip + __bss_start]
     lea rcx, [rip + __bss_end]
     sub rcx, rdi
+    shr rcx, 3
     xor eax, eax
-    rep stosb
+    rep stosq
     ret
 "#,
     stack_size = const RESTART_STACK_SIZE,
