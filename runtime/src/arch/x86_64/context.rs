@@ -5,6 +5,11 @@
 //! stack pointer, MXCSR's control bits and the x87 control word. FS base (the thread pointer,
 //! see [`super::tls`]) is switched too. Interrupt handlers never switch, so an interrupted
 //! thread always resumes where it was.
+//!
+//! MXCSR and the x87 control word travel in an FXSAVE image, not through STMXCSR/LDMXCSR and
+//! FNSTCW/FLDCW: a KVM without hardware virtualization (PVM, `kvm_pvm`) runs a batch of guest
+//! instructions after each exit through KVM's instruction emulator, which has FXSAVE/FXRSTOR
+//! but neither LDMXCSR/STMXCSR nor FLDCW, and ends the VM with an emulation failure on them.
 
 use alloc::alloc::{alloc, dealloc, Layout};
 use core::arch::global_asm;
@@ -15,17 +20,25 @@ use x86::msr::{wrmsr, IA32_FS_BASE};
 use super::paging::PAGE_SIZE;
 
 /// MXCSR at reset: all SIMD exceptions masked, round to nearest.
-const MXCSR_DEFAULT: u64 = 0x1F80;
+const MXCSR_DEFAULT: u32 = 0x1F80;
 /// x87 control word after `fninit`: all exceptions masked, 64-bit precision.
-const FCW_DEFAULT: u64 = 0x037F;
+const FCW_DEFAULT: u16 = 0x037F;
+/// Offsets in the FXSAVE image (SDM Vol. 1 §10.5.1, table 10-2).
+const FXSAVE_FCW: usize = 0;
+const FXSAVE_MXCSR: usize = 24;
 
-/// What [`switch`] pushes, lowest address first. Keep the asm in sync: `allstop_context_switch`
-/// pushes rbp first and the MXCSR/FCW word last; a new context "returns" into
-/// `allstop_thread_start`, which calls the entry in r12.
+/// An FXSAVE/FXRSTOR image (512 bytes, 16-aligned).
+#[repr(C, align(16))]
+struct FxImage([u8; 512]);
+
+/// What [`switch`] saves, lowest address first. Keep the asm in sync: `allstop_context_switch`
+/// pushes rbp first, then reserves the FXSAVE image and the padding that keeps it 16-aligned;
+/// a new context "returns" into `allstop_thread_start`, which calls the entry in r12.
 #[repr(C)]
 struct SwitchFrame {
-    /// MXCSR in the low 32 bits, the x87 control word in bits 32–47.
-    fpu_control: u64,
+    /// The x87/SSE state; only its control words (FCW, MXCSR) matter across a switch.
+    fpu: FxImage,
+    padding: u64,
     r15: u64,
     r14: u64,
     r13: u64,
@@ -46,17 +59,15 @@ allstop_context_switch:
     push r13
     push r14
     push r15
-    sub rsp, 8
-    stmxcsr [rsp]
-    fnstcw [rsp + 4]
+    sub rsp, {fpu_and_padding}
+    fxsave64 [rsp]
     mov [rdi], rsp
 
     .global allstop_context_load
 allstop_context_load:
     mov rsp, rsi
-    ldmxcsr [rsp]
-    fldcw [rsp + 4]
-    add rsp, 8
+    fxrstor64 [rsp]
+    add rsp, {fpu_and_padding}
     pop r15
     pop r14
     pop r13
@@ -70,7 +81,8 @@ allstop_thread_start:
     and rsp, -16
     call r12
     ud2
-"#
+"#,
+    fpu_and_padding = const core::mem::offset_of!(SwitchFrame, r15),
 );
 
 unsafe extern "C" {
@@ -105,9 +117,14 @@ impl Context {
     /// thread's stack until the thread has switched away for the last time).
     pub fn new(stack: &Stack, entry: extern "C" fn() -> !, fs_base: u64) -> Self {
         let top = stack.top();
-        let frame_at = top - size_of::<SwitchFrame>() - 8;
+        // 16-aligned, as FXRSTOR needs (the frame is a multiple of 16 bytes, like `top`).
+        let frame_at = top - size_of::<SwitchFrame>();
+        let mut fpu = FxImage([0; 512]);
+        fpu.0[FXSAVE_FCW..FXSAVE_FCW + 2].copy_from_slice(&FCW_DEFAULT.to_le_bytes());
+        fpu.0[FXSAVE_MXCSR..FXSAVE_MXCSR + 4].copy_from_slice(&MXCSR_DEFAULT.to_le_bytes());
         let frame = SwitchFrame {
-            fpu_control: MXCSR_DEFAULT | (FCW_DEFAULT << 32),
+            fpu,
+            padding: 0,
             r15: 0,
             r14: 0,
             r13: 0,
@@ -117,7 +134,7 @@ impl Context {
             return_address: allstop_thread_start as *const () as u64,
         };
         // SAFETY: `frame_at..top` lies inside the stack's allocation (it is far larger than a
-        // frame), is 8-aligned, and no context runs on the fresh stack yet.
+        // frame), is 16-aligned, and no context runs on the fresh stack yet.
         unsafe { (frame_at as *mut SwitchFrame).write(frame) };
         Self {
             rsp: AtomicUsize::new(frame_at),
