@@ -26,6 +26,20 @@ pub enum Accel {
     Tcg,
 }
 
+impl Accel {
+    /// The `-cpu` model for this accelerator, with or without x2APIC. A named model such as
+    /// `qemu64` is no way to get an xAPIC: KVM adds x2APIC to every model.
+    pub fn cpu_model(self, x2apic: bool) -> &'static str {
+        match (self, x2apic) {
+            (Accel::Tcg, true) => "max",
+            (Accel::Tcg, false) => "max,-x2apic",
+            // Plain `host` passes ARCH_CAPABILITIES through, which some hosts' QEMU aborts on.
+            (Accel::Kvm, true) => "host,-arch-capabilities",
+            (Accel::Kvm, false) => "host,-x2apic,-arch-capabilities",
+        }
+    }
+}
+
 impl fmt::Display for Accel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

@@ -92,6 +92,7 @@ test passed_but_not_a_result ... ok
             stderr: String::new(),
             elapsed: std::time::Duration::from_secs(1),
             stderr_shown: true,
+            stopped_on_stderr: false,
         }
     }
 

@@ -4,6 +4,7 @@
 
 use std::io::{self, Read, Write};
 use std::process::{Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -49,6 +50,9 @@ pub struct Finished {
     pub elapsed: Duration,
     /// Whether the child's stderr was already shown to the user.
     pub stderr_shown: bool,
+    /// Whether the child was killed because its stderr showed the `stop_on` text of
+    /// [`run_until`].
+    pub stopped_on_stderr: bool,
 }
 
 impl Finished {
@@ -100,6 +104,22 @@ pub fn kill_children_on_signal() -> Result<()> {
 /// A program that cannot be started is an error whose source is the `io::Error` (so callers can
 /// recognise `NotFound`).
 pub fn run(cmd: &mut Command, timeout: Duration, echo: Echo) -> Result<Finished> {
+    run_until(cmd, timeout, echo, None)
+}
+
+/// How long a child whose stderr showed the `stop_on` text of [`run_until`] may go on writing
+/// (the rest of its report) before it is killed.
+const STOP_ON_STDERR_GRACE: Duration = Duration::from_millis(300);
+
+/// [`run`], and kills the child early (after [`STOP_ON_STDERR_GRACE`]) once its stderr
+/// contains `stop_on`: for a child that would otherwise sit out its timeout after a failure it
+/// reports there.
+pub fn run_until(
+    cmd: &mut Command,
+    timeout: Duration,
+    echo: Echo,
+    stop_on: Option<&str>,
+) -> Result<Finished> {
     let program = cmd.get_program().to_string_lossy().into_owned();
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -112,6 +132,18 @@ pub fn run(cmd: &mut Command, timeout: Duration, echo: Echo) -> Result<Finished>
     let stderr = child.stderr.take().context("child stderr was not piped")?;
     let child = Registered::new(SharedChild::new(child)?);
 
+    let stopped_on_stderr = AtomicBool::new(false);
+    let watch = |all: &[u8]| {
+        let Some(text) = stop_on else { return };
+        if !stopped_on_stderr.load(Ordering::Relaxed)
+            && all.windows(text.len()).any(|w| w == text.as_bytes())
+        {
+            stopped_on_stderr.store(true, Ordering::Relaxed);
+            thread::sleep(STOP_ON_STDERR_GRACE);
+            // It may have exited meanwhile; the wait below reaps it either way.
+            let _ = child.0.kill();
+        }
+    };
     thread::scope(|scope| {
         let (out_echo, stderr_shown) = match echo {
             Echo::All => (Some(Sink::new(None)), true),
@@ -120,8 +152,14 @@ pub fn run(cmd: &mut Command, timeout: Duration, echo: Echo) -> Result<Finished>
             Echo::Nothing => (None, false),
         };
         let err_echo = stderr_shown.then(|| Sink::new(None));
-        let out = scope.spawn(|| pump(stdout, out_echo.map(|sink| (sink, io::stdout()))));
-        let err = scope.spawn(|| pump(stderr, err_echo.map(|sink| (sink, io::stderr()))));
+        let out = scope.spawn(|| {
+            pump(
+                stdout,
+                out_echo.map(|sink| (sink, io::stdout())),
+                |_: &[u8]| {},
+            )
+        });
+        let err = scope.spawn(|| pump(stderr, err_echo.map(|sink| (sink, io::stderr())), &watch));
         let status = child.0.wait_timeout(timeout)?;
         if status.is_none() {
             child.0.kill()?;
@@ -137,13 +175,18 @@ pub fn run(cmd: &mut Command, timeout: Duration, echo: Echo) -> Result<Finished>
             stderr,
             elapsed,
             stderr_shown,
+            stopped_on_stderr: stopped_on_stderr.load(Ordering::Relaxed),
         })
     })
 }
 
 /// Copies `from` until end of file into a string, echoing what arrives through the sink to
-/// `echo`'s writer.
-fn pump(mut from: impl Read, mut echo: Option<(Sink<'_>, impl Write)>) -> Result<String> {
+/// `echo`'s writer, and showing `watch` everything read so far after each read.
+fn pump(
+    mut from: impl Read,
+    mut echo: Option<(Sink<'_>, impl Write)>,
+    watch: impl Fn(&[u8]),
+) -> Result<String> {
     let mut all = Vec::new();
     let mut buf = [0u8; 8192];
     loop {
@@ -160,6 +203,7 @@ fn pump(mut from: impl Read, mut echo: Option<(Sink<'_>, impl Write)>) -> Result
                 .and_then(|()| out.flush());
         }
         all.extend_from_slice(&buf[..n]);
+        watch(&all);
     }
     if let Some((sink, out)) = echo.as_mut() {
         let _ = out.write_all(&sink.finish()).and_then(|()| out.flush());
@@ -276,6 +320,30 @@ mod tests {
             !cmdline.starts_with(b"sleep"),
             "the killed child is still running"
         );
+    }
+
+    #[test]
+    fn stops_a_child_whose_stderr_shows_the_text_and_keeps_what_follows() {
+        let script = "echo booted; echo 'KVM internal error' >&2; echo 'RIP=1' >&2; exec sleep 60";
+        let done = run_until(
+            Command::new("sh").args(["-c", script]),
+            Duration::from_secs(30),
+            Echo::Nothing,
+            Some("internal error"),
+        )
+        .unwrap();
+        assert!(done.stopped_on_stderr);
+        assert!(done.elapsed < Duration::from_secs(10), "{:?}", done.elapsed);
+        assert_eq!(done.stderr, "KVM internal error\nRIP=1\n");
+        // Without the text, the same child runs into its timeout.
+        let done = run_until(
+            Command::new("sh").args(["-c", script]),
+            Duration::from_millis(500),
+            Echo::Nothing,
+            Some("no such text"),
+        )
+        .unwrap();
+        assert!(!done.stopped_on_stderr && done.status.is_none());
     }
 
     #[test]

@@ -3,8 +3,10 @@
 //! The guest writes a `u32` status to the `isa-debug-exit` port and QEMU exits with
 //! `(status << 1) | 1`; QEMU exit 0 means the guest ended without a status: it powered off
 //! through ACPI, or the machine reset (which `-no-reboot` turns into QEMU's exit). The runtime
-//! announces both on the console first ([`RESET_LINE`], [`ACPI_POWEROFF_LINE`]); a reset it did
-//! not announce is a triple fault, which must not read as success.
+//! announces each ending on the console first: the status ([`STATUS_LINE`]), a reset
+//! ([`RESET_LINE`]), an ACPI power-off ([`ACPI_POWEROFF_LINE`]). An ending it did not announce
+//! is not the guest's: QEMU's own errors also exit with code 1 (guest status 0), and a triple
+//! fault ends the run like a reset, so neither can read as success.
 
 use std::fmt;
 
@@ -19,11 +21,18 @@ pub const CRASH_LOOP: u32 = 103;
 /// The guest's status when a warm restart could not wake the boot CPU.
 pub const RESTART_IMPOSSIBLE: u32 = 104;
 
+/// What the runtime prints, followed by the status, right before it writes the status to
+/// `isa-debug-exit` (runtime/src/arch/x86_64/power.rs).
+pub const STATUS_LINE: &str = "allstop: exit status ";
 /// What the runtime prints right before it resets the machine (runtime/src/power.rs).
 pub const RESET_LINE: &str = "allstop: resetting the machine";
 /// What the runtime prints right before it powers off through ACPI, when no `isa-debug-exit`
 /// took its status (runtime/src/arch/x86_64/power.rs).
 pub const ACPI_POWEROFF_LINE: &str = "allstop: powering off through ACPI";
+
+/// What QEMU prints when KVM stops a vCPU it cannot run (e.g. an instruction its emulator lacks);
+/// QEMU then waits with the VM paused instead of exiting.
+pub const KVM_INTERNAL_ERROR: &str = "KVM internal error";
 
 /// How a QEMU process ended, in the guest's terms.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,9 +45,20 @@ pub enum GuestExit {
     /// The machine reset (or powered off) without the runtime announcing it: a triple fault,
     /// most likely. No status.
     Unannounced,
+    /// QEMU exited with an odd code other than 1, but the runtime did not announce that status:
+    /// not a status the runtime chose.
+    StatusUnannounced {
+        /// QEMU's exit code.
+        code: i32,
+        /// The status the runtime announced last, if any.
+        announced: Option<u32>,
+    },
+    /// KVM stopped a vCPU it could not run ([`KVM_INTERNAL_ERROR`]); xtask killed QEMU.
+    KvmInternalError,
     /// QEMU itself failed (bad option, missing kernel, ...) with this exit code.
     QemuFailed(i32),
-    /// QEMU was killed by a signal (not by us: our own kills are timeouts).
+    /// QEMU was killed by a signal (not by us: our own kills are timeouts), or ended on one it
+    /// caught (`terminating on signal`).
     QemuKilled,
 }
 
@@ -48,7 +68,11 @@ impl GuestExit {
         match self {
             GuestExit::Status(status) => Some(status),
             GuestExit::NoStatus => Some(SUCCESS),
-            GuestExit::Unannounced | GuestExit::QemuFailed(_) | GuestExit::QemuKilled => None,
+            GuestExit::Unannounced
+            | GuestExit::StatusUnannounced { .. }
+            | GuestExit::KvmInternalError
+            | GuestExit::QemuFailed(_)
+            | GuestExit::QemuKilled => None,
         }
     }
 }
@@ -56,16 +80,26 @@ impl GuestExit {
 /// Decodes QEMU's exit `code` (`None`: killed by a signal) given what QEMU wrote to stderr and
 /// what the guest wrote to its serial console.
 ///
-/// QEMU's own errors also exit with code 1, which reads as guest status 0. They are told apart by
-/// QEMU's stderr: an error (not a warning) is a line starting with the program name, e.g.
-/// `qemu-system-x86_64: could not load kernel '...'`; a guest exit prints nothing there.
+/// An odd code is the guest's status only if the runtime announced that status; exit code 1
+/// without `allstop: exit status 0` is QEMU's own failure (whatever it printed: an error, only a
+/// warning, or nothing). QEMU ends with code 0 when a signal stops it (`terminating on
+/// signal`), which is not the guest's doing either.
 pub fn decode(code: Option<i32>, qemu_stderr: &str, serial: &str) -> GuestExit {
+    if qemu_stderr.contains(": terminating on signal") {
+        return GuestExit::QemuKilled;
+    }
     match code {
         None => GuestExit::QemuKilled,
         Some(0) if announced_end(serial) => GuestExit::NoStatus,
         Some(0) => GuestExit::Unannounced,
-        Some(1) if has_qemu_error(qemu_stderr) => GuestExit::QemuFailed(1),
-        Some(c) if c > 0 && c % 2 == 1 => GuestExit::Status((c >> 1) as u32),
+        Some(c) if c > 0 && c % 2 == 1 => {
+            let status = (c >> 1) as u32;
+            match announced_status(serial) {
+                Some(announced) if announced == status => GuestExit::Status(status),
+                _ if c == 1 => GuestExit::QemuFailed(1),
+                announced => GuestExit::StatusUnannounced { code: c, announced },
+            }
+        }
         Some(c) => GuestExit::QemuFailed(c),
     }
 }
@@ -78,15 +112,11 @@ fn announced_end(serial: &str) -> bool {
     })
 }
 
-/// Whether QEMU reported an error (not just a warning) on stderr. A warning may name the option
-/// it is about first: `qemu-system-x86_64: -accel kvm: warning: Number of SMP cpus requested (4)
-/// exceeds the recommended cpus supported by KVM (2)` (an overcommitted KVM host).
-fn has_qemu_error(stderr: &str) -> bool {
-    stderr.lines().any(|line| {
-        line.strip_prefix(crate::qemu::QEMU)
-            .and_then(|rest| rest.strip_prefix(": "))
-            .is_some_and(|msg| !msg.starts_with("warning:") && !msg.contains(": warning: "))
-    })
+/// The status in the runtime's last `allstop: exit status N` line (it may follow a cut line).
+fn announced_status(serial: &str) -> Option<u32> {
+    let (_, rest) = serial.rsplit_once(STATUS_LINE)?;
+    let digits = rest.split(|c: char| !c.is_ascii_digit()).next()?;
+    digits.parse().ok()
 }
 
 /// What a guest status means, for humans.
@@ -113,6 +143,21 @@ impl fmt::Display for GuestExit {
                 "guest ended without a status and without announcing a reset or power-off \
                  (a triple fault?)",
             ),
+            GuestExit::StatusUnannounced { code, announced } => {
+                write!(
+                    f,
+                    "QEMU exit code {code} reads as guest status {}, but the runtime announced ",
+                    code >> 1
+                )?;
+                match announced {
+                    Some(status) => write!(f, "status {status}"),
+                    None => f.write_str("no status"),
+                }
+            }
+            GuestExit::KvmInternalError => f.write_str(
+                "KVM stopped the VM (KVM internal error: with `emulation failure`, an \
+                 instruction KVM's emulator lacks; the registers are in QEMU's stderr)",
+            ),
             GuestExit::QemuFailed(code) => write!(f, "QEMU itself failed (exit code {code})"),
             GuestExit::QemuKilled => f.write_str("QEMU was killed by a signal"),
         }
@@ -123,13 +168,42 @@ impl fmt::Display for GuestExit {
 mod tests {
     use super::*;
 
+    /// Serial output ending with the runtime's announcement of `status`.
+    fn announced(status: u32) -> String {
+        format!("INFO boot\r\n{STATUS_LINE}{status}\r\n")
+    }
+
     #[test]
-    fn odd_codes_carry_the_guest_status() {
-        assert_eq!(decode(Some(1), "", ""), GuestExit::Status(0));
-        assert_eq!(decode(Some(3), "", ""), GuestExit::Status(1));
-        assert_eq!(decode(Some(203), "", ""), GuestExit::Status(PANIC));
-        assert_eq!(decode(Some(205), "", ""), GuestExit::Status(DOUBLE_PANIC));
-        assert_eq!(decode(Some(255), "", ""), GuestExit::Status(127));
+    fn odd_codes_carry_the_announced_guest_status() {
+        assert_eq!(decode(Some(1), "", &announced(0)), GuestExit::Status(0));
+        assert_eq!(decode(Some(3), "", &announced(1)), GuestExit::Status(1));
+        assert_eq!(decode(Some(203), "", &announced(101)), GuestExit::Status(PANIC));
+        assert_eq!(decode(Some(205), "", &announced(102)), GuestExit::Status(DOUBLE_PANIC));
+        assert_eq!(decode(Some(255), "", &announced(127)), GuestExit::Status(127));
+        // The announcement may follow a line another CPU left unfinished.
+        let cut = format!("half a li{STATUS_LINE}7\n");
+        assert_eq!(decode(Some(15), "", &cut), GuestExit::Status(7));
+    }
+
+    #[test]
+    fn a_status_the_runtime_did_not_announce_is_not_the_guests() {
+        let unannounced = GuestExit::StatusUnannounced {
+            code: 203,
+            announced: None,
+        };
+        assert_eq!(decode(Some(203), "", "INFO boot\n"), unannounced);
+        assert_eq!(unannounced.status(), None);
+        assert_eq!(
+            decode(Some(203), "", &announced(0)),
+            GuestExit::StatusUnannounced {
+                code: 203,
+                announced: Some(0)
+            }
+        );
+        assert_eq!(
+            unannounced.to_string(),
+            "QEMU exit code 203 reads as guest status 101, but the runtime announced no status"
+        );
     }
 
     #[test]
@@ -154,18 +228,24 @@ mod tests {
     }
 
     #[test]
-    fn exit_one_with_a_qemu_error_is_a_qemu_failure_not_success() {
+    fn exit_one_is_status_zero_only_when_announced() {
         let err = "qemu-system-x86_64: could not load kernel '/x': No such file or directory\n";
         assert_eq!(decode(Some(1), err, ""), GuestExit::QemuFailed(1));
-        let warning = "qemu-system-x86_64: warning: TCG doesn't support requested feature\n";
-        assert_eq!(decode(Some(1), warning, ""), GuestExit::Status(0));
+        // Whatever QEMU printed, or nothing: without the announcement, exit 1 is QEMU's.
         let kvm = "qemu-system-x86_64: -accel kvm: warning: Number of SMP cpus requested (4) \
                    exceeds the recommended cpus supported by KVM (2)\n";
-        assert_eq!(decode(Some(1), kvm, ""), GuestExit::Status(0));
-        let option_error = "qemu-system-x86_64: -device nope: 'nope' is not a valid device model\n";
-        assert_eq!(decode(Some(1), option_error, ""), GuestExit::QemuFailed(1));
-        // The error check only applies to code 1: other odd codes cannot be QEMU's own.
-        assert_eq!(decode(Some(203), err, ""), GuestExit::Status(PANIC));
+        assert_eq!(decode(Some(1), kvm, ""), GuestExit::QemuFailed(1));
+        assert_eq!(decode(Some(1), "", "INFO boot\n"), GuestExit::QemuFailed(1));
+        assert_eq!(decode(Some(1), kvm, &announced(0)), GuestExit::Status(0));
+    }
+
+    #[test]
+    fn a_signal_qemu_caught_is_not_a_guest_ending() {
+        // SIGINT or SIGTERM from outside: QEMU says so and exits 0.
+        let stderr = "qemu-system-x86_64: terminating on signal 2\n";
+        assert_eq!(decode(Some(0), stderr, ""), GuestExit::QemuKilled);
+        let reset = format!("{RESET_LINE}\n");
+        assert_eq!(decode(Some(0), stderr, &reset), GuestExit::QemuKilled);
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod child;
 mod exit_status;
 mod loom;
 mod matrix;
+mod pace;
 mod plot;
 mod qemu;
 mod qemu_test;

@@ -113,12 +113,11 @@ impl Boot<'_> {
             argv.push("-no-reboot".into());
         }
         argv.extend(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"].map(OsString::from));
-        let (accel, default_cpu) = match self.accel {
-            Accel::Tcg => ("tcg,thread=multi", "max"),
-            // Plain `host` passes ARCH_CAPABILITIES through, which some hosts' QEMU aborts on.
-            Accel::Kvm => ("kvm", "host,-arch-capabilities"),
+        let accel = match self.accel {
+            Accel::Tcg => "tcg,thread=multi",
+            Accel::Kvm => "kvm",
         };
-        let cpu = self.cpu.unwrap_or(default_cpu);
+        let cpu = self.cpu.unwrap_or(self.accel.cpu_model(true));
         argv.extend(["-accel", accel, "-cpu", cpu].map(OsString::from));
         if self.gdb {
             argv.extend(["-s", "-S"].map(OsString::from));
@@ -156,8 +155,11 @@ impl Boot<'_> {
     ) -> Result<QemuRun> {
         let mut cmd = Command::new(QEMU);
         cmd.args(self.argv_on_reset(on_reset));
-        let done = child::run(&mut cmd, timeout, echo)?;
+        // KVM stops a vCPU it cannot run and QEMU waits forever: end the run at once.
+        let stop_on = (self.accel == Accel::Kvm).then_some(exit_status::KVM_INTERNAL_ERROR);
+        let done = child::run_until(&mut cmd, timeout, echo, stop_on)?;
         let outcome = match done.status {
+            _ if done.stopped_on_stderr => Outcome::Exited(GuestExit::KvmInternalError),
             None => Outcome::TimedOut(timeout),
             Some(status) => Outcome::Exited(exit_status::decode(
                 status.code(),

@@ -15,6 +15,7 @@ use crate::accel::{self, Accel, AccelArg};
 use crate::cases::{self, Case, Expect};
 use crate::child::Echo;
 use crate::matrix::{self, Cell, Row};
+use crate::pace::{self, Pace};
 use crate::qemu::{Boot, Outcome, QemuRun};
 use crate::size::MemSize;
 use crate::summary::{self, Summary};
@@ -142,16 +143,31 @@ pub fn qemu_test(args: &QemuTestArgs) -> Result<Tally> {
     }
     setup::kernel_target()?;
     setup::qemu()?;
-    let needed: BTreeSet<&str> = cases.iter().map(|c| c.app).collect();
+    let uses_kvm = cases
+        .iter()
+        .any(|c| c.accel.unwrap_or(decision.accel) == Accel::Kvm);
+    let mut needed: BTreeSet<&str> = cases.iter().map(|c| c.app).collect();
+    if uses_kvm {
+        needed.insert(pace::PACE_APP);
+    }
     let needed: Vec<&str> = needed.into_iter().collect();
     println!("building {}", needed.join(", "));
     let elves = apps::build(&needed, false)?;
     println!("{decision}");
+    // The time limits were chosen for TCG; KVM cases get limits stretched by how much slower
+    // KVM boots here.
+    let pace = if uses_kvm {
+        let pace = Pace::measure(&elves[pace::PACE_APP], Accel::Kvm)?;
+        println!("{pace}");
+        Some(pace)
+    } else {
+        None
+    };
     let jobs = (args.jobs as usize).min(cases.len());
     let subset = if args.quick { " (--quick subset)" } else { "" };
     println!("running {} case(s){subset}, {jobs} at a time", cases.len());
 
-    let results = run_all(&cases, &elves, decision.accel, jobs);
+    let results = run_all(&cases, &elves, decision.accel, pace, jobs);
     let mut tally = Tally::default();
     for result in &results {
         if result.passed {
@@ -249,6 +265,7 @@ fn run_all(
     cases: &[Case],
     elves: &std::collections::BTreeMap<String, PathBuf>,
     accel: Accel,
+    pace: Option<Pace>,
     jobs: usize,
 ) -> Vec<CaseResult> {
     // Cases that must run into their time limit start first, so their waits overlap the rest;
@@ -268,7 +285,7 @@ fn run_all(
             scope.spawn(move || {
                 while let Some(&index) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
                     let case = &cases[index];
-                    let result = run_case(case, &elves[case.app], accel);
+                    let result = run_case(case, &elves[case.app], accel, pace);
                     if tx.send((index, result)).is_err() {
                         break;
                     }
@@ -287,8 +304,10 @@ fn run_all(
 }
 
 /// Boots one case, prints its progress line (and on failure the end of its output).
-fn run_case(case: &Case, kernel: &std::path::Path, accel: Accel) -> CaseResult {
+fn run_case(case: &Case, kernel: &std::path::Path, accel: Accel, pace: Option<Pace>) -> CaseResult {
     let accel = case.accel.unwrap_or(accel);
+    let limit = pace.map_or(case.timeout, |p| p.limit(case, accel));
+    let cpu = (!case.x2apic).then(|| accel.cpu_model(false));
     let boot = Boot {
         kernel,
         append: &case.append,
@@ -296,10 +315,10 @@ fn run_case(case: &Case, kernel: &std::path::Path, accel: Accel) -> CaseResult {
         smp: case.smp,
         mem: MemSize::DEFAULT,
         accel,
-        cpu: case.cpu,
+        cpu,
         gdb: false,
     };
-    let (verdict, run) = match boot.boot(case.timeout, Echo::Nothing) {
+    let (verdict, run) = match boot.boot(limit, Echo::Nothing) {
         Ok(run) => (verdict::judge(case, &run), Some(run)),
         Err(err) => (Verdict::Fail(format!("cannot boot: {err:#}")), None),
     };
@@ -326,7 +345,7 @@ fn run_case(case: &Case, kernel: &std::path::Path, accel: Accel) -> CaseResult {
         app: case.app,
         machine: case.machine.to_string(),
         smp: case.smp,
-        cpu: case.cpu,
+        cpu,
         append: case.append.clone(),
         accel: accel.to_string(),
         scenario: case.row.map(Row::label),
