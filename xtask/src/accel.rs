@@ -98,13 +98,26 @@ pub fn detect(arg: AccelArg) -> Decision {
     if arg != AccelArg::Auto {
         return decide(arg, false, "");
     }
-    let kvm_opens = OpenOptions::new()
+    decide(arg, kvm_opens(), &cpuinfo())
+}
+
+/// Whether `/dev/kvm` opens read-write (KVM can run guests, maybe in software).
+pub fn kvm_opens() -> bool {
+    OpenOptions::new()
         .read(true)
         .write(true)
         .open("/dev/kvm")
-        .is_ok();
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    decide(arg, kvm_opens, &cpuinfo)
+        .is_ok()
+}
+
+/// Whether this host's KVM is a software one (it opens, but the CPU has neither vmx nor svm):
+/// it runs a guest through KVM's instruction emulator (README, "The accelerator").
+pub fn kvm_is_software() -> bool {
+    kvm_opens() && virtualisation_flag(&cpuinfo()).is_none()
+}
+
+fn cpuinfo() -> String {
+    std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default()
 }
 
 /// `vmx` or `svm` if any `flags` line of `/proc/cpuinfo` lists it.

@@ -1,7 +1,7 @@
 //! `cargo xtask qemu-test`: boots every case of the table in parallel and judges each one.
 
 use std::cmp::Reverse;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -29,7 +29,7 @@ use crate::{apps, setup, std_cases, stop_cases};
 pub struct QemuTestArgs {
     /// Accelerator.
     #[arg(long, value_enum, default_value_t)]
-    accel: AccelArg,
+    pub accel: AccelArg,
     /// Only the cases whose name contains this.
     #[arg(long, value_name = "SUBSTR")]
     filter: Option<String>,
@@ -84,10 +84,12 @@ struct Report<'a> {
     failed: u64,
     /// How the default-timeout cases' CPUs were stopped, added up.
     paths_at_defaults: PathCounts,
+    /// How every case's CPUs were stopped, added up per accelerator (`tcg`, `kvm`).
+    paths_by_accel: BTreeMap<String, PathCounts>,
     cases: &'a [CaseResult],
 }
 
-/// Stop paths added up over the default-timeout cases that printed a summary.
+/// Stop paths added up over the cases that printed a summary.
 #[derive(Serialize, Default)]
 struct PathCounts {
     cases: u64,
@@ -101,13 +103,10 @@ struct PathCounts {
 }
 
 impl PathCounts {
-    fn of(results: &[CaseResult]) -> Self {
+    /// Over `results`.
+    fn of<'r>(results: impl IntoIterator<Item = &'r CaseResult>) -> Self {
         let mut counts = Self::default();
-        let summaries = results
-            .iter()
-            .filter(|r| r.case.starts_with(stop_cases::DEFAULTS_PREFIX))
-            .filter_map(|r| r.summary.as_ref());
-        for s in summaries {
+        for s in results.into_iter().filter_map(|r| r.summary.as_ref()) {
             counts.cases += 1;
             counts.targets += s.targets;
             counts.vector += s.vector;
@@ -117,6 +116,35 @@ impl PathCounts {
             counts.stuck += s.stuck;
         }
         counts
+    }
+
+    /// Over the default-timeout cases.
+    fn at_defaults(results: &[CaseResult]) -> Self {
+        Self::of(
+            results
+                .iter()
+                .filter(|r| r.case.starts_with(stop_cases::DEFAULTS_PREFIX)),
+        )
+    }
+
+    /// Over all cases, per accelerator.
+    fn by_accel(results: &[CaseResult]) -> BTreeMap<String, Self> {
+        let accels: BTreeSet<&str> = results.iter().map(|r| r.accel.as_str()).collect();
+        accels
+            .into_iter()
+            .map(|a| (a.to_string(), Self::of(results.iter().filter(|r| r.accel == a))))
+            .filter(|(_, counts)| counts.cases > 0)
+            .collect()
+    }
+}
+
+impl std::fmt::Display for PathCounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} cases, {} targets: vector={} nmi={} self={} init={} stuck={}",
+            self.cases, self.targets, self.vector, self.nmi, self.self_stop, self.init, self.stuck
+        )
     }
 }
 
@@ -130,6 +158,7 @@ pub fn qemu_test(args: &QemuTestArgs) -> Result<Tally> {
     cases.retain(|case| args.soak || !case.soak);
     let mut cases = selected(cases, args.filter.as_deref())?;
     std_cases::drop_unbuildable(&mut cases)?;
+    std_cases::drop_under_software_kvm(&mut cases, decision.accel)?;
     let known = apps::known()?;
     for case in &cases {
         if !known.iter().any(|k| k == case.app) {
@@ -176,19 +205,13 @@ pub fn qemu_test(args: &QemuTestArgs) -> Result<Tally> {
             tally.failed += 1;
         }
     }
-    let paths = PathCounts::of(&results);
+    let paths = PathCounts::at_defaults(&results);
     if paths.cases > 0 {
-        println!(
-            "paths at the default timeouts ({} cases, {} targets): vector={} nmi={} self={} \
-             init={} stuck={}",
-            paths.cases,
-            paths.targets,
-            paths.vector,
-            paths.nmi,
-            paths.self_stop,
-            paths.init,
-            paths.stuck
-        );
+        println!("paths at the default timeouts ({paths})");
+    }
+    let paths_by_accel = PathCounts::by_accel(&results);
+    for (accel, counts) in &paths_by_accel {
+        println!("paths under {accel}, all cases ({counts})");
     }
     if let Some(path) = &args.json {
         let report = Report {
@@ -196,6 +219,7 @@ pub fn qemu_test(args: &QemuTestArgs) -> Result<Tally> {
             passed: tally.passed,
             failed: tally.failed,
             paths_at_defaults: paths,
+            paths_by_accel,
             cases: &results,
         };
         let text = serde_json::to_string_pretty(&report)?;

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Args;
 
+use crate::accel::{self, AccelArg};
 use crate::qemu_test::{self, QemuTestArgs};
 use crate::tally::Tally;
 use crate::{cargo_test, loom, workspace};
@@ -20,18 +21,33 @@ pub struct TestArgs {
 }
 
 /// Runs `cargo test` (default members), loom and qemu-test (its `--quick` subset unless `--full`);
-/// every stage runs even if an earlier one failed, and a stage that cannot run at all counts as
-/// one failure.
+/// with `--full` and `--accel auto`, also the quick subset under KVM when `/dev/kvm` opens (even
+/// a software KVM). Every stage runs even if an earlier one failed, and a stage that cannot run
+/// at all counts as one failure.
 pub fn test(args: &TestArgs) -> Result<ExitCode> {
     let mut qemu = args.qemu.clone();
     qemu.quick = !args.full;
-    let stages: [(&str, &dyn Fn() -> Result<Tally>); 3] = [
-        ("cargo test", &|| {
-            cargo_test::run(workspace::cargo().arg("test"))
-        }),
+    let mut kvm_quick = args.qemu.clone();
+    kvm_quick.quick = true;
+    kvm_quick.accel = AccelArg::Kvm;
+    let run_kvm = args.full && args.qemu.accel == AccelArg::Auto && {
+        let opens = accel::kvm_opens();
+        if !opens {
+            println!("qemu-test under kvm: skipped: /dev/kvm does not open read-write");
+        }
+        opens
+    };
+    let cargo_test = || cargo_test::run(workspace::cargo().arg("test"));
+    let qemu_test = || qemu_test::qemu_test(&qemu);
+    let kvm_test = || qemu_test::qemu_test(&kvm_quick);
+    let mut stages: Vec<(&str, &dyn Fn() -> Result<Tally>)> = vec![
+        ("cargo test", &cargo_test),
         ("loom", &loom::loom),
-        ("qemu-test", &|| qemu_test::qemu_test(&qemu)),
+        ("qemu-test", &qemu_test),
     ];
+    if run_kvm {
+        stages.push(("qemu-test --accel kvm --quick", &kvm_test));
+    }
     let mut summary = Vec::new();
     let mut total = Tally::default();
     for (name, stage) in stages {
@@ -40,7 +56,7 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
             eprintln!("error: {name}: {err:#}");
             Tally::ONE_FAILURE
         });
-        summary.push(format!("  {name:<12} {tally}"));
+        summary.push(format!("  {name:<30} {tally}"));
         total += tally;
     }
     println!("\n==> summary");
