@@ -110,12 +110,6 @@ pub fn kvm_opens() -> bool {
         .is_ok()
 }
 
-/// Whether this host's KVM is a software one (it opens, but the CPU has neither vmx nor svm):
-/// it runs a guest through KVM's instruction emulator (README, "The accelerator").
-pub fn kvm_is_software() -> bool {
-    kvm_opens() && virtualisation_flag(&cpuinfo()).is_none()
-}
-
 fn cpuinfo() -> String {
     std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default()
 }

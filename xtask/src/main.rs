@@ -26,6 +26,7 @@ mod size;
 mod std_app;
 mod std_cases;
 mod std_source;
+mod std_target;
 mod stop_cases;
 mod stop_expect;
 mod summary;

@@ -158,7 +158,6 @@ pub fn qemu_test(args: &QemuTestArgs) -> Result<Tally> {
     cases.retain(|case| args.soak || !case.soak);
     let mut cases = selected(cases, args.filter.as_deref())?;
     std_cases::drop_unbuildable(&mut cases)?;
-    std_cases::drop_under_software_kvm(&mut cases, decision.accel)?;
     let known = apps::known()?;
     for case in &cases {
         if !known.iter().any(|k| k == case.app) {

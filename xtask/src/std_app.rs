@@ -1,13 +1,14 @@
 //! std apps: ordinary Rust programs (`fn main`, std, threads) built with the nightly toolchain
-//! for `x86_64-unknown-hermit` and linked with the runtime into one PVH image.
+//! for Hermit (`x86_64-unknown-hermit`, made soft-float: [`std_target`]) and linked with the
+//! runtime into one PVH image.
 //!
 //! An app is a std app when its manifest says `[package.metadata.allstop] std = true`. Its image
 //! is made in two steps:
 //! 1. the runtime with its `std-app` feature, built by the pinned stable toolchain for the kernel
 //!    target as a static library (still soft-float; it owns the PVH entry, the linker script and
 //!    the `sys_*` functions std calls, and starts std's `runtime_entry`);
-//! 2. the app, built by nightly for `x86_64-unknown-hermit` with `-Zbuild-std` (std for that
-//!    target is not shipped prebuilt), linked by rust-lld with `allstop.ld` and that library.
+//! 2. the app, built by nightly for [`std_target::NAME`] with `-Zbuild-std` (std for Hermit is
+//!    not shipped prebuilt), linked by rust-lld with `allstop.ld` and that library.
 //!
 //! std and the app are built without a red zone (interrupts arrive on the running stack) and
 //! with the static relocation model (the image runs where it is loaded).
@@ -24,10 +25,9 @@ use anyhow::{bail, Context, Result};
 use crate::apps::{executables, KERNEL_TARGET};
 use crate::child::{self, Echo};
 use crate::std_source::{self, Diagnosis, Nightly, StdSource};
+use crate::std_target;
 use crate::workspace;
 
-/// The target std apps are built for.
-pub const STD_TARGET: &str = "x86_64-unknown-hermit";
 /// The variable that names another rustup toolchain to build them with (default `nightly`).
 pub const NIGHTLY_VAR: &str = "ALLSTOP_NIGHTLY";
 /// Flags for std and the app: the runtime's interrupt handlers run on the interrupted stack, so
@@ -244,10 +244,14 @@ fn static_library(messages: &str) -> Result<PathBuf> {
 /// std's sources (see [`std_source`]).
 fn build_app(app: &str, runtime: &Path, release: bool) -> Result<BTreeMap<String, PathBuf>> {
     let nightly = nightly()?;
+    let spec = std_target::write_spec(|target| {
+        nightly_query(&["-Zunstable-options", "--print", "target-spec-json", "--target", target])?
+            .with_context(|| format!("{} cannot print the spec of {target}", nightly.version))
+    })?;
     let mut source = StdSource::for_nightly(nightly)?;
     loop {
         announce(&source, nightly);
-        let mut cmd = build_command(app, runtime, release, &nightly.toolchain);
+        let mut cmd = build_command(app, runtime, release, &nightly.toolchain, &spec);
         source.apply(&mut cmd);
         let done = child::run(&mut cmd, workspace::CARGO_TIMEOUT, Echo::Stderr)?;
         let library = source.library(nightly);
@@ -262,16 +266,18 @@ fn build_app(app: &str, runtime: &Path, release: bool) -> Result<BTreeMap<String
                 source = std_source::prepare(nightly, &items)?;
             }
             (Diagnosis::MissingHermitItems(items), StdSource::Patched { .. }) => bail!(
-                "std for {STD_TARGET} does not compile with {} even from the patched copy of its \
+                "std for {} does not compile with {} even from the patched copy of its \
                  sources ({} still missing): this cargo may no longer honour the variable that \
                  points build-std at the copy; {}",
+                std_target::NAME,
                 nightly.version,
                 items.join(", "),
                 what_to_try()
             ),
             (Diagnosis::StdBroken(first), _) => bail!(
-                "std for {STD_TARGET} does not compile with {} (toolchain `{}`); first error: \
+                "std for {} does not compile with {} (toolchain `{}`); first error: \
                  {first}; {}",
+                std_target::NAME,
                 nightly.version,
                 nightly.toolchain,
                 what_to_try()
@@ -304,8 +310,15 @@ fn what_to_try() -> String {
     )
 }
 
-/// The nightly `cargo rustc` that builds one std app with std, linked with `runtime`.
-fn build_command(app: &str, runtime: &Path, release: bool, toolchain: &str) -> Command {
+/// The nightly `cargo rustc` that builds one std app with std for the target `spec`, linked
+/// with `runtime`.
+fn build_command(
+    app: &str,
+    runtime: &Path,
+    release: bool,
+    toolchain: &str,
+    spec: &Path,
+) -> Command {
     let script = workspace::root().join("runtime/allstop.ld");
     let mut cmd = Command::new("rustup");
     cmd.current_dir(workspace::root())
@@ -319,7 +332,9 @@ fn build_command(app: &str, runtime: &Path, release: bool, toolchain: &str) -> C
             "--bin",
             app,
         ])
-        .args(["--target", STD_TARGET, "-Zbuild-std=std,panic_abort"])
+        .arg("--target")
+        .arg(spec)
+        .args(["-Zjson-target-spec", "-Zbuild-std=std,panic_abort"])
         .arg("-Zbuild-std-features=compiler-builtins-mem")
         .arg("--message-format=json");
     if release {
@@ -339,7 +354,7 @@ fn build_command(app: &str, runtime: &Path, release: bool, toolchain: &str) -> C
         cmd.env_remove(var);
     }
     cmd.env(
-        "CARGO_TARGET_X86_64_UNKNOWN_HERMIT_RUSTFLAGS",
+        std_target::RUSTFLAGS_VAR,
         STD_RUSTFLAGS,
     );
     cmd

@@ -7,7 +7,6 @@ use anyhow::Result;
 use crate::cases::{Case, Expect};
 use crate::exit_status::PANIC;
 use crate::qemu::Machine;
-use crate::accel::{self, Accel};
 use crate::std_app;
 use crate::summary::Field;
 
@@ -65,27 +64,6 @@ pub fn drop_unbuildable(cases: &mut Vec<Case>) -> Result<()> {
         cases.retain(|c| !std_apps.contains(&c.app));
         println!("skipped {} std-app case(s): {why}", before - cases.len());
     }
-    Ok(())
-}
-
-/// Drops the std-app cases that would run under a software KVM, saying why: it runs the guest
-/// through KVM's instruction emulator, which lacks the SSE instructions std code uses, so they
-/// can only end in `KVM internal error` (README, "The accelerator").
-pub fn drop_under_software_kvm(cases: &mut Vec<Case>, accel: Accel) -> Result<()> {
-    let apps: Vec<&str> = cases.iter().map(|c| c.app).collect();
-    let (std_apps, _) = std_app::partition(&apps)?;
-    let under_kvm = |c: &Case| c.accel.unwrap_or(accel) == Accel::Kvm;
-    if std_apps.is_empty() || !cases.iter().any(under_kvm) || !accel::kvm_is_software() {
-        return Ok(());
-    }
-    let before = cases.len();
-    cases.retain(|c| !(std_apps.contains(&c.app) && under_kvm(c)));
-    println!(
-        "skipped {} std-app case(s) under kvm: this host's KVM has neither vmx nor svm and \
-         runs the guest through KVM's instruction emulator, which lacks the SSE instructions \
-         std code uses",
-        before - cases.len()
-    );
     Ok(())
 }
 
