@@ -66,15 +66,20 @@ pub struct Cell {
     pub smp: u32,
     /// Whether the case passed.
     pub passed: bool,
+    /// How its stop's targets were stopped: by the vector, by NMI, parked by INIT (zeros
+    /// without a `stop-summary:`).
+    pub paths: [u64; 3],
 }
 
 /// The table: a line per row, a column per CPU count; a cell is `PASS` when every case of that
-/// row and CPU count passed, `FAIL` when any failed, `—` when there is none. Empty without cells.
+/// row and CPU count passed, `FAIL` when any failed, `—` when there is none. A last column adds
+/// up the row's stop paths (vector/NMI/INIT). Empty without cells.
 pub fn table(cells: &[Cell]) -> String {
     let mut columns: Vec<u32> = cells.iter().map(|c| c.smp).collect();
     columns.sort_unstable();
     columns.dedup();
     let mut rows: BTreeMap<(bool, Row), BTreeMap<u32, bool>> = BTreeMap::new();
+    let mut paths: BTreeMap<(bool, Row), [u64; 3]> = BTreeMap::new();
     for cell in cells {
         let passed = rows
             .entry((cell.kvm, cell.row))
@@ -82,6 +87,10 @@ pub fn table(cells: &[Cell]) -> String {
             .entry(cell.smp)
             .or_insert(true);
         *passed &= cell.passed;
+        let sum = paths.entry((cell.kvm, cell.row)).or_default();
+        for (total, n) in sum.iter_mut().zip(cell.paths) {
+            *total += n;
+        }
     }
     let label = |&(kvm, row): &(bool, Row)| {
         if kvm {
@@ -105,7 +114,7 @@ pub fn table(cells: &[Cell]) -> String {
     for smp in &columns {
         text += &format!(" {smp:>4}");
     }
-    text += "\n";
+    text += "  paths v/n/i\n";
     for (key, results) in &rows {
         text += &format!("{:width$}", label(key));
         for smp in &columns {
@@ -116,7 +125,8 @@ pub fn table(cells: &[Cell]) -> String {
             };
             text += &format!(" {cell:>4}");
         }
-        text += "\n";
+        let [vector, nmi, init] = paths[key];
+        text += &format!("  {vector}/{nmi}/{init}\n");
     }
     text
 }
@@ -131,6 +141,7 @@ mod tests {
             kvm: false,
             smp,
             passed,
+            paths: [1, 0, 0],
         }
     }
 
@@ -148,15 +159,15 @@ mod tests {
         ]);
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(lines.len(), 4, "{table}");
-        assert!(lines[0].ends_with("    1    2    4"), "{table}");
+        assert!(lines[0].ends_with("    1    2    4  paths v/n/i"), "{table}");
         let row = |label: &str| *lines.iter().find(|l| l.starts_with(label)).unwrap();
         assert!(
-            row("1 idle APs (vector) ").ends_with(" PASS    —    —"),
+            row("1 idle APs (vector) ").ends_with(" PASS    —    —  1/0/0"),
             "{table}"
         );
-        assert!(row("3 race").ends_with("    — FAIL PASS"), "{table}");
+        assert!(row("3 race").ends_with("    — FAIL PASS  3/0/0"), "{table}");
         assert!(
-            row("1 idle APs (vector) (kvm)").ends_with("    —    — FAIL"),
+            row("1 idle APs (vector) (kvm)").ends_with("    —    — FAIL  1/0/0"),
             "{table}"
         );
     }

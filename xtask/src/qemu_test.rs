@@ -363,6 +363,9 @@ fn run_case(case: &Case, kernel: &std::path::Path, accel: Accel, pace: Option<Pa
     }
     // One print per case, so parallel cases never interleave their lines.
     println!("{line}");
+    let summary = run
+        .as_ref()
+        .and_then(|r| summary::find(&r.serial).summary());
     CaseResult {
         case: case.name.clone(),
         app: case.app,
@@ -387,15 +390,14 @@ fn run_case(case: &Case, kernel: &std::path::Path, accel: Accel, pace: Option<Pa
             },
         ),
         duration_secs: elapsed,
-        summary: run
-            .as_ref()
-            .and_then(|r| summary::find(&r.serial).summary()),
         cell: case.row.map(|row| Cell {
             row,
             kvm: accel == Accel::Kvm && case.accel.is_some(),
             smp: case.smp,
             passed: verdict.passed(),
+            paths: summary.as_ref().map_or([0; 3], |s| [s.vector, s.nmi, s.init]),
         }),
+        summary,
     }
 }
 
