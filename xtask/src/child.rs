@@ -325,24 +325,21 @@ mod tests {
     #[test]
     fn stops_a_child_whose_stderr_shows_the_text_and_keeps_what_follows() {
         let script = "echo booted; echo 'KVM internal error' >&2; echo 'RIP=1' >&2; exec sleep 60";
-        let done = run_until(
-            Command::new("sh").args(["-c", script]),
-            Duration::from_secs(30),
-            Echo::Nothing,
-            Some("internal error"),
-        )
-        .unwrap();
+        let run = |timeout, stop_on| {
+            run_until(
+                Command::new("sh").args(["-c", script]),
+                timeout,
+                Echo::Nothing,
+                Some(stop_on),
+            )
+            .unwrap()
+        };
+        let done = run(Duration::from_secs(30), "internal error");
         assert!(done.stopped_on_stderr);
         assert!(done.elapsed < Duration::from_secs(10), "{:?}", done.elapsed);
         assert_eq!(done.stderr, "KVM internal error\nRIP=1\n");
         // Without the text, the same child runs into its timeout.
-        let done = run_until(
-            Command::new("sh").args(["-c", script]),
-            Duration::from_millis(500),
-            Echo::Nothing,
-            Some("no such text"),
-        )
-        .unwrap();
+        let done = run(Duration::from_millis(500), "no such text");
         assert!(!done.stopped_on_stderr && done.status.is_none());
     }
 
