@@ -23,8 +23,9 @@ const HERMIT: &str = "x86_64-unknown-hermit";
 const SOFT_FLOAT: &str = "x86_64-unknown-none";
 
 /// Writes the spec of [`NAME`] for the nightly that `spec_of` asks (it prints a built-in
-/// target's spec as JSON) under `target/std-hermit/`, rewriting it only when it changes (cargo
-/// rebuilds std when it does); returns its path.
+/// target's spec as JSON) under `target/std-target/`, rewriting it only when it changes (cargo
+/// rebuilds std when it does); returns its path. Not under `target/std-hermit/`: preparing a
+/// patched std replaces that whole directory.
 pub fn write_spec(spec_of: impl Fn(&str) -> Result<String>) -> Result<PathBuf> {
     let parse = |target: &str| -> Result<Value> {
         serde_json::from_str(&spec_of(target)?)
@@ -32,7 +33,7 @@ pub fn write_spec(spec_of: impl Fn(&str) -> Result<String>) -> Result<PathBuf> {
     };
     let spec = soft_float(parse(HERMIT)?, &parse(SOFT_FLOAT)?)?;
     let text = serde_json::to_string_pretty(&spec)? + "\n";
-    let dir = workspace::target_dir()?.join("std-hermit");
+    let dir = workspace::target_dir()?.join("std-target");
     let path = dir.join(format!("{NAME}.json"));
     if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
         std::fs::create_dir_all(&dir)
