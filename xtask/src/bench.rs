@@ -50,8 +50,8 @@
 //! The ratios use medians: `stop_vector/raw_ipi` (the stop's cost over one IPI round trip;
 //! target ≤ 1.5 at 2 CPUs), `stop_nmi-timeout` (the NMI path's cost beyond the vector timeout)
 //! and its multiple of `raw_nmi` (target ≤ 2), the same for the short timeout, `reboot/warm`
-//! (`reboot_vm_host` over `restart_warm_host`: target ≥ 100; issue 8 also targets a warm restart
-//! ≤ 1 ms at 2 CPUs under TCG), and bring-up at the largest CPU count over bring-up at 2 CPUs
+//! (`reboot_vm_host` over `restart_warm_host`: target ≥ 100, and a warm restart ≤ 1 ms at 2
+//! CPUs under TCG), and bring-up at the largest CPU count over bring-up at 2 CPUs
 //! (target ≤ 2 for 8 CPUs).
 //!
 //! This host has 2 cores: beyond 2 vCPUs, QEMU's vCPU threads are time-sliced by the host

@@ -1,4 +1,4 @@
-//! The bench's results: per-boot figures, the ratios issues 7 and 8 ask for (from medians),
+//! The bench's results: per-boot figures, the ratios with their targets (from medians),
 //! the aligned table on stdout and the JSON document.
 
 use std::fmt::Write as _;

@@ -14,8 +14,8 @@ const MAX_PREEMPTIONS: &str = "3";
 pub fn loom() -> Result<Tally> {
     if !workspace::root().join(MODELS).is_file() {
         bail!(
-            "{MODELS} does not exist yet: the loom models belong to the stop/ crate \
-             (issue 4); there is nothing to model-check"
+            "{MODELS} does not exist: the loom models belong to the stop/ crate; there is \
+             nothing to model-check"
         );
     }
     let target = workspace::target_dir()?.join("loom");

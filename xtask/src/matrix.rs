@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 /// A row of the matrix: one of the twelve fault scenarios, or the demo.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Row {
-    /// `cargo xtask run`'s showcase (issue 5).
+    /// `cargo xtask run`'s showcase.
     Demo,
     /// 1: a panic with every AP idle (vector path).
     Idle,

@@ -1,4 +1,4 @@
-//! Warm-restart cases (issue 8): the crash-loop guard, and soaks of many restarts in one VM, each
+//! Warm-restart cases, guarding that a panic restarts the app in place: the crash-loop guard, and soaks of many restarts in one VM, each
 //! run checked by the crashloop app (restart count, last crash, heap bytes, `.data`/`.bss`
 //! globals) and by the runtime's post-stop check.
 

@@ -1,5 +1,5 @@
-//! std-app cases (issue 9): ordinary std programs built for `x86_64-unknown-hermit` and linked
-//! with the runtime. Skipped, with the reason printed, where the nightly toolchain they need
+//! std-app cases, guarding that ordinary std programs (threads, locks, channels, panics) run
+//! on the runtime: built for Hermit (soft-float) and linked with the runtime. Skipped, with the reason printed, where the nightly toolchain they need
 //! is missing and cannot be installed.
 
 use anyhow::Result;

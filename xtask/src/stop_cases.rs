@@ -1,4 +1,5 @@
-//! The stop-path cases: the demo (issue 5) and the fault-scenario matrix (app
+//! The stop-path cases, guarding that every stop ends with each CPU stopped or reported: the
+//! demo and the fault-scenario matrix (app
 //! `faults` with `-- scenario=NAME ...`, plus the hermit-abi app), each scenario at several CPU
 //! counts, on q35 and in xAPIC mode for a subset.
 

@@ -1,4 +1,4 @@
-//! The kernel's machine-readable stop summary (issue 5):
+//! The kernel's machine-readable stop summary:
 //! `stop-summary: stopper=<cpu> targets=<n> vector=<a> nmi=<b> self=<c> init=<d> stuck=<e> total_us=<t>`.
 
 use std::fmt;
