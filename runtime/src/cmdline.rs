@@ -373,6 +373,41 @@ mod tests {
         assert_eq!(warnings.len(), 1);
     }
 
+    /// Each option's warning names the `key=value` kept, and that is the default: parsed back,
+    /// it changes nothing and warns about nothing.
+    #[test]
+    fn each_kept_value_is_the_default() {
+        const KEYS: [&str; 12] = [
+            "log",
+            "panic",
+            "restart.max",
+            "restart.report",
+            "restart.window_ms",
+            "stop.vector_timeout_us",
+            "stop.nmi_timeout_us",
+            "stop.init_park",
+            "stop.verify_ms",
+            "inject.stop_during_bringup",
+            "inject.ap_entry_fault",
+            "inject.park_missing_ack",
+        ];
+        for key in KEYS {
+            let word = format!("{key}=?");
+            let mut kept = None;
+            BootOptions::parse(&word, |w| match w {
+                Warning::BadValue { kept: k, .. } => kept = Some(k),
+                other => panic!("{other}"),
+            });
+            let kept = kept.unwrap_or_else(|| panic!("'{word}' was accepted"));
+            assert!(kept.starts_with(&format!("{key}=")), "{key}: keeps {kept}");
+            assert_eq!(
+                parse(kept),
+                (BootOptions::default(), vec![]),
+                "{key}: the warning says it keeps '{kept}', which is not the default"
+            );
+        }
+    }
+
     #[test]
     fn split_separates_app_arguments() {
         let line = CommandLine::split(" log=debug  -- scenario=3 x ");
