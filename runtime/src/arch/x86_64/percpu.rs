@@ -33,7 +33,8 @@ const IST_STACK_SIZE: usize = 16 * 1024;
 /// GDT selector of the TSS.
 const TSS_SELECTOR: u16 = 0x18;
 
-/// What GS base points at. Keep the asm in sync: [`current_index`] reads `gs:[8]`.
+/// What GS base points at; [`guarded_stack_at`] and [`current_index`] read its fields GS-relative
+/// at their `offset_of!` offsets.
 #[repr(C)]
 struct CpuLocal {
     /// Address of this block.
@@ -199,7 +200,12 @@ pub fn guarded_stack_at(address: usize) -> Option<&'static str> {
     // SAFETY: GS base points at a `CpuLocal` on every CPU from its first Rust code on; its first
     // word is the address of the whole block, or 0 for the boot CPU's early stand-in.
     unsafe {
-        core::arch::asm!("mov {}, gs:[0]", out(reg) block, options(nostack, readonly, preserves_flags))
+        core::arch::asm!(
+            "mov {}, gs:[{offset}]",
+            out(reg) block,
+            offset = const core::mem::offset_of!(CpuLocal, self_address),
+            options(nostack, readonly, preserves_flags)
+        )
     };
     if block == 0 {
         return None;
@@ -218,9 +224,14 @@ pub fn guarded_stack_at(address: usize) -> Option<&'static str> {
 pub fn current_index() -> usize {
     let index: usize;
     // SAFETY: GS base points at a `CpuLocal` on every CPU from its first Rust code on
-    // (init_boot_cpu_early, or `activate` on an AP before anything else); `index` is at offset 8.
+    // (init_boot_cpu_early, or `activate` on an AP before anything else).
     unsafe {
-        core::arch::asm!("mov {}, gs:[8]", out(reg) index, options(nostack, readonly, preserves_flags))
+        core::arch::asm!(
+            "mov {}, gs:[{offset}]",
+            out(reg) index,
+            offset = const core::mem::offset_of!(CpuLocal, index),
+            options(nostack, readonly, preserves_flags)
+        )
     };
     index
 }
