@@ -177,9 +177,18 @@ mod tests {
     fn odd_codes_carry_the_announced_guest_status() {
         assert_eq!(decode(Some(1), "", &announced(0)), GuestExit::Status(0));
         assert_eq!(decode(Some(3), "", &announced(1)), GuestExit::Status(1));
-        assert_eq!(decode(Some(203), "", &announced(101)), GuestExit::Status(PANIC));
-        assert_eq!(decode(Some(205), "", &announced(102)), GuestExit::Status(DOUBLE_PANIC));
-        assert_eq!(decode(Some(255), "", &announced(127)), GuestExit::Status(127));
+        assert_eq!(
+            decode(Some(203), "", &announced(101)),
+            GuestExit::Status(PANIC)
+        );
+        assert_eq!(
+            decode(Some(205), "", &announced(102)),
+            GuestExit::Status(DOUBLE_PANIC)
+        );
+        assert_eq!(
+            decode(Some(255), "", &announced(127)),
+            GuestExit::Status(127)
+        );
         // The announcement may follow a line another CPU left unfinished.
         let cut = format!("half a li{STATUS_LINE}7\n");
         assert_eq!(decode(Some(15), "", &cut), GuestExit::Status(7));

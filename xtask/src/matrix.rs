@@ -159,7 +159,10 @@ mod tests {
         ]);
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(lines.len(), 4, "{table}");
-        assert!(lines[0].ends_with("    1    2    4  paths v/n/i"), "{table}");
+        assert!(
+            lines[0].ends_with("    1    2    4  paths v/n/i"),
+            "{table}"
+        );
         let row = |label: &str| *lines.iter().find(|l| l.starts_with(label)).unwrap();
         assert!(
             row("1 idle APs (vector) ").ends_with(" PASS    —    —  1/0/0"),

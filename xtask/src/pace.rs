@@ -54,9 +54,7 @@ impl Pace {
             return case.timeout;
         }
         match case.expect {
-            Expect::Timeout => {
-                case.timeout + self.accel_boot.saturating_sub(self.tcg_boot) * 2
-            }
+            Expect::Timeout => case.timeout + self.accel_boot.saturating_sub(self.tcg_boot) * 2,
             Expect::Status(_) | Expect::NoStatus => case.timeout.mul_f64(self.factor()),
         }
     }

@@ -132,7 +132,12 @@ impl PathCounts {
         let accels: BTreeSet<&str> = results.iter().map(|r| r.accel.as_str()).collect();
         accels
             .into_iter()
-            .map(|a| (a.to_string(), Self::of(results.iter().filter(|r| r.accel == a))))
+            .map(|a| {
+                (
+                    a.to_string(),
+                    Self::of(results.iter().filter(|r| r.accel == a)),
+                )
+            })
             .filter(|(_, counts)| counts.cases > 0)
             .collect()
     }
@@ -395,7 +400,9 @@ fn run_case(case: &Case, kernel: &std::path::Path, accel: Accel, pace: Option<Pa
             kvm: accel == Accel::Kvm && case.accel.is_some(),
             smp: case.smp,
             passed: verdict.passed(),
-            paths: summary.as_ref().map_or([0; 3], |s| [s.vector, s.nmi, s.init]),
+            paths: summary
+                .as_ref()
+                .map_or([0; 3], |s| [s.vector, s.nmi, s.init]),
         }),
         summary,
     }

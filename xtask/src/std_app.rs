@@ -245,8 +245,14 @@ fn static_library(messages: &str) -> Result<PathBuf> {
 fn build_app(app: &str, runtime: &Path, release: bool) -> Result<BTreeMap<String, PathBuf>> {
     let nightly = nightly()?;
     let spec = std_target::write_spec(|target| {
-        nightly_query(&["-Zunstable-options", "--print", "target-spec-json", "--target", target])?
-            .with_context(|| format!("{} cannot print the spec of {target}", nightly.version))
+        nightly_query(&[
+            "-Zunstable-options",
+            "--print",
+            "target-spec-json",
+            "--target",
+            target,
+        ])?
+        .with_context(|| format!("{} cannot print the spec of {target}", nightly.version))
     })?;
     let mut source = StdSource::for_nightly(nightly)?;
     loop {
