@@ -33,8 +33,7 @@ const IST_STACK_SIZE: usize = 16 * 1024;
 /// GDT selector of the TSS.
 const TSS_SELECTOR: u16 = 0x18;
 
-/// What GS base points at; [`guarded_stack_at`] and [`current_index`] read its fields GS-relative
-/// at their `offset_of!` offsets.
+/// What GS base points at; [`local_word`] reads its fields GS-relative.
 #[repr(C)]
 struct CpuLocal {
     /// Address of this block.
@@ -192,21 +191,29 @@ pub fn init_boot_cpu_early() {
     unsafe { wrmsr(IA32_GS_BASE, &raw const BOOT_CPU_LOCAL as u64) };
 }
 
+/// The word at byte `OFFSET` of the calling CPU's [`CpuLocal`], read GS-relative.
+fn local_word<const OFFSET: usize>() -> usize {
+    let word: usize;
+    // SAFETY: GS base points at a `CpuLocal` on every CPU from its first Rust code on
+    // (init_boot_cpu_early, or `activate` on an AP before anything else); callers pass the
+    // `offset_of!` of one of its `usize` fields.
+    unsafe {
+        core::arch::asm!(
+            "mov {}, gs:[{offset}]",
+            out(reg) word,
+            offset = const OFFSET,
+            options(nostack, readonly, preserves_flags)
+        )
+    };
+    word
+}
+
 /// The name of the calling CPU's stack whose guard page holds `address` ("NMI", "kernel", …),
 /// if one does: for the report of a double fault, where CR2 still names the page the overflow
 /// ran into. `None` also before the CPU's block is active.
 pub fn guarded_stack_at(address: usize) -> Option<&'static str> {
-    let block: usize;
-    // SAFETY: GS base points at a `CpuLocal` on every CPU from its first Rust code on; its first
-    // word is the address of the whole block, or 0 for the boot CPU's early stand-in.
-    unsafe {
-        core::arch::asm!(
-            "mov {}, gs:[{offset}]",
-            out(reg) block,
-            offset = const core::mem::offset_of!(CpuLocal, self_address),
-            options(nostack, readonly, preserves_flags)
-        )
-    };
+    // The address of the whole block, or 0 for the boot CPU's early stand-in.
+    let block = local_word::<{ core::mem::offset_of!(CpuLocal, self_address) }>();
     if block == 0 {
         return None;
     }
@@ -222,16 +229,5 @@ pub fn guarded_stack_at(address: usize) -> Option<&'static str> {
 
 /// Index of the calling CPU.
 pub fn current_index() -> usize {
-    let index: usize;
-    // SAFETY: GS base points at a `CpuLocal` on every CPU from its first Rust code on
-    // (init_boot_cpu_early, or `activate` on an AP before anything else).
-    unsafe {
-        core::arch::asm!(
-            "mov {}, gs:[{offset}]",
-            out(reg) index,
-            offset = const core::mem::offset_of!(CpuLocal, index),
-            options(nostack, readonly, preserves_flags)
-        )
-    };
-    index
+    local_word::<{ core::mem::offset_of!(CpuLocal, index) }>()
 }
