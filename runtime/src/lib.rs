@@ -9,49 +9,48 @@
 
 extern crate alloc;
 
+/// Items that exist only in the kernel build (`x86_64-unknown-none`), not in host unit tests.
+macro_rules! kernel_only {
+    ($($item:item)*) => {
+        $(
+            #[cfg(target_os = "none")]
+            $item
+        )*
+    };
+}
+
+// Built everywhere: pure logic that host unit tests cover.
 mod app;
 pub mod cmdline;
 pub mod memory;
-
-#[cfg(target_os = "none")]
-mod arch;
-#[cfg(target_os = "none")]
-pub mod bench;
-#[cfg(target_os = "none")]
-mod boot;
-#[cfg(target_os = "none")]
-pub mod console;
-#[cfg(target_os = "none")]
-pub mod cpu;
-#[cfg(target_os = "none")]
-pub mod heap;
-#[cfg(any(test, target_os = "none"))]
-mod hermit;
-#[cfg(target_os = "none")]
-pub mod inject;
-#[cfg(target_os = "none")]
-pub mod irq;
-#[cfg(target_os = "none")]
-mod panic;
-#[cfg(target_os = "none")]
-pub mod power;
-#[cfg(target_os = "none")]
-pub mod restart;
-#[cfg(target_os = "none")]
-mod sched;
 pub mod sleep_type;
-#[cfg(target_os = "none")]
-pub mod smp;
-#[cfg(all(target_os = "none", feature = "std-app"))]
-mod std_app;
-#[cfg(target_os = "none")]
-pub mod stopping;
 pub mod time;
 pub mod topology;
 
-#[cfg(target_os = "none")]
-pub use boot::{app_args, cmdline};
-#[cfg(target_os = "none")]
-pub use panic::{DOUBLE_PANIC_EXIT_STATUS, PANIC_EXIT_STATUS};
-#[cfg(target_os = "none")]
-pub use power::{halt, poweroff, reboot};
+// The Hermit ABI (its logic is host-tested too) and the std-app glue.
+#[cfg(any(test, target_os = "none"))]
+mod hermit;
+#[cfg(all(target_os = "none", feature = "std-app"))]
+mod std_app;
+
+kernel_only! {
+    mod arch;
+    mod boot;
+    mod panic;
+    mod sched;
+    pub mod bench;
+    pub mod console;
+    pub mod cpu;
+    pub mod heap;
+    pub mod inject;
+    pub mod irq;
+    pub mod power;
+    pub mod restart;
+    pub mod smp;
+    pub mod stopping;
+
+    // The app-facing functions and constants at the crate root.
+    pub use boot::{app_args, cmdline};
+    pub use panic::{DOUBLE_PANIC_EXIT_STATUS, PANIC_EXIT_STATUS};
+    pub use power::{halt, poweroff, reboot};
+}
