@@ -179,11 +179,27 @@ pub fn build(apps: &[&str], release: bool) -> Result<BTreeMap<String, PathBuf>> 
         bail!("{why}");
     }
     let runtime = runtime_library(release)?;
+    let spec = target_spec()?;
     let mut images = BTreeMap::new();
     for app in apps {
-        images.extend(build_app(app, &runtime, release)?);
+        images.extend(build_app(app, &runtime, &spec, release)?);
     }
     Ok(images)
+}
+
+/// Writes the spec of the target std apps are built for, from the nightly's own specs.
+fn target_spec() -> Result<PathBuf> {
+    let nightly = nightly()?;
+    std_target::write_spec(|target| {
+        nightly_query(&[
+            "-Zunstable-options",
+            "--print",
+            "target-spec-json",
+            "--target",
+            target,
+        ])?
+        .with_context(|| format!("{} cannot print the spec of {target}", nightly.version))
+    })
 }
 
 /// Builds the runtime half of std images and returns a copy of it whose name holds a hash of
@@ -239,25 +255,20 @@ fn static_library(messages: &str) -> Result<PathBuf> {
     bail!("cargo built no static library of the runtime")
 }
 
-/// Builds one std app with nightly, linked with `runtime`; returns its image. When std itself
-/// fails only for Hermit ABI items that xtask can add, builds it again from a patched copy of
-/// std's sources (see [`std_source`]).
-fn build_app(app: &str, runtime: &Path, release: bool) -> Result<BTreeMap<String, PathBuf>> {
+/// Builds one std app with nightly for the target `spec`, linked with `runtime`; returns its
+/// image. When std itself fails only for Hermit ABI items that xtask can add, builds it again
+/// from a patched copy of std's sources (see [`std_source`]).
+fn build_app(
+    app: &str,
+    runtime: &Path,
+    spec: &Path,
+    release: bool,
+) -> Result<BTreeMap<String, PathBuf>> {
     let nightly = nightly()?;
-    let spec = std_target::write_spec(|target| {
-        nightly_query(&[
-            "-Zunstable-options",
-            "--print",
-            "target-spec-json",
-            "--target",
-            target,
-        ])?
-        .with_context(|| format!("{} cannot print the spec of {target}", nightly.version))
-    })?;
     let mut source = StdSource::for_nightly(nightly)?;
     loop {
         announce(&source, nightly);
-        let mut cmd = build_command(app, runtime, release, &nightly.toolchain, &spec);
+        let mut cmd = build_command(app, runtime, release, &nightly.toolchain, spec);
         source.apply(&mut cmd);
         let done = child::run(&mut cmd, workspace::CARGO_TIMEOUT, Echo::Stderr)?;
         let library = source.library(nightly);
