@@ -4,7 +4,7 @@
 use alloc::vec::Vec;
 use core::time::Duration;
 
-use crate::{arch, smp};
+use crate::smp;
 
 /// Time from sending a fixed IPI to all-but-self until every other online CPU's handler has
 /// answered by a store; `None` if one did not answer within a second.
@@ -13,11 +13,11 @@ pub fn ipi_round_trip() -> Option<Duration> {
     let others: Vec<usize> = (0..crate::stopping::STOP.cpu_count())
         .filter(|&cpu| cpu != me && smp::is_online(cpu))
         .collect();
-    arch::probe::ipi_round_trip(&others)
+    crate::smp::probe::ipi_round_trip(&others)
 }
 
 /// Time from sending an NMI to CPU `cpu` (interrupts off or not) until its NMI handler answered
 /// by a store; `None` for an unknown CPU or no answer within a second.
 pub fn nmi_round_trip(cpu: usize) -> Option<Duration> {
-    arch::probe::nmi_round_trip(cpu, smp::apic_id(cpu)?)
+    crate::smp::probe::nmi_round_trip(cpu, smp::apic_id(cpu)?)
 }

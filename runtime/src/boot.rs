@@ -4,7 +4,7 @@ use alloc::string::String;
 use core::sync::atomic::Ordering;
 use spin::Once;
 
-use crate::arch::{self, pvh::StartInfo};
+use crate::arch::{self, StartInfo};
 use crate::cmdline::{BootOptions, CommandLine};
 use crate::stopping::{self, MAX_CPUS};
 use crate::{console, memory, panic, smp, time, topology};
@@ -118,11 +118,11 @@ fn start_cpus(rsdp: Option<usize>, opts: &BootOptions) {
         .iter()
         .filter(|c| c.flags & topology::MADT_ENABLED != 0)
         .count();
-    arch::inject::set_ap_entry_fault(opts.inject_ap_entry_fault);
-    arch::inject::set_park_missing_ack(opts.inject_park_missing_ack);
-    let boot = arch::smp::init_boot_cpu(&topology.apic_ids);
+    smp::injected::set_ap_entry_fault(opts.inject_ap_entry_fault);
+    smp::injected::set_park_missing_ack(opts.inject_park_missing_ack);
+    let boot = smp::bringup::init_boot_cpu(&topology.apic_ids);
     let all_cpus = topology.apic_ids.len() >= madt_cpus && topology.online_capable == 0;
-    let bringup = arch::smp::start_aps(
+    let bringup = smp::bringup::start_aps(
         boot,
         &topology.apic_ids,
         all_cpus,

@@ -2,8 +2,13 @@
 //!
 //! An app is its own `no_std`, `no_main` crate that depends on this one and names its entry
 //! point with [`entry!`]. The runtime owns the PVH entry, the linker script (`allstop.ld`) and
-//! the panic handler. `unsafe` code lives in two places only: hardware code in `arch`, and the
-//! Hermit ABI's C boundary in `hermit` (raw pointers from apps).
+//! the panic handler.
+//!
+//! Layers, each using only those below it: pure logic (`cmdline`, `memory`, `topology`, `time`,
+//! ...), then `arch` (the hardware, which calls up only through `upcalls`), then the policy
+//! modules (`stopping`, `sched`, `smp`, `restart`, `boot`, `hermit`, ...). `unsafe` code lives
+//! in `arch` (hardware), in `hermit` (the C boundary: raw pointers from apps), and in one
+//! lifetime erasure in `smp::work` (a job lent to every CPU, as scoped threads do).
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_code)]
 
@@ -27,11 +32,11 @@ pub mod sleep_type;
 pub mod time;
 pub mod topology;
 
-// The Hermit ABI (its logic is host-tested too) and the std-app glue.
+// The Hermit ABI and the std app's start (their logic is host-tested too).
 #[cfg(any(test, target_os = "none"))]
 mod hermit;
-#[cfg(all(target_os = "none", feature = "std-app"))]
-mod std_app;
+#[cfg(any(test, target_os = "none"))]
+mod rtc;
 
 kernel_only! {
     mod arch;
@@ -40,14 +45,24 @@ kernel_only! {
     mod sched;
     pub mod bench;
     pub mod console;
-    pub mod cpu;
-    pub mod heap;
     pub mod inject;
-    pub mod irq;
     pub mod power;
     pub mod restart;
     pub mod smp;
     pub mod stopping;
+
+    mod upcalls;
+
+    /// Interrupt control for apps: code that must not be interrupted, and test apps that want a
+    /// CPU the stop vector cannot reach (so the stop path has to use an NMI).
+    pub mod irq {
+        pub use crate::arch::irq::{disable, enable, wait};
+    }
+
+    /// Heap statistics for apps (the heap itself is the global allocator: use `alloc`).
+    pub mod heap {
+        pub use crate::arch::heap::allocated_bytes;
+    }
 
     // The app-facing functions and constants at the crate root.
     pub use boot::{app_args, cmdline};

@@ -32,13 +32,13 @@ fn panic(info: &PanicInfo<'_>) -> ! {
     // this CPU before its message is recorded.
     arch::irq::disable();
     let panicked_ns = crate::time::now_ns();
-    let cpu = crate::cpu::current_index();
+    let cpu = crate::smp::current_cpu();
     if PANICKING[cpu].swap(true, Ordering::SeqCst) {
         console::write_fmt_breaking_lock(format_args!(
             "PANIC on cpu {cpu} inside the panic path: {}\n",
             info.message()
         ));
-        arch::power::poweroff(DOUBLE_PANIC_EXIT_STATUS);
+        crate::power::exit(DOUBLE_PANIC_EXIT_STATUS);
     }
     // Elect first: a CPU that loses records its message for the winner's report and stops here
     // for good; the winner stops the others before it spends time printing.
@@ -61,7 +61,10 @@ fn panic(info: &PanicInfo<'_>) -> ! {
     let brief = ACTION.load(Ordering::Relaxed) == PanicAction::Restart as u8
         && crate::restart::brief_report();
     if !brief {
-        arch::backtrace::print();
+        console::write_fmt_breaking_lock(format_args!("backtrace:\n"));
+        for (frame, address) in arch::backtrace::return_addresses().enumerate() {
+            console::write_fmt_breaking_lock(format_args!("  #{frame} {address:#018x}\n"));
+        }
     }
     match &report {
         Some(report) if brief => {
@@ -86,6 +89,6 @@ fn panic(info: &PanicInfo<'_>) -> ! {
         }
         a if a == PanicAction::Reboot as u8 => crate::power::reset_machine(),
         a if a == PanicAction::Halt as u8 => arch::power::halt_forever(),
-        _ => arch::power::poweroff(PANIC_EXIT_STATUS),
+        _ => crate::power::exit(PANIC_EXIT_STATUS),
     }
 }

@@ -8,7 +8,20 @@ use crate::{arch, console, stopping};
 /// (keep it in 0..=127).
 pub fn poweroff(status: u32) -> ! {
     stop_everything_else(StopReason::PowerOff);
-    arch::power::poweroff(status)
+    exit(status)
+}
+
+/// Powers the machine off with `status`, stopping nothing first (every other CPU is stopped or
+/// parked already).
+pub(crate) fn exit(status: u32) -> ! {
+    // The runner takes QEMU's exit code as the status only with this line: QEMU's own errors
+    // exit with the code of status 0.
+    console::write_fmt_breaking_lock(format_args!("allstop: exit status {status}\n"));
+    arch::power::poweroff(status, || {
+        // No debug-exit device took the status: say so before the power goes, so a runner can
+        // tell this from a triple fault.
+        console::write_fmt_breaking_lock(format_args!("allstop: powering off through ACPI\n"))
+    })
 }
 
 /// Stops every other CPU, then resets the machine.

@@ -18,7 +18,7 @@
 //!
 //! Nothing is restored under a CPU that may still run. The boot CPU parks every AP with INIT and
 //! proves each INIT landed (each AP acknowledges from a stub it can reach only after INIT; see
-//! `arch::smp::park_others`) before it restores memory; if one does not within a second, it
+//! `smp::bringup::park_others`) before it restores memory; if one does not within a second, it
 //! resets the machine instead. An AP the stop reported stuck may be parked that way only where
 //! INIT parking is allowed (`stop.init_park`, off on bare metal by default); otherwise the
 //! machine is reset too. Each fallback prints a `restart:` line first.
@@ -166,7 +166,7 @@ fn begin(since_ns: u64, report: Option<&Report>) -> ! {
              powering off with status {CRASH_LOOP_STATUS}\n",
             window / 1_000_000
         ));
-        arch::power::poweroff(CRASH_LOOP_STATUS);
+        crate::power::exit(CRASH_LOOP_STATUS);
     }
     // The restart parks every AP with INIT and proves it landed before it restores memory. An
     // AP the stop left running may be parked that way only where INIT parking is allowed.
@@ -184,8 +184,8 @@ fn begin(since_ns: u64, report: Option<&Report>) -> ! {
     }
     SURVIVOR.restarts.fetch_add(1, Ordering::Relaxed);
     SURVIVOR.crash_ns.store(since_ns.max(1), Ordering::Relaxed);
-    if crate::cpu::current_index() == 0 {
-        arch::warm::restart_here();
+    if crate::smp::current_cpu() == 0 {
+        crate::smp::warm::restart_here();
     }
     // A stopped boot CPU halts with NMIs deliverable (x86 platform). One reported stuck may only
     // be late (a vCPU the host did not schedule): it has its NMI, so give it time to finish.
@@ -199,16 +199,16 @@ fn begin(since_ns: u64, report: Option<&Report>) -> ! {
              off with status {RESTART_IMPOSSIBLE_STATUS}\n",
             stopping::BOOT_CPU_GRACE.as_millis()
         ));
-        arch::power::poweroff(RESTART_IMPOSSIBLE_STATUS);
+        crate::power::exit(RESTART_IMPOSSIBLE_STATUS);
     }
-    if !arch::warm::revive_boot_cpu(REVIVE_TIMEOUT) {
+    if !crate::smp::warm::revive_boot_cpu(REVIVE_TIMEOUT) {
         console::write_fmt_breaking_lock(format_args!(
             "restart: impossible: cpu 0 did not take the restart NMI within {} ms (it halted \
              with NMIs blocked, as after a panic inside an NMI handler), and INIT to the boot \
              CPU resets the machine; powering off with status {RESTART_IMPOSSIBLE_STATUS}\n",
             REVIVE_TIMEOUT.as_millis()
         ));
-        arch::power::poweroff(RESTART_IMPOSSIBLE_STATUS);
+        crate::power::exit(RESTART_IMPOSSIBLE_STATUS);
     }
     arch::power::halt_forever()
 }

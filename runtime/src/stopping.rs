@@ -17,7 +17,7 @@ pub const MAX_CPUS: usize = 256;
 
 /// The machine's stop controller.
 pub static STOP: StopController<X86Platform, MAX_CPUS> =
-    StopController::new(X86Platform::new(time::now_ns));
+    StopController::new(X86Platform::new(&arch::apic::ICR, time::now_ns));
 
 /// A finished stop's report.
 pub type Report = StopReport<'static, X86Platform, MAX_CPUS>;
@@ -51,19 +51,19 @@ pub(crate) const BOOT_CPU_GRACE: Duration = Duration::from_secs(1);
 
 /// Stop-vector entry (interrupt handler). Returns only for a spurious vector.
 pub fn on_stop_vector() {
-    STOP.on_stop_vector(crate::cpu::current_index());
+    STOP.on_stop_vector(arch::percpu::current_index());
 }
 
 /// Whether an NMI on the calling CPU belongs to the stop under way; the NMI handler asks this
 /// before it serves any other NMI request (see `StopController::nmi_is_for_stop`).
 pub fn nmi_is_for_stop() -> bool {
-    STOP.nmi_is_for_stop(crate::cpu::current_index())
+    STOP.nmi_is_for_stop(arch::percpu::current_index())
 }
 
 /// NMI entry. Returns when the NMI is not a stop NMI and a stop is already under way (the
 /// stopper's own, or one that raced the stop); an NMI outside any stop is a fault.
 pub fn on_nmi() {
-    let cpu = crate::cpu::current_index();
+    let cpu = arch::percpu::current_index();
     STOP.on_nmi(cpu);
     if !STOP.stop_pending() {
         panic!("unexpected NMI on cpu {cpu} (no stop under way)");
@@ -73,7 +73,7 @@ pub fn on_nmi() {
 /// Stops every other CPU for `reason` and returns the report. A CPU that loses the election
 /// never returns; `None` if this CPU is already the stopper (a fault inside the stop path).
 pub fn stop_others(reason: StopReason<'_>) -> Option<Report> {
-    let report = STOP.stop_others(crate::cpu::current_index(), reason).ok()?;
+    let report = STOP.stop_others(arch::percpu::current_index(), reason).ok()?;
     // What every CPU's record holds the moment the stop is done, for `verify_quiet`.
     let mut at_stop = AT_STOP.lock();
     for (cpu, slot) in at_stop.iter_mut().enumerate().take(STOP.cpu_count()) {

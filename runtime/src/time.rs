@@ -7,21 +7,6 @@ use core::time::Duration;
 /// TSC ticks per millisecond (= kHz), set once at boot by the clock set-up.
 static TSC_KHZ: AtomicU64 = AtomicU64::new(0);
 
-/// How the TSC frequency was found.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FrequencySource {
-    /// CPUID leaf 0x15 (TSC/crystal ratio and crystal clock).
-    CpuidTscLeaf,
-    /// CPUID leaf 0x40000010 (hypervisor timing information).
-    HypervisorLeaf,
-    /// Measured against the ACPI PM timer.
-    AcpiPmTimer,
-    /// Measured against PIT channel 0.
-    Pit,
-    /// CPUID leaf 0x16 base frequency (nominal, least exact).
-    CpuidBaseFrequency,
-}
-
 /// Records the TSC frequency; [`now`] and [`delay`] use it from then on.
 pub fn set_tsc_khz(khz: u64) {
     TSC_KHZ.store(khz.max(1), Ordering::Relaxed);

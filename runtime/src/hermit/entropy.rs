@@ -55,7 +55,7 @@ fn check_flags(flags: u32) -> Result<(), Errno> {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sys_read_entropy(buf: *mut u8, len: usize, flags: u32) -> isize {
     count_or_errno(check_flags(flags).and_then(|()| {
-        let generator = crate::arch::hwrng::Generator::detect().ok_or(Errno::NoSys)?;
+        let generator = crate::arch::Generator::detect().ok_or(Errno::NoSys)?;
         // SAFETY: the caller's promise is what `bytes_mut` asks for.
         let bytes = unsafe { buffer::bytes_mut(buf, len) }?;
         fill(bytes, generator.attempts(), || generator.draw())

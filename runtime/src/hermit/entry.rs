@@ -1,5 +1,9 @@
-//! Starting a std app: std's `runtime_entry(argc, argv, envp)` with the app's arguments and
-//! environment from the boot command line.
+//! Starting a std app (built for `x86_64-unknown-hermit` and linked with the runtime built with
+//! the `std-app` feature): the boot CPU enables SSE on every CPU, starts the app's main thread
+//! on itself, and becomes an idle loop of the scheduler like the other CPUs. The main thread
+//! calls std's `runtime_entry(argc, argv, envp)` with the app's arguments and environment from
+//! the boot command line. The run ends when a thread calls `sys_exit` (std's `process::exit`,
+//! or `main` returning) or `sys_abort` (a panic).
 //!
 //! The app's part of the command line (after ` -- `) is split at whitespace; words of the form
 //! `env:KEY=VALUE` go to the environment (as `KEY=VALUE`), the others are the arguments after
@@ -9,6 +13,14 @@ use alloc::boxed::Box;
 use alloc::ffi::CString;
 use alloc::vec::Vec;
 use core::ffi::c_char;
+
+/// `argv[0]` of every std app (the runtime library is shared by all of them).
+#[cfg(all(target_os = "none", feature = "std-app"))]
+const APP_NAME: &str = "allstop-app";
+
+/// Stack size of the std app's main thread.
+#[cfg(all(target_os = "none", feature = "std-app"))]
+const MAIN_STACK_SIZE: usize = 4 << 20;
 
 /// Prefix of the words that set an environment variable.
 const ENV_PREFIX: &str = "env:";
@@ -51,20 +63,23 @@ unsafe extern "C" {
 }
 
 /// The runtime's app entry when it is linked with a std app (feature `std-app`): starts the
-/// std app's main thread (see [`crate::std_app`]).
+/// std app's main thread on the boot CPU, then runs the boot CPU's idle loop.
 #[cfg(all(target_os = "none", feature = "std-app"))]
 #[unsafe(export_name = "allstop_app_main")]
 fn std_app_main() -> i32 {
-    crate::std_app::run()
+    crate::smp::on_each_cpu(|_| crate::arch::fpu::enable());
+    crate::sched::spawn(std_main_thread, 0, MAIN_STACK_SIZE, Some(0))
+        .expect("no memory for the std app's main thread");
+    crate::sched::idle_loop(0)
 }
 
-/// The std app's main thread: calls `runtime_entry` with [`crate::std_app::APP_NAME`] and the command line's app
+/// The std app's main thread: calls `runtime_entry` with [`APP_NAME`] and the command line's app
 /// arguments. `_arg` is unused (it is a thread entry).
 #[cfg(all(target_os = "none", feature = "std-app"))]
-pub extern "C" fn std_main_thread(_arg: usize) {
+extern "C" fn std_main_thread(_arg: usize) {
     let (args, env) = split(crate::app_args());
     let argc = i32::try_from(args.len() + 1).unwrap_or(i32::MAX);
-    let argv = leak_c_strings(core::iter::once(crate::std_app::APP_NAME).chain(args));
+    let argv = leak_c_strings(core::iter::once(APP_NAME).chain(args));
     let envp = leak_c_strings(env);
     // SAFETY: 1. argv and envp are null-terminated arrays of NUL-terminated strings that live
     // for the rest of the run; argc counts argv's strings. 2. the image holds std's

@@ -48,7 +48,6 @@ mod futex;
 mod heap;
 mod io;
 mod process;
-pub mod rtc;
 mod stdin;
 #[cfg(target_os = "none")]
 mod thread;

@@ -73,12 +73,29 @@ fn boot_epoch_ns(rtc_unix_seconds: Option<u64>, monotonic_ns: u64) -> Option<u64
 fn boot_epoch() -> u64 {
     static BOOT_EPOCH_NS: Once<u64> = Once::new();
     *BOOT_EPOCH_NS.call_once(|| {
-        let rtc = crate::arch::rtc::read().and_then(|r| r.unix_seconds());
+        let rtc = read_rtc().and_then(|r| r.unix_seconds());
         boot_epoch_ns(rtc, crate::time::now_ns()).unwrap_or_else(|| {
             log::warn!("CMOS RTC unreadable: CLOCK_REALTIME counts from boot, not from 1970");
             0
         })
     })
+}
+
+/// How long to wait for a stable RTC reading; an update takes under 2 ms once a second.
+#[cfg(target_os = "none")]
+const RTC_READ_TIMEOUT: Duration = Duration::from_millis(20);
+
+/// Reads the RTC's date and time registers twice outside an update, until both readings agree;
+/// `None` if that takes longer than [`RTC_READ_TIMEOUT`] (no RTC, or one that never settles).
+#[cfg(target_os = "none")]
+fn read_rtc() -> Option<crate::rtc::RtcRegisters> {
+    let stable = core::cell::Cell::new(None);
+    crate::time::spin_until(RTC_READ_TIMEOUT, || {
+        let (first, second) = (crate::arch::rtc::read_once(), crate::arch::rtc::read_once());
+        stable.set(first.filter(|_| first == second));
+        stable.get().is_some()
+    });
+    stable.get()
 }
 
 /// Stores the time of clock `clock_id` (`CLOCK_REALTIME` or `CLOCK_MONOTONIC`) at `tp`.

@@ -10,7 +10,8 @@ use spinning_top::Spinlock;
 
 use super::thread::{Thread, Waiter};
 use crate::arch::context::{self, Context};
-use crate::arch::{irq, kick};
+use super::kick;
+use crate::arch::irq;
 use crate::stopping::MAX_CPUS;
 
 /// A wait with a deadline on the monotonic clock.
@@ -61,7 +62,7 @@ pub fn make_ready(thread: Arc<Thread>) {
     let cpu = thread.cpu;
     CPUS[cpu].used.store(true, Ordering::Release);
     CPUS[cpu].ready.lock().push_back(thread);
-    if cpu != crate::cpu::current_index() {
+    if cpu != crate::arch::percpu::current_index() {
         kick::kick(cpu);
     }
 }
@@ -71,7 +72,7 @@ pub fn give_up_cpu(me: &Arc<Thread>) {
     let cpu = &CPUS[me.cpu];
     assert_eq!(
         me.cpu,
-        crate::cpu::current_index(),
+        crate::arch::percpu::current_index(),
         "thread {} runs on the wrong CPU",
         me.id
     );
@@ -82,7 +83,7 @@ pub fn give_up_cpu(me: &Arc<Thread>) {
 /// Ends the running thread: its CPU's idle loop finishes it (frees its stack, wakes joiners)
 /// once nothing runs on its stack any more.
 pub fn exit_current() -> ! {
-    let index = crate::cpu::current_index();
+    let index = crate::arch::percpu::current_index();
     let cpu = &CPUS[index];
     let me = cpu.current.lock().take().expect("exit outside a thread");
     *cpu.exiting.lock() = Some(me);

@@ -11,6 +11,7 @@
 //! wait only if the token still matches, so a late wake-up never ends a later wait.
 
 mod cpu;
+mod kick;
 mod futex;
 mod thread;
 
@@ -26,7 +27,7 @@ pub use self::futex::{futex_wait, futex_wake, FutexError};
 use self::thread::{Thread, Waiter};
 use crate::arch::context::Stack;
 use crate::arch::tls::TlsBlock;
-use crate::{smp, stopping::MAX_CPUS};
+use crate::stopping::{MAX_CPUS, STOP};
 
 #[cfg(feature = "std-app")]
 pub use self::cpu::idle_loop;
@@ -68,7 +69,9 @@ pub enum JoinError {
 
 /// The online CPUs' indices.
 fn online_cpus() -> Vec<usize> {
-    (0..MAX_CPUS).filter(|&i| smp::is_online(i)).collect()
+    (0..MAX_CPUS)
+        .filter(|&i| STOP.cpu_state(i) == Some(stop::CpuState::Running))
+        .collect()
 }
 
 /// Starts a thread running `entry(arg)` on a stack of at least `stack_size` bytes, on CPU
@@ -139,7 +142,7 @@ pub fn sleep_until(deadline_ns: u64) -> bool {
 
 /// The thread running on this CPU, if a scheduler thread runs.
 fn current() -> Option<Arc<Thread>> {
-    CPUS[crate::cpu::current_index()].current.lock().clone()
+    CPUS[crate::arch::percpu::current_index()].current.lock().clone()
 }
 
 /// Blocks `me` (the running thread, which registered a [`Waiter`] with `token`, or relies on

@@ -11,29 +11,23 @@ use crate::platform::{IpiFailed, Platform};
 /// The x86 platform; const-constructible so the runtime's controller can be a `static`.
 ///
 /// ```ignore
-/// static STOP: StopController<X86Platform, 256> = StopController::new(X86Platform::new(now_ns));
-/// unsafe { STOP.platform().icr().init(ApicMode::X2Apic) };
+/// static ICR: IcrWriter = IcrWriter::new();
+/// static STOP: StopController<X86Platform, 256> =
+///     StopController::new(X86Platform::new(&ICR, now_ns));
+/// unsafe { ICR.init(ApicMode::X2Apic) };
 /// ```
 pub struct X86Platform {
-    /// The machine's ICR writer (also used by the runtime for INIT/SIPI at bring-up).
-    icr: IcrWriter,
+    /// The machine's one ICR writer (the runtime sends its own IPIs through it too).
+    icr: &'static IcrWriter,
     /// Monotonic nanoseconds, consistent across CPUs (the runtime's TSC clock).
     clock: fn() -> u64,
 }
 
 impl X86Platform {
-    /// A platform reading time from `clock`; its ICR writer still needs
-    /// [`IcrWriter::init`] at boot.
-    pub const fn new(clock: fn() -> u64) -> Self {
-        Self {
-            icr: IcrWriter::new(),
-            clock,
-        }
-    }
-
-    /// The ICR writer (the only one in the codebase).
-    pub fn icr(&self) -> &IcrWriter {
-        &self.icr
+    /// A platform sending through `icr` (which still needs [`IcrWriter::init`] at boot) and
+    /// reading time from `clock`.
+    pub const fn new(icr: &'static IcrWriter, clock: fn() -> u64) -> Self {
+        Self { icr, clock }
     }
 
     /// Sends `icr`, folding the writer's error into the core's.

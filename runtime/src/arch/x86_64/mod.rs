@@ -1,49 +1,26 @@
-//! x86_64 hardware support: the only place in the runtime with `unsafe` code.
+//! x86_64 hardware support: with the Hermit ABI's C boundary, the only place in the runtime
+//! with `unsafe` code.
+//!
+//! A tree by hardware concern: `boot` (the loader's entry, AP start-up, page tables, the warm
+//! restart's image), `cpu` (per-CPU blocks, GDT, context switch, FPU, TLS), `interrupts` (IDT,
+//! trap entry, local APIC, IPIs) and `platform` (ACPI, power, clock, serial, RTC, heap). The
+//! list below is all the rest of the runtime may use. Nothing here names the policy above it
+//! (scheduling, SMP protocol, stop, restart, Hermit ABI) except through `crate::upcalls`, the
+//! entry points the hardware calls into.
 #![allow(unsafe_code)]
 
-pub mod acpi;
-pub mod apic;
-pub mod app_entry;
-pub mod backtrace;
 mod boot;
-pub mod context;
+mod cpu;
+mod interrupts;
+mod platform;
+
+pub use boot::{ap_start, app_entry, boot_cpu, survivor, warm, StartInfo};
+pub use cpu::{backtrace, context, inject, irq, percpu, tls};
 #[cfg(feature = "std-app")]
-pub mod fpu;
-mod gdt;
-pub mod heap;
-pub mod hwrng;
-pub mod idt;
-pub mod inject;
-pub mod irq;
-pub mod kick;
-mod nmi_requests;
-mod paging;
-mod park_stub;
-pub mod percpu;
-pub mod power;
-pub mod probe;
-pub mod pvh;
-pub mod rtc;
-pub mod serial;
-pub mod smp;
-pub mod survivor;
-pub mod tls;
-mod trampoline;
-mod trap;
-pub mod tsc;
-mod vectors;
-pub mod warm;
-pub mod work;
-
-unsafe extern "C" {
-    /// First byte after the kernel image, `.bss` included (from `allstop.ld`).
-    static __image_end: u8;
-}
-
-/// Physical (= virtual) address of the first byte after the kernel image.
-pub fn image_end() -> usize {
-    (&raw const __image_end) as usize
-}
+pub use cpu::fpu;
+pub use cpu::hwrng::Generator;
+pub use interrupts::{apic, idt, ipi, vectors, Interrupt};
+pub use platform::{acpi, heap, power, rtc, serial, tsc};
 
 /// Whether CPUID says we run under a hypervisor.
 pub fn cpu_has_hypervisor() -> bool {

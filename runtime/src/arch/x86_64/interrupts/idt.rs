@@ -8,8 +8,8 @@ use x86::segmentation::{
 };
 use x86::Ring;
 
-use super::gdt::KERNEL_CS;
-use super::percpu::{IST_DOUBLE_FAULT, IST_MACHINE_CHECK, IST_NMI};
+use crate::arch::x86_64::cpu::gdt::KERNEL_CS;
+use crate::arch::x86_64::cpu::percpu::{IST_DOUBLE_FAULT, IST_MACHINE_CHECK, IST_NMI};
 use super::{trap, vectors};
 
 /// Vectors that run on their own IST stack, so they work whatever the interrupted stack's state.

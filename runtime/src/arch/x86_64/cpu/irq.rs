@@ -1,4 +1,4 @@
-//! Masking maskable interrupts on the calling CPU.
+//! Masking maskable interrupts on the calling CPU, and sleeping until the next one.
 
 /// Disables maskable interrupts on this CPU.
 pub fn disable() {
@@ -25,4 +25,9 @@ pub fn sleep_unless(ready: impl FnOnce() -> bool) -> bool {
     // SAFETY: `sti; hlt` sleeps until the next interrupt; every vector has a handler.
     unsafe { core::arch::asm!("sti", "hlt", options(nomem, nostack)) };
     false
+}
+
+/// Sleeps until the next interrupt, with interrupts enabled (an idle CPU's wait).
+pub fn wait() {
+    sleep_unless(|| false);
 }

@@ -26,6 +26,9 @@ unsafe extern "C" {
 /// identity map's entries, written by boot.rs at a cold boot and by `reset_identity_map`.
 pub const LARGE_PAGE_FLAGS: u64 = PRESENT | (1 << 1) | HUGE_PAGE;
 pub const UNCACHED: u64 = (1 << 3) | (1 << 4);
+/// First 2 MiB page (index into the four page directories) that is mapped uncached:
+/// 0xFC00_0000 and up holds the I/O APIC, the local APIC and the firmware hole.
+pub const FIRST_UNCACHED_2M_PAGE: u32 = 0xFC00_0000 >> 21;
 
 /// End of the identity map the boot code builds.
 const MAPPED_END: usize = 4 << 30;
@@ -102,7 +105,7 @@ pub fn reset_identity_map() {
     unsafe {
         let pd = &raw mut boot_pd;
         for (i, entry) in (*pd).iter_mut().enumerate() {
-            let uncached = if i >= super::boot::FIRST_UNCACHED_2M_PAGE as usize {
+            let uncached = if i >= FIRST_UNCACHED_2M_PAGE as usize {
                 UNCACHED
             } else {
                 0

@@ -8,9 +8,8 @@ use core::time::Duration;
 use stop::x86::icr::Icr;
 
 use super::nmi_requests::{self, Request};
-use super::smp::send;
-use super::vectors::PROBE_VECTOR;
-use super::{apic, tsc};
+use crate::arch::vectors::PROBE_VECTOR;
+use crate::arch::{ipi, tsc};
 use crate::stopping::MAX_CPUS;
 use crate::time;
 
@@ -22,8 +21,7 @@ static IPI_PONGS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS
 
 /// The probe vector's handler: answer by a store.
 pub fn on_probe_vector() {
-    IPI_PONGS[super::percpu::current_index()].fetch_add(1, Ordering::SeqCst);
-    apic::eoi();
+    IPI_PONGS[super::current_cpu()].fetch_add(1, Ordering::SeqCst);
 }
 
 /// Waits until `done()`, at most [`PROBE_TIMEOUT`]; returns the time from `start` (TSC).
@@ -51,7 +49,7 @@ pub fn ipi_round_trip(others: &[usize]) -> Option<Duration> {
         before[cpu] = IPI_PONGS[cpu].load(Ordering::SeqCst);
     }
     let start = tsc::read();
-    send(Icr::fixed_all_excluding_self(PROBE_VECTOR));
+    ipi::send(Icr::fixed_all_excluding_self(PROBE_VECTOR));
     wait(start, || {
         others
             .iter()
@@ -64,7 +62,7 @@ pub fn nmi_round_trip(cpu: usize, apic_id: u32) -> Option<Duration> {
     let before = nmi_requests::pongs(cpu);
     nmi_requests::request(cpu, Request::Ping);
     let start = tsc::read();
-    send(Icr::nmi(apic_id));
+    ipi::send(Icr::nmi(apic_id));
     let answered = wait(start, || nmi_requests::pongs(cpu) > before);
     if answered.is_none() {
         // Unanswered: withdraw the ping, or the CPU's next NMI (a stop's) would be taken for it.

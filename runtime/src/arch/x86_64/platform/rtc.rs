@@ -2,7 +2,7 @@
 
 use x86::io::{inb, outb};
 
-use crate::hermit::rtc::RtcRegisters;
+use crate::rtc::RtcRegisters;
 
 /// CMOS index and data ports. Bit 7 of the index masks NMIs; every index written here keeps it
 /// clear, as the stop path relies on NMIs.
@@ -19,27 +19,11 @@ const STATUS_A: u8 = 0x0A;
 const STATUS_B: u8 = 0x0B;
 /// Status register A: an update is under way (the registers may be mid-change).
 const STATUS_A_UPDATE_IN_PROGRESS: u8 = 1 << 7;
-/// How long to wait for a stable reading; an update takes under 2 ms once a second.
-const READ_TIMEOUT_NS: u64 = 20_000_000;
 
-/// Reads the date and time registers: twice outside an update, until both readings agree.
-/// `None` if that takes longer than [`READ_TIMEOUT_NS`] (no RTC, or one that never settles).
-/// Concurrent callers would race on the index port: call it from one CPU at a time.
-pub fn read() -> Option<RtcRegisters> {
-    let deadline = crate::time::now_ns().saturating_add(READ_TIMEOUT_NS);
-    while crate::time::now_ns() < deadline {
-        if let (Some(first), Some(second)) = (read_once(), read_once()) {
-            if first == second {
-                return Some(first);
-            }
-        }
-        core::hint::spin_loop();
-    }
-    None
-}
-
-/// One reading, or `None` during an update.
-fn read_once() -> Option<RtcRegisters> {
+/// One reading of the date and time registers, or `None` during an update (the registers may
+/// be mid-change). Concurrent callers would race on the index port: call it from one CPU at a
+/// time.
+pub fn read_once() -> Option<RtcRegisters> {
     if register(STATUS_A) & STATUS_A_UPDATE_IN_PROGRESS != 0 {
         return None;
     }

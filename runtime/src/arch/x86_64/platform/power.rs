@@ -31,20 +31,14 @@ pub fn init(power: PowerControl) {
 }
 
 /// Powers the machine off. Under QEMU with `isa-debug-exit` the process exits with `status`;
-/// else ACPI S5 (the status is lost); else halts.
-pub fn poweroff(status: u32) -> ! {
-    // The runner takes QEMU's exit code as the status only with this line: QEMU's own errors
-    // exit with the code of status 0.
-    crate::console::write_fmt_breaking_lock(format_args!("allstop: exit status {status}\n"));
+/// else ACPI S5 (the status is lost); else halts. `before_acpi` runs just before an ACPI
+/// power-off (the status did not get out).
+pub fn poweroff(status: u32, before_acpi: impl FnOnce()) -> ! {
     // SAFETY: port 0xF4 is QEMU's debug-exit device or unused; writing it has no other effect.
     unsafe { outl(DEBUG_EXIT_PORT, status) };
     let s5 = POWER.get().and_then(|p| p.s5);
     if s5.is_some() {
-        // Still here: no debug-exit device took the status. Say so before the power goes, so a
-        // runner can tell this from a triple fault.
-        crate::console::write_fmt_breaking_lock(format_args!(
-            "allstop: powering off through ACPI\n"
-        ));
+        before_acpi();
     }
     match s5 {
         // SAFETY: the FADT names these ports as PM1 control and the DSDT gives S5's sleep

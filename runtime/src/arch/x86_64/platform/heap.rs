@@ -16,7 +16,7 @@ const LOW_MEMORY_END: u64 = 1 << 20;
 /// Gives the allocator the largest free RAM region above the kernel image and returns it as
 /// `(start, len)`. Panics when there is none. Called once, by the boot CPU's entry code.
 pub fn init_from_memory_map(map: &[MemoryRegion]) -> (u64, u64) {
-    let floor = (super::image_end() as u64).max(LOW_MEMORY_END);
+    let floor = (crate::arch::x86_64::boot::image_end() as u64).max(LOW_MEMORY_END);
     let Some((start, len)) = memory::heap_region(map, floor, IDENTITY_MAP_END) else {
         panic!("no free RAM above the kernel image for the heap (memory map: {map:?})");
     };

@@ -1,9 +1,17 @@
-//! Running code on every CPU: the app-facing SMP API and the bring-up summary.
+//! The CPUs above the hardware: bring-up and restart of the APs, running work on every CPU, the
+//! warm restart's parking, NMI requests and the benchmark's probes; and the app-facing SMP API.
+
+pub(crate) mod bringup;
+pub(crate) mod injected;
+pub(crate) mod nmi_requests;
+pub(crate) mod probe;
+pub(crate) mod warm;
+mod work;
 
 use spin::Once;
 
 use crate::arch;
-pub use crate::arch::smp::{BringUp, RestartError};
+pub use bringup::{BringUp, NotParked, RestartError};
 pub use spin::Barrier;
 
 /// How the machine's CPUs were found and started.
@@ -31,12 +39,12 @@ pub fn info() -> &'static SmpInfo {
 
 /// Number of CPUs online.
 pub fn cpu_count() -> usize {
-    arch::smp::cpu_count()
+    bringup::cpu_count()
 }
 
 /// Index of the calling CPU (0 is the boot CPU).
 pub fn current_cpu() -> usize {
-    crate::cpu::current_index()
+    arch::percpu::current_index()
 }
 
 /// Whether CPU `index` is up and running (not stopped, not offline).
@@ -46,13 +54,13 @@ pub fn is_online(index: usize) -> bool {
 
 /// APIC ID of CPU `index`.
 pub fn apic_id(index: usize) -> Option<u32> {
-    arch::smp::apic_id_of(index)
+    crate::stopping::STOP.apic_id(index)
 }
 
 /// Runs `f(cpu_index)` on every online CPU, the caller included, and returns when all are done.
 /// Not reentrant: `f` must not call `on_each_cpu`.
 pub fn on_each_cpu(f: impl Fn(usize) + Sync) {
-    arch::work::on_each_cpu(&f)
+    work::on_each_cpu(&f)
 }
 
 /// Bumps the calling CPU's heartbeat: call it in every loop iteration of long-running work, so a
@@ -70,5 +78,5 @@ pub fn heartbeat(index: usize) -> Option<u64> {
 /// happen), parks every other CPU with INIT and brings them all up again, ready for a new stop.
 /// Only the boot CPU may do it.
 pub fn restart_others() -> Result<BringUp, RestartError> {
-    arch::smp::restart_aps()
+    bringup::restart_aps()
 }

@@ -1,6 +1,6 @@
 //! Local APIC set-up on each CPU: x2APIC (MSRs) when CPUID offers it, else xAPIC (MMIO).
-//! Sending IPIs is the job of the stop controller's `IcrWriter` (one ICR writer in the
-//! codebase, [`icr`]); the mode chosen here is recorded there once and read back from it.
+//! Sending IPIs is the job of the one ICR writer in the codebase, [`ICR`], which the stop
+//! controller uses too; the mode chosen here is recorded there once and read back from it.
 
 use raw_cpuid::CpuId;
 use stop::x86::{ApicMode, IcrWriter};
@@ -9,10 +9,13 @@ use x86::msr::{rdmsr, wrmsr, IA32_APIC_BASE};
 
 use super::vectors::SPURIOUS_VECTOR;
 
-/// The machine's one ICR writer (the stop controller's); [`init_boot_cpu`] tells it the APIC
-/// mode.
+/// The machine's one ICR writer, shared with the stop controller; [`init_boot_cpu`] tells it
+/// the APIC mode.
+pub static ICR: IcrWriter = IcrWriter::new();
+
+/// The machine's one ICR writer.
 pub fn icr() -> &'static IcrWriter {
-    crate::stopping::STOP.platform().icr()
+    &ICR
 }
 
 /// `IA32_APIC_BASE` bit 11: the local APIC is enabled.

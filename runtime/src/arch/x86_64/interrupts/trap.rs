@@ -216,24 +216,31 @@ const PAGE_FAULT: u64 = 14;
 /// Vector of the NMI.
 const NMI: u64 = 2;
 
+/// The interrupts the runtime above handles (through [`crate::upcalls::interrupt`]); the
+/// wake vector and exceptions are handled here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interrupt {
+    /// The stop vector.
+    StopVector,
+    /// The benchmark's probe vector.
+    ProbeVector,
+    /// An NMI.
+    Nmi,
+}
+
 extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
     match frame.vector {
         v if v == u64::from(vectors::WAKE_VECTOR) => apic::eoi(),
         v if v == u64::from(vectors::STOP_VECTOR) => {
             // Stops this CPU for good unless the vector is spurious.
-            crate::stopping::on_stop_vector();
+            crate::upcalls::interrupt(Interrupt::StopVector);
             apic::eoi();
         }
-        v if v == u64::from(vectors::PROBE_VECTOR) => super::probe::on_probe_vector(),
-        NMI => {
-            // The stop comes first: a request's NMI may have merged with a stop NMI (two NMIs
-            // latched together are delivered once), and answering the request would lose it.
-            if crate::stopping::nmi_is_for_stop()
-                || !super::nmi_requests::take(super::percpu::current_index())
-            {
-                crate::stopping::on_nmi();
-            }
+        v if v == u64::from(vectors::PROBE_VECTOR) => {
+            crate::upcalls::interrupt(Interrupt::ProbeVector);
+            apic::eoi();
         }
+        NMI => crate::upcalls::interrupt(Interrupt::Nmi),
         v if v < 32 => exception(frame),
         v => panic!("unexpected interrupt vector {v:#x}\n{frame}"),
     }
@@ -260,7 +267,7 @@ fn exception(frame: &TrapFrame) -> ! {
         // SAFETY: reading CR2 has no side effects. After a stack overflow it still holds the
         // address of the page fault that could not be delivered.
         let address = unsafe { x86::controlregs::cr2() } as u64;
-        let stack = super::percpu::guarded_stack_at(address as usize);
+        let stack = crate::arch::x86_64::cpu::percpu::guarded_stack_at(address as usize);
         let hint = DoubleFaultHint(stack.map(|s| (s, address & !0xfff)));
         panic!(
             "exception {name}{hint}, vector {}, error code {:#x}, at rip {:#x}\n{frame}",

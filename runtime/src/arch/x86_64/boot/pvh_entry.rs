@@ -7,15 +7,12 @@
 
 use core::arch::global_asm;
 
-use super::gdt::{KERNEL_CS, KERNEL_DS};
+use crate::arch::x86_64::cpu::gdt::{KERNEL_CS, KERNEL_DS};
 
 /// `XEN_ELFNOTE_PHYS32_ENTRY`: the ELF note type that gives the PVH 32-bit entry point.
 const XEN_ELFNOTE_PHYS32_ENTRY: u32 = 18;
 /// Size of the boot CPU's stack.
 pub const BOOT_STACK_SIZE: usize = 64 * 1024;
-/// First 2 MiB page (index into the four page directories) that is mapped uncached:
-/// 0xFC00_0000 and up holds the I/O APIC, the local APIC and the firmware hole.
-pub const FIRST_UNCACHED_2M_PAGE: u32 = 0xFC00_0000 >> 21;
 
 global_asm!(
     r#"
@@ -128,7 +125,7 @@ pvh_start64:
 "#,
     note_type = const XEN_ELFNOTE_PHYS32_ENTRY,
     stack_size = const BOOT_STACK_SIZE,
-    first_uncached = const FIRST_UNCACHED_2M_PAGE,
+    first_uncached = const super::paging::FIRST_UNCACHED_2M_PAGE,
     large_page = const super::paging::LARGE_PAGE_FLAGS,
     uncached = const super::paging::UNCACHED,
     kernel_cs = const KERNEL_CS,
@@ -141,23 +138,23 @@ pvh_start64:
 extern "C" fn boot_main(start_info: u32) -> ! {
     // First: nothing has written `.data` yet, so this is the copy warm restarts restore.
     super::warm::save_pristine();
-    super::percpu::init_boot_cpu_early();
+    crate::arch::x86_64::cpu::percpu::init_boot_cpu_early();
     // SAFETY: `start_info` is the `ebx` value the PVH loader passed; low memory is identity-mapped
     // and nothing has been written yet except `.bss`, which holds no loader data.
     match unsafe { super::pvh::read(start_info as usize) } {
         Ok(info) => {
             *super::survivor::SURVIVOR.start_info.lock() = info;
-            let heap = super::heap::init_from_memory_map(&info.memmap[..info.memmap_len]);
-            crate::boot::main(info, heap)
+            let heap = crate::arch::x86_64::platform::heap::init_from_memory_map(&info.memmap[..info.memmap_len]);
+            crate::upcalls::boot(info, heap)
         }
         Err(magic) => {
             let _ = core::fmt::Write::write_fmt(
-                &mut super::serial::com1(),
+                &mut crate::arch::x86_64::platform::serial::com1(),
                 format_args!(
                     "allstop: bad hvm_start_info magic {magic:#x}: not booted by a PVH loader\n"
                 ),
             );
-            super::power::halt_forever()
+            crate::arch::x86_64::platform::power::halt_forever()
         }
     }
 }

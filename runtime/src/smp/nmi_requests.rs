@@ -77,7 +77,7 @@ pub fn take(cpu: usize) -> bool {
         },
         r if r == Request::Restart as u8 => super::warm::restart_here(),
         r if r == Request::Overflow as u8 => {
-            super::inject::recurse(0);
+            crate::arch::inject::recurse(0);
             unreachable!("unbounded recursion returned")
         }
         r if r == Request::PanicWhenStopped as u8 => {

@@ -1,4 +1,4 @@
-//! Saved CPU contexts and the switch between them, for the scheduler (`crate::sched`).
+//! Saved CPU contexts and the switch between them, for the scheduler.
 //!
 //! Switches are cooperative: a thread gives up its CPU by calling [`switch`] (a plain function
 //! call), so only what the SysV ABI makes callee-saved needs saving: rbx, rbp, r12–r15, the
@@ -17,7 +17,7 @@ use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use x86::msr::{wrmsr, IA32_FS_BASE};
 
-use super::paging::PAGE_SIZE;
+use crate::arch::x86_64::boot::paging::PAGE_SIZE;
 
 /// MXCSR at reset: all SIMD exceptions masked, round to nearest.
 const MXCSR_DEFAULT: u32 = 0x1F80;

@@ -1,26 +1,22 @@
-//! Bringing the APs up (INIT-SIPI-SIPI to all of them at once) and, after a stop, parking them
-//! with INIT and bringing them up again.
+//! The bring-up protocol: starting the APs (INIT-SIPI-SIPI to all of them at once), their
+//! check-in handshake and time-outs, and, after a stop, parking them with INIT and bringing
+//! them up again. The IPIs themselves and the start-up pages are `arch::ap_start`'s.
 
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU8, Ordering};
 use core::time::Duration;
 
-use raw_cpuid::CpuId;
 use spin::Once;
-use stop::x86::icr::{Icr, Shorthand};
-
-use super::apic;
-use super::percpu::PerCpu;
-use super::trampoline::{self, TrampolineData, TRAMPOLINE_ADDR};
-use super::vectors::WAKE_VECTOR;
-use super::{idt, irq, park_stub, tsc, work};
-use crate::stopping::STOP;
-use crate::time;
+use stop::x86::icr::Icr;
 use stop::CpuState;
 
-/// INIT to STARTUP wait the SDM asks of older CPUs (Vol. 3A §8.4.4.1); CPUs of family 6 and later
-/// (and every hypervisor's vCPUs) do not need it, as Linux also concludes.
-const INIT_TO_SIPI_DELAY_LEGACY: Duration = Duration::from_millis(10);
+use super::work;
+use crate::arch::ap_start::{self, ApTables, StartPage, Targets};
+use crate::arch::percpu::PerCpu;
+use crate::arch::vectors::WAKE_VECTOR;
+use crate::arch::{apic, boot_cpu, ipi, irq, tsc};
+use crate::stopping::STOP;
+use crate::time;
 /// Longest wait between the first and the second STARTUP IPI (cut short once every AP arrived).
 const SIPI_RETRY_DELAY: Duration = Duration::from_micros(200);
 /// How long the boot CPU waits for all APs to check in before it goes on without the missing.
@@ -59,6 +55,18 @@ struct Machine {
     all_cpus: bool,
 }
 
+impl Machine {
+    /// Where INIT and STARTUP IPIs for every AP go: once to all-excluding-self when the list is
+    /// complete, so bring-up time does not grow with the CPU count; else to each AP.
+    fn ap_targets(&self) -> Targets<'_> {
+        if self.all_cpus {
+            Targets::AllExcludingSelf
+        } else {
+            Targets::Listed(&self.apic_ids[1..])
+        }
+    }
+}
+
 static MACHINE: Once<Machine> = Once::new();
 
 fn machine() -> &'static Machine {
@@ -91,12 +99,6 @@ pub struct BringUp {
     pub duration: Duration,
 }
 
-unsafe extern "C" {
-    /// Lowest byte of the boot CPU's stack (boot.rs); its first page becomes the guard page.
-    static boot_stack_bottom: u8;
-    static boot_stack_top: u8;
-}
-
 /// Registers every CPU with the stop controller (index = position in `apic_ids`, the boot CPU
 /// first) and sets up the boot CPU's own block (GDT, TSS, IST stacks, stack guard); the boot CPU
 /// enters `Running`.
@@ -105,30 +107,10 @@ pub fn init_boot_cpu(apic_ids: &[u32]) -> &'static PerCpu {
         STOP.register_cpu(apic_id)
             .expect("topology holds at most MAX_CPUS CPUs");
     }
-    let (bottom, top) = boot_cpu_stack();
-    super::paging::unmap_guard_page(bottom);
-    let block = PerCpu::new(0, apic_ids[0], Some(top));
-    block.activate();
+    let block = boot_cpu::set_up(apic_ids[0]);
     STOP.boot_cpu(0).expect("boot CPU registered as Offline");
     STOP.online_cpu(0).expect("boot CPU is Booting");
     block
-}
-
-/// The stack the boot CPU runs on, `(lowest address, top)`: the boot stack after a cold boot,
-/// the restart stack after a warm restart. Its lowest page becomes the guard page.
-fn boot_cpu_stack() -> (usize, usize) {
-    let rsp: usize;
-    // SAFETY: reads the stack pointer only.
-    unsafe { core::arch::asm!("mov {}, rsp", out(reg) rsp, options(nomem, nostack)) };
-    let (bottom, top) = super::warm::restart_stack();
-    if (bottom..top).contains(&rsp) {
-        (bottom, top)
-    } else {
-        (
-            &raw const boot_stack_bottom as usize,
-            &raw const boot_stack_top as usize,
-        )
-    }
 }
 
 /// Starts the CPUs whose APIC IDs are `apic_ids[1..]` (index 0 is the calling boot CPU, whose
@@ -171,7 +153,7 @@ pub fn start_aps(
 /// were running for `on_each_cpu` is abandoned, so a caller inside that `on_each_cpu` returns
 /// from it once its own share is done.
 pub fn restart_aps() -> Result<BringUp, RestartError> {
-    if super::percpu::current_index() != 0 {
+    if super::current_cpu() != 0 {
         return Err(RestartError::NotBootCpu);
     }
     if STOP.stopper() != Some(0) {
@@ -196,21 +178,20 @@ pub fn restart_aps() -> Result<BringUp, RestartError> {
 /// calls this.
 pub fn park_others() -> Result<(), NotParked> {
     let m = machine();
-    let aps = &m.cpus[1..];
-    let expected = aps.len() as u32 + super::inject::park_missing_acks();
+    let expected = (m.cpus.len() - 1) as u32 + super::injected::park_missing_acks();
     if expected == 0 {
         return Ok(());
     }
-    // SAFETY: 1. the park stub's page is low RAM kept for AP start-up, like the trampoline's
-    // (see `launch`). 2. no AP executes in it: the last bring-up sent every AP INIT and started
-    // it in the trampoline, and one that has not come back since is halted, not executing.
-    unsafe { park_stub::install() };
-    init_and_startup(m, aps, (park_stub::PARK_STUB_ADDR >> 12) as u8);
-    if time::spin_until(PARK_TIMEOUT, || park_stub::acks() >= expected) {
+    let targets = m.ap_targets();
+    ap_start::prepare_park(targets);
+    time::delay(ap_start::init_to_startup_delay());
+    ap_start::startup(targets, StartPage::ParkStub);
+    time::spin_until(PARK_TIMEOUT, || ap_start::parked_count() >= expected);
+    if ap_start::confirm_parked(expected) {
         Ok(())
     } else {
         Err(NotParked {
-            acknowledged: park_stub::acks(),
+            acknowledged: ap_start::parked_count(),
             expected,
         })
     }
@@ -237,29 +218,6 @@ impl core::fmt::Display for NotParked {
     }
 }
 
-/// INIT to `aps`, the delay old CPUs need, then one STARTUP IPI into `page` (its number).
-fn init_and_startup(m: &Machine, aps: &[Cpu], page: u8) {
-    for_aps(m, &Icr::init_assert, &mut aps.iter());
-    if needs_init_delay() {
-        time::delay(INIT_TO_SIPI_DELAY_LEGACY);
-    }
-    for_aps(m, &|id| Icr::startup(id, page), &mut aps.iter());
-}
-
-/// Sends the IPI `icr_for(apic_id)` to `targets`, or once to all-excluding-self when the
-/// machine's CPU list is complete.
-fn for_aps(m: &Machine, icr_for: &dyn Fn(u32) -> Icr, targets: &mut dyn Iterator<Item = &Cpu>) {
-    if m.all_cpus {
-        send(Icr {
-            shorthand: Shorthand::AllExcludingSelf,
-            destination: 0,
-            ..icr_for(0)
-        });
-    } else {
-        targets.for_each(|cpu| send(icr_for(cpu.block.apic_id())));
-    }
-}
-
 /// INIT-SIPI(-SIPI) to every AP, then waits for each to reach `Running` or the time-out.
 fn launch(m: &'static Machine, stop_during_bringup: bool) -> BringUp {
     let wanted = m.cpus.len();
@@ -271,20 +229,6 @@ fn launch(m: &'static Machine, stop_during_bringup: bool) -> BringUp {
             duration: Duration::ZERO,
         };
     }
-    // SAFETY: 1. the trampoline page is low RAM the heap never owns (it starts above the kernel
-    // image) and that no loader data still needed lives in (start info was copied out). 2. no AP
-    // runs the trampoline: they are all waiting for a STARTUP IPI (never started, or parked
-    // with INIT). The tables it points at live in MACHINE for the whole run.
-    unsafe {
-        trampoline::install(TrampolineData {
-            cr3: x86::controlregs::cr3(),
-            apic_ids: m.apic_ids.as_ptr() as u64,
-            stack_tops: m.stack_tops.as_ptr() as u64,
-            count: m.apic_ids.len() as u64,
-            entry: ap_entry as *const () as u64,
-        });
-    }
-
     let start = tsc::read();
     let aps = &m.cpus[1..];
     // Every AP is `Booting` before its STARTUP IPI, so a stop from now on waits for it.
@@ -303,19 +247,32 @@ fn launch(m: &'static Machine, stop_during_bringup: bool) -> BringUp {
             duration: Duration::ZERO,
         };
     }
-    let page = (TRAMPOLINE_ADDR >> 12) as u8;
     let waiting = || {
         aps.iter()
             .filter(|c| c.handshake.load(Ordering::Acquire) == WAITING)
     };
-    init_and_startup(m, aps, page);
+    let targets = m.ap_targets();
+    let tables = ApTables {
+        apic_ids: &m.apic_ids,
+        stack_tops: &m.stack_tops,
+    };
+    ap_start::prepare_start(tables, ap_entry, targets)
+        .expect("every AP waits for a STARTUP IPI: never started, or proven parked");
+    time::delay(ap_start::init_to_startup_delay());
+    ap_start::startup(targets, StartPage::Trampoline);
     if stop_during_bringup {
         panic!("stop requested during bring-up (inject.stop_during_bringup)");
     }
     time::spin_until(SIPI_RETRY_DELAY, || waiting().next().is_none());
-    if waiting().next().is_some() {
+    let late: Vec<u32> = waiting().map(|c| c.block.apic_id()).collect();
+    if !late.is_empty() {
         // A STARTUP IPI reaches only CPUs still waiting for one; the others ignore it.
-        for_aps(m, &|id| Icr::startup(id, page), &mut waiting());
+        let targets = if m.all_cpus {
+            Targets::AllExcludingSelf
+        } else {
+            Targets::Listed(&late)
+        };
+        ap_start::startup(targets, StartPage::Trampoline);
     }
 
     let deadline = start + time::ns_to_ticks(CHECK_IN_TIMEOUT.as_nanos() as u64, time::tsc_khz());
@@ -364,37 +321,21 @@ fn sleep_until(done: impl Fn() -> bool, deadline: u64) -> bool {
     result
 }
 
-fn needs_init_delay() -> bool {
-    let cpuid = CpuId::new();
-    let hypervisor = cpuid.get_feature_info().is_some_and(|f| f.has_hypervisor());
-    let modern = cpuid.get_feature_info().is_some_and(|f| f.family_id() >= 6);
-    !(hypervisor || modern)
-}
-
-/// Sends an IPI the runtime cannot do without.
-pub fn send(icr: Icr) {
-    if let Err(e) = apic::icr().send(icr) {
-        panic!("IPI {icr:?} failed: {e}");
-    }
-}
-
 /// First Rust code on an AP, on its own stack, called by the trampoline with its CPU index.
 extern "C" fn ap_entry(index: usize) -> ! {
     let cpu = &machine().cpus[index];
     // Per-CPU block (GS, GDT, TSS with the IST stacks), IDT and local APIC first: a fault in
     // anything after this is reported like any other (the report's stop sends IPIs), instead
     // of ending in a silent triple fault.
-    cpu.block.activate();
-    idt::load();
-    apic::init_this_ap();
-    super::inject::ap_entry_fault(index);
+    ap_start::set_up_this_ap(cpu.block);
+    super::injected::ap_entry_fault(index);
     if cpu
         .handshake
         .compare_exchange(WAITING, ARRIVED, Ordering::AcqRel, Ordering::Acquire)
         .is_err()
     {
         // The boot CPU gave up on us: stay out of everything.
-        super::power::halt_forever();
+        crate::arch::power::halt_forever();
     }
     // The boot CPU made this AP `Booting` before its STARTUP IPI; stops here if a stop is
     // already under way.
@@ -410,7 +351,7 @@ extern "C" fn ap_entry(index: usize) -> ! {
     // stop began meanwhile.
     STOP.online_cpu(index).expect("a starting AP is Booting");
     // Wake the boot CPU, which sleeps until every AP is online.
-    send(Icr::fixed(WAKE_VECTOR, machine().apic_ids[0]));
+    ipi::send(Icr::fixed(WAKE_VECTOR, machine().apic_ids[0]));
     work::idle_loop(index, seen)
 }
 
@@ -420,9 +361,4 @@ pub fn cpu_count() -> usize {
         .filter(|&i| is_running(i))
         .count()
         .max(1)
-}
-
-/// APIC ID of CPU `index`, if it exists.
-pub fn apic_id_of(index: usize) -> Option<u32> {
-    MACHINE.get()?.apic_ids.get(index).copied()
 }

@@ -18,7 +18,7 @@ use x86::task::load_tr;
 use x86::Ring;
 
 use super::gdt::{CODE64_DESCRIPTOR, DATA_DESCRIPTOR, KERNEL_CS, KERNEL_DS};
-use super::paging::{unmap_guard_page, PAGE_SIZE};
+use crate::arch::x86_64::boot::paging::{unmap_guard_page, PAGE_SIZE};
 
 /// IST slot (1-based, as in IDT gates) of the NMI stack.
 pub const IST_NMI: u8 = 1;

@@ -1,13 +1,18 @@
 //! Running work on every CPU: the APs' idle loop and `on_each_cpu`.
+//!
+//! The one `unsafe` outside the hardware layer and the Hermit ABI: `on_each_cpu` lends the
+//! other CPUs a job borrowed from its caller's stack (as `std::thread::scope` does), erasing its
+//! lifetime, and waits until every CPU is done with it before it returns.
+#![allow(unsafe_code)]
 
 use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
 use spinning_top::Spinlock;
 use stop::x86::icr::Icr;
 
-use super::irq;
-use super::smp::{cpu_count, send};
-use super::vectors::WAKE_VECTOR;
+use super::cpu_count;
+use crate::arch::vectors::WAKE_VECTOR;
+use crate::arch::{ipi, irq};
 
 /// A job for every CPU.
 type Job = &'static (dyn Fn(usize) + Sync);
@@ -51,9 +56,9 @@ pub fn on_each_cpu(f: &(dyn Fn(usize) + Sync)) {
         .store(generation << 32 | others, Ordering::Relaxed);
     WORK.generation.store(generation, Ordering::Release);
     if others > 0 {
-        send(Icr::fixed_all_excluding_self(WAKE_VECTOR));
+        ipi::send(Icr::fixed_all_excluding_self(WAKE_VECTOR));
     }
-    f(super::percpu::current_index());
+    f(super::current_cpu());
     while WORK.remaining.load(Ordering::Acquire) & COUNT_MASK != 0 {
         core::hint::spin_loop();
     }

@@ -5,7 +5,21 @@ use raw_cpuid::CpuId;
 use x86::io::{inb, inl, outb};
 
 use super::acpi::PmTimer;
-use crate::time::FrequencySource;
+
+/// How the TSC frequency was found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FrequencySource {
+    /// CPUID leaf 0x15 (TSC/crystal ratio and crystal clock).
+    CpuidTscLeaf,
+    /// CPUID leaf 0x40000010 (hypervisor timing information).
+    HypervisorLeaf,
+    /// Measured against the ACPI PM timer.
+    AcpiPmTimer,
+    /// Measured against PIT channel 0.
+    Pit,
+    /// CPUID leaf 0x16 base frequency (nominal, least exact).
+    CpuidBaseFrequency,
+}
 
 /// ACPI PM timer frequency in Hz.
 const PM_TIMER_HZ: u64 = 3_579_545;

@@ -1,0 +1,39 @@
+//! The boot CPU's per-CPU block, over whichever stack it runs on: the boot stack after a cold
+//! boot, the restart stack after a warm restart.
+
+use super::paging::unmap_guard_page;
+use super::warm::restart_stack;
+use crate::arch::x86_64::cpu::percpu::PerCpu;
+
+unsafe extern "C" {
+    /// Lowest byte of the boot CPU's stack (`pvh_entry.rs`); its first page becomes the guard
+    /// page.
+    static boot_stack_bottom: u8;
+    static boot_stack_top: u8;
+}
+
+/// Sets up and activates the boot CPU's block (index 0): GDT, TSS, IST stacks, and a guard page
+/// under the stack it runs on.
+pub fn set_up(apic_id: u32) -> &'static PerCpu {
+    let (bottom, top) = current_stack();
+    unmap_guard_page(bottom);
+    let block = PerCpu::new(0, apic_id, Some(top));
+    block.activate();
+    block
+}
+
+/// The stack the boot CPU runs on, `(lowest address, top)`.
+fn current_stack() -> (usize, usize) {
+    let rsp: usize;
+    // SAFETY: reads the stack pointer only.
+    unsafe { core::arch::asm!("mov {}, rsp", out(reg) rsp, options(nomem, nostack)) };
+    let (bottom, top) = restart_stack();
+    if (bottom..top).contains(&rsp) {
+        (bottom, top)
+    } else {
+        (
+            &raw const boot_stack_bottom as usize,
+            &raw const boot_stack_top as usize,
+        )
+    }
+}
