@@ -6,7 +6,8 @@ use spin::Once;
 
 use crate::arch::{self, StartInfo};
 use crate::cmdline::{BootOptions, CommandLine};
-use crate::stopping::{self, MAX_CPUS};
+use crate::per_cpu::MAX_CPUS;
+use crate::stopping;
 use crate::{console, memory, panic, smp, time, topology};
 
 /// TSC rate assumed when nothing tells it (a warning says so).

@@ -28,6 +28,7 @@ macro_rules! kernel_only {
 mod app;
 pub mod cmdline;
 pub mod memory;
+pub mod per_cpu;
 pub mod sleep_type;
 pub mod time;
 pub mod topology;

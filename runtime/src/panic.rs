@@ -8,7 +8,8 @@ use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use stop::StopReason;
 
 use crate::cmdline::PanicAction;
-use crate::stopping::{self, MAX_CPUS};
+use crate::per_cpu::{PerCpu, MAX_CPUS};
+use crate::stopping;
 use crate::{arch, console};
 
 /// Exit status of a run that panicked.
@@ -17,7 +18,7 @@ pub const PANIC_EXIT_STATUS: u32 = 101;
 pub const DOUBLE_PANIC_EXIT_STATUS: u32 = 102;
 
 /// Which CPUs are inside the panic handler.
-static PANICKING: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
+static PANICKING: PerCpu<AtomicBool> = PerCpu::new([const { AtomicBool::new(false) }; MAX_CPUS]);
 /// The `panic=` action, as `PanicAction as u8`.
 static ACTION: AtomicU8 = AtomicU8::new(PanicAction::Poweroff as u8);
 

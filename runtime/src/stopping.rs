@@ -10,10 +10,8 @@ pub use stop::StopReason;
 use stop::{InitPark, RecordSnapshot, StopController, StopReport, Verdict};
 
 use crate::cmdline::{BootOptions, InitParkOption};
+use crate::per_cpu::MAX_CPUS;
 use crate::{arch, console, time};
-
-/// Most CPUs the runtime runs (the stop controller's record count).
-pub const MAX_CPUS: usize = 256;
 
 /// The machine's stop controller.
 pub static STOP: StopController<X86Platform, MAX_CPUS> =

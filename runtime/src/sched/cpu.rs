@@ -12,7 +12,7 @@ use super::thread::{Thread, Waiter};
 use crate::arch::context::{self, Context};
 use super::kick;
 use crate::arch::irq;
-use crate::stopping::MAX_CPUS;
+use crate::per_cpu::{PerCpu, MAX_CPUS};
 
 /// A wait with a deadline on the monotonic clock.
 struct Sleeper {
@@ -55,7 +55,7 @@ impl CpuSched {
 }
 
 /// Every CPU's scheduler state, by CPU index.
-pub static CPUS: [CpuSched; MAX_CPUS] = [const { CpuSched::new() }; MAX_CPUS];
+pub static CPUS: PerCpu<CpuSched> = PerCpu::new([const { CpuSched::new() }; MAX_CPUS]);
 
 /// Queues `thread` on its CPU and wakes that CPU if it is another one.
 pub fn make_ready(thread: Arc<Thread>) {

@@ -27,7 +27,8 @@ pub use self::futex::{futex_wait, futex_wake, FutexError};
 use self::thread::{Thread, Waiter};
 use crate::arch::context::Stack;
 use crate::arch::tls::TlsBlock;
-use crate::stopping::{MAX_CPUS, STOP};
+use crate::per_cpu::MAX_CPUS;
+use crate::stopping::STOP;
 
 #[cfg(feature = "std-app")]
 pub use self::cpu::idle_loop;
@@ -142,7 +143,7 @@ pub fn sleep_until(deadline_ns: u64) -> bool {
 
 /// The thread running on this CPU, if a scheduler thread runs.
 fn current() -> Option<Arc<Thread>> {
-    CPUS[crate::arch::percpu::current_index()].current.lock().clone()
+    CPUS.current().current.lock().clone()
 }
 
 /// Blocks `me` (the running thread, which registered a [`Waiter`] with `token`, or relies on

@@ -12,7 +12,7 @@ use stop::CpuState;
 
 use super::work;
 use crate::arch::ap_start::{self, ApTables, StartPage, Targets};
-use crate::arch::percpu::PerCpu;
+use crate::arch::percpu::CpuBlock;
 use crate::arch::vectors::WAKE_VECTOR;
 use crate::arch::{apic, boot_cpu, ipi, irq, tsc};
 use crate::stopping::STOP;
@@ -34,7 +34,7 @@ const ABANDONED: u8 = 2;
 
 /// Every CPU's block, by index, plus its bring-up handshake.
 struct Cpu {
-    block: &'static PerCpu,
+    block: &'static CpuBlock,
     handshake: AtomicU8,
 }
 
@@ -102,7 +102,7 @@ pub struct BringUp {
 /// Registers every CPU with the stop controller (index = position in `apic_ids`, the boot CPU
 /// first) and sets up the boot CPU's own block (GDT, TSS, IST stacks, stack guard); the boot CPU
 /// enters `Running`.
-pub fn init_boot_cpu(apic_ids: &[u32]) -> &'static PerCpu {
+pub fn init_boot_cpu(apic_ids: &[u32]) -> &'static CpuBlock {
     for &apic_id in apic_ids {
         STOP.register_cpu(apic_id)
             .expect("topology holds at most MAX_CPUS CPUs");
@@ -122,7 +122,7 @@ pub fn init_boot_cpu(apic_ids: &[u32]) -> &'static PerCpu {
 ///
 /// `stop_during_bringup` (a test) panics right after the STARTUP IPIs, while the APs boot.
 pub fn start_aps(
-    boot: &'static PerCpu,
+    boot: &'static CpuBlock,
     apic_ids: &[u32],
     all_cpus: bool,
     stop_during_bringup: bool,
@@ -134,7 +134,7 @@ pub fn start_aps(
     });
     for (index, &apic_id) in apic_ids.iter().enumerate().skip(1) {
         cpus.push(Cpu {
-            block: PerCpu::new(index, apic_id, None),
+            block: CpuBlock::new(index, apic_id, None),
             handshake: AtomicU8::new(WAITING),
         });
     }

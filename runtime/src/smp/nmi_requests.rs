@@ -8,7 +8,8 @@
 
 use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 
-use crate::stopping::{MAX_CPUS, STOP};
+use crate::per_cpu::{PerCpu, MAX_CPUS};
+use crate::stopping::STOP;
 
 /// What the next NMI on a CPU should do.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -29,8 +30,10 @@ pub enum Request {
     Overflow = 5,
 }
 
-static REQUESTS: [AtomicU8; MAX_CPUS] = [const { AtomicU8::new(0) }; MAX_CPUS];
-static PONGS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+/// Each CPU's pending request.
+static REQUESTS: PerCpu<AtomicU8> = PerCpu::new([const { AtomicU8::new(0) }; MAX_CPUS]);
+/// Pings each CPU answered.
+static PONGS: PerCpu<AtomicU64> = PerCpu::new([const { AtomicU64::new(0) }; MAX_CPUS]);
 
 /// Asks CPU `cpu`'s next NMI to do `request` (set it before sending the NMI).
 pub fn request(cpu: usize, request: Request) {

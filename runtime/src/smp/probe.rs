@@ -10,18 +10,18 @@ use stop::x86::icr::Icr;
 use super::nmi_requests::{self, Request};
 use crate::arch::vectors::PROBE_VECTOR;
 use crate::arch::{ipi, tsc};
-use crate::stopping::MAX_CPUS;
+use crate::per_cpu::{PerCpu, MAX_CPUS};
 use crate::time;
 
 /// Longest a probe waits for its answers.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Probe IPIs answered, by CPU.
-static IPI_PONGS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+static IPI_PONGS: PerCpu<AtomicU64> = PerCpu::new([const { AtomicU64::new(0) }; MAX_CPUS]);
 
 /// The probe vector's handler: answer by a store.
 pub fn on_probe_vector() {
-    IPI_PONGS[super::current_cpu()].fetch_add(1, Ordering::SeqCst);
+    IPI_PONGS.current().fetch_add(1, Ordering::SeqCst);
 }
 
 /// Waits until `done()`, at most [`PROBE_TIMEOUT`]; returns the time from `start` (TSC).

@@ -11,7 +11,7 @@ use stop::x86::icr::{Icr, Shorthand};
 
 use super::park_stub::{self, PARK_STUB_ADDR};
 use super::trampoline::{self, TrampolineData, TRAMPOLINE_ADDR};
-use crate::arch::x86_64::cpu::percpu::PerCpu;
+use crate::arch::x86_64::cpu::percpu::CpuBlock;
 use crate::arch::x86_64::interrupts::{apic, idt, ipi};
 
 /// INIT to STARTUP wait the SDM asks of older CPUs.
@@ -156,7 +156,7 @@ fn send_each(targets: Targets<'_>, icr_for: impl Fn(u32) -> Icr) {
 
 /// A starting AP's first hardware set-up, on its own stack: its per-CPU block (GS, GDT, TSS
 /// with the IST stacks), the IDT and its local APIC.
-pub fn set_up_this_ap(block: &'static PerCpu) {
+pub fn set_up_this_ap(block: &'static CpuBlock) {
     block.activate();
     idt::load();
     apic::init_this_ap();

@@ -3,7 +3,7 @@
 
 use super::paging::unmap_guard_page;
 use super::warm::restart_stack;
-use crate::arch::x86_64::cpu::percpu::PerCpu;
+use crate::arch::x86_64::cpu::percpu::CpuBlock;
 
 unsafe extern "C" {
     /// Lowest byte of the boot CPU's stack (`pvh_entry.rs`); its first page becomes the guard
@@ -14,10 +14,10 @@ unsafe extern "C" {
 
 /// Sets up and activates the boot CPU's block (index 0): GDT, TSS, IST stacks, and a guard page
 /// under the stack it runs on.
-pub fn set_up(apic_id: u32) -> &'static PerCpu {
+pub fn set_up(apic_id: u32) -> &'static CpuBlock {
     let (bottom, top) = current_stack();
     unmap_guard_page(bottom);
-    let block = PerCpu::new(0, apic_id, Some(top));
+    let block = CpuBlock::new(0, apic_id, Some(top));
     block.activate();
     block
 }

@@ -1,5 +1,6 @@
-//! Per-CPU blocks: each CPU's index and APIC ID (reachable in O(1) through GS base), GDT, TSS
-//! and stacks: a kernel stack and IST stacks for NMI, #DF and #MC, each over a guard page.
+//! Per-CPU blocks ([`CpuBlock`]): each CPU's index and APIC ID (reachable in O(1) through GS
+//! base), GDT, TSS and stacks: a kernel stack and IST stacks for NMI, #DF and #MC, each over a
+//! guard page. The runtime's own per-CPU state is `crate::per_cpu`, indexed by this index.
 
 use alloc::alloc::{alloc, Layout};
 use alloc::boxed::Box;
@@ -64,7 +65,7 @@ const GUARDED_STACKS: [&str; 4] = ["kernel", "NMI", "double-fault", "machine-che
 
 /// One CPU's block. `local` comes first: GS base points at the whole block.
 #[repr(C)]
-pub struct PerCpu {
+pub struct CpuBlock {
     local: CpuLocal,
     apic_id: u32,
     /// Top of the kernel stack (where RSP starts).
@@ -78,7 +79,7 @@ pub struct PerCpu {
 
 // SAFETY: after `new` returns, the only writes to a block are to its `gdt`, by the owning CPU
 // alone (its TSS descriptor at each start, and the CPU's busy-bit update when it loads TR).
-unsafe impl Sync for PerCpu {}
+unsafe impl Sync for CpuBlock {}
 
 /// Allocates `size` bytes of page-aligned stack over an unmapped guard page and returns the
 /// guard page's address (the stack's lowest usable address is one page above it).
@@ -91,7 +92,7 @@ fn alloc_guarded_stack(size: usize) -> usize {
     base
 }
 
-impl PerCpu {
+impl CpuBlock {
     /// Creates the block for CPU `index` with its IST stacks and, unless `stack_top` names the
     /// stack it already runs on, a kernel stack. Runs on the boot CPU before the APs start (it
     /// changes the page tables for the guard page).
@@ -110,7 +111,7 @@ impl PerCpu {
                 (guard + PAGE_SIZE + IST_STACK_SIZE) as u64,
             );
         }
-        let cpu = Box::leak(Box::new(PerCpu {
+        let cpu = Box::leak(Box::new(CpuBlock {
             local: CpuLocal {
                 self_address: 0,
                 index,
@@ -126,7 +127,7 @@ impl PerCpu {
                 tss: Descriptor64::NULL,
             }),
         }));
-        cpu.local.self_address = cpu as *const PerCpu as usize;
+        cpu.local.self_address = cpu as *const CpuBlock as usize;
         cpu
     }
 
@@ -179,7 +180,7 @@ impl PerCpu {
             load_es(SegmentSelector::from_raw(KERNEL_DS));
             load_ss(SegmentSelector::from_raw(KERNEL_DS));
             load_tr(SegmentSelector::from_raw(TSS_SELECTOR));
-            wrmsr(IA32_GS_BASE, self as *const PerCpu as u64);
+            wrmsr(IA32_GS_BASE, self as *const CpuBlock as u64);
         }
     }
 }
@@ -217,8 +218,8 @@ pub fn guarded_stack_at(address: usize) -> Option<&'static str> {
     if block == 0 {
         return None;
     }
-    // SAFETY: a non-zero `self_address` is that of a leaked, `'static` `PerCpu`.
-    let block = unsafe { &*(block as *const PerCpu) };
+    // SAFETY: a non-zero `self_address` is that of a leaked, `'static` `CpuBlock`.
+    let block = unsafe { &*(block as *const CpuBlock) };
     let page = address & !(PAGE_SIZE - 1);
     block
         .guard_pages

@@ -1,0 +1,56 @@
+//! State every CPU keeps apart, in one shape: a [`PerCpu<T>`] holds one `T` per CPU index, in
+//! a static array, and [`PerCpu::current`] is the calling CPU's. (The hardware's own per-CPU
+//! block, reached through GS, is `arch::percpu`; it only tells each CPU its index.)
+
+use core::ops::Index;
+
+/// Most CPUs the runtime runs: the length of every [`PerCpu`] and the stop controller's record
+/// count.
+pub const MAX_CPUS: usize = 256;
+
+/// One `T` per CPU, indexed by CPU index (0 is the boot CPU).
+pub struct PerCpu<T>([T; MAX_CPUS]);
+
+impl<T> PerCpu<T> {
+    /// The per-CPU values, by index (write `[const { ... }; MAX_CPUS]` in a `static`).
+    pub const fn new(values: [T; MAX_CPUS]) -> Self {
+        Self(values)
+    }
+
+    /// The calling CPU's value.
+    #[cfg(target_os = "none")]
+    pub fn current(&self) -> &T {
+        &self.0[crate::arch::percpu::current_index()]
+    }
+}
+
+impl<T> Index<usize> for PerCpu<T> {
+    type Output = T;
+
+    /// CPU `cpu`'s value; panics if `cpu` is not below [`MAX_CPUS`].
+    fn index(&self, cpu: usize) -> &T {
+        &self.0[cpu]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::sync::atomic::{AtomicU32, Ordering};
+
+    #[test]
+    fn each_cpu_has_its_own_value() {
+        static COUNTS: PerCpu<AtomicU32> = PerCpu::new([const { AtomicU32::new(0) }; MAX_CPUS]);
+        COUNTS[3].fetch_add(1, Ordering::Relaxed);
+        COUNTS[MAX_CPUS - 1].fetch_add(2, Ordering::Relaxed);
+        let counts: [u32; 3] = [3, 4, MAX_CPUS - 1].map(|i| COUNTS[i].load(Ordering::Relaxed));
+        assert_eq!(counts, [1, 0, 2]);
+    }
+
+    #[test]
+    #[should_panic(expected = "index out of bounds")]
+    fn an_index_past_the_last_cpu_panics() {
+        let flags = PerCpu::new([false; MAX_CPUS]);
+        let _ = flags[MAX_CPUS];
+    }
+}
