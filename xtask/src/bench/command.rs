@@ -61,10 +61,6 @@
 //! progress line says how busy the host was just before it (also `host_busy` in the JSON), and
 //! xtask warns above 20 %.
 
-/// Restart latency (declared here, not in `main.rs`: it is part of this subcommand).
-#[path = "bench_restart.rs"]
-pub mod restart;
-
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Mutex;
@@ -73,14 +69,16 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 
-use crate::accel::{self, AccelArg};
-use crate::bench_output::{self, TRIGGER};
-use crate::bench_report::{BenchReport, BootResult};
-use crate::child::Echo;
-use crate::qemu::{Boot, Machine, Outcome};
-use crate::size::MemSize;
-use crate::{apps, exit_status, plot, setup};
-use restart::Plan;
+use crate::bench::output::{self, TRIGGER};
+use crate::bench::plot;
+use crate::bench::report::{BenchReport, BootResult};
+use crate::bench::restart::{self, Plan};
+use crate::build::apps;
+use crate::host::child::Echo;
+use crate::host::setup;
+use crate::qemu::accel::{self, AccelArg};
+use crate::qemu::exit_status;
+use crate::qemu::{Boot, Machine, MemSize, Outcome};
 
 /// The benchmark app.
 const APP: &str = "bench";
@@ -252,8 +250,8 @@ fn boot_once(boot: &Boot, timeout: Duration) -> Result<BootResult> {
         ),
         Outcome::Exited(exit) => exit,
     };
-    let guest = bench_output::parse(&run.serial)
-        .with_context(|| format!("{exit}\n{}", run.report(None)))?;
+    let guest =
+        output::parse(&run.serial).with_context(|| format!("{exit}\n{}", run.report(None)))?;
     match exit.status() {
         Some(exit_status::PANIC) => {}
         _ => bail!("{exit}, not the bench's panic\n{}", run.report(None)),

@@ -22,11 +22,11 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
-use crate::apps::{executables, KERNEL_TARGET};
-use crate::child::{self, Echo};
-use crate::std_source::{self, Diagnosis, Nightly, StdSource};
-use crate::std_target;
-use crate::workspace;
+use crate::build::apps::{executables, KERNEL_TARGET};
+use crate::build::std_source::{self, Diagnosis, Nightly, StdSource};
+use crate::build::std_target;
+use crate::host::child::{self, Echo};
+use crate::host::workspace;
 
 /// The variable that names another rustup toolchain to build them with (default `nightly`).
 pub const NIGHTLY_VAR: &str = "ALLSTOP_NIGHTLY";

@@ -9,11 +9,10 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::ValueEnum;
 
-use crate::accel::Accel;
-use crate::child::{self, Echo};
-use crate::exit_status::{self, GuestExit};
-use crate::size::MemSize;
-use crate::symbolize::Symbolizer;
+use crate::host::child::{self, Echo};
+use crate::qemu::accel::Accel;
+use crate::qemu::exit_status::{self, GuestExit};
+use crate::qemu::{MemSize, Symbolizer};
 
 /// The QEMU binary.
 pub const QEMU: &str = "qemu-system-x86_64";

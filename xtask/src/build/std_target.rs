@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
 
-use crate::workspace;
+use crate::host::workspace;
 
 /// The name of the target (and of its spec file and output directory).
 pub const NAME: &str = "x86_64-allstop-hermit";

@@ -11,18 +11,18 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde::Serialize;
 
-use crate::accel::{self, Accel, AccelArg};
-use crate::cases::{self, Case, Expect};
-use crate::child::Echo;
-use crate::matrix::{self, Cell, Row};
-use crate::pace::{self, Pace};
-use crate::qemu::{Boot, Outcome, QemuRun};
-use crate::size::MemSize;
-use crate::summary::{self, Summary};
-use crate::symbolize::Symbolizer;
-use crate::tally::Tally;
-use crate::verdict::{self, Verdict};
-use crate::{apps, setup, std_cases, stop_cases};
+use crate::build::apps;
+use crate::cases::matrix::{self, Cell, Row};
+use crate::cases::pace::{self, Pace};
+use crate::cases::summary::{self, Summary};
+use crate::cases::table::{self, Case, Expect};
+use crate::cases::verdict::{self, Verdict};
+use crate::cases::{std_apps, stop};
+use crate::host::child::Echo;
+use crate::host::setup;
+use crate::qemu::accel::{self, Accel, AccelArg};
+use crate::qemu::{Boot, MemSize, Outcome, QemuRun, Symbolizer};
+use crate::test::Tally;
 
 /// Flags of `cargo xtask qemu-test`.
 #[derive(Args, Clone)]
@@ -123,7 +123,7 @@ impl PathCounts {
         Self::of(
             results
                 .iter()
-                .filter(|r| r.case.starts_with(stop_cases::DEFAULTS_PREFIX)),
+                .filter(|r| r.case.starts_with(stop::DEFAULTS_PREFIX)),
         )
     }
 
@@ -156,13 +156,13 @@ impl std::fmt::Display for PathCounts {
 /// Runs the (filtered) cases and prints a progress line per case and `N passed, M failed`.
 pub fn qemu_test(args: &QemuTestArgs) -> Result<Tally> {
     let decision = accel::detect(args.accel);
-    let mut cases = with_kvm_rows(cases::all(), args.accel, decision.accel);
+    let mut cases = with_kvm_rows(table::all(), args.accel, decision.accel);
     if args.quick {
         cases.retain(|case| case.quick);
     }
     cases.retain(|case| args.soak || !case.soak);
     let mut cases = selected(cases, args.filter.as_deref())?;
-    std_cases::drop_unbuildable(&mut cases)?;
+    std_apps::drop_unbuildable(&mut cases)?;
     let known = apps::known()?;
     for case in &cases {
         if !known.iter().any(|k| k == case.app) {
@@ -414,20 +414,20 @@ mod tests {
 
     #[test]
     fn filter_selects_by_substring_and_rejects_no_match() {
-        let hello = selected(cases::all(), Some("hello-")).unwrap();
+        let hello = selected(table::all(), Some("hello-")).unwrap();
         assert!(hello.len() >= 4);
         assert!(hello.iter().all(|c| c.name.contains("hello-")));
         assert_eq!(
-            selected(cases::all(), None).unwrap().len(),
-            cases::all().len()
+            selected(table::all(), None).unwrap().len(),
+            table::all().len()
         );
-        let err = selected(cases::all(), Some("no-such-case")).unwrap_err();
+        let err = selected(table::all(), Some("no-such-case")).unwrap_err();
         assert!(err.to_string().contains("hang-times-out"), "{err}");
     }
 
     #[test]
     fn kvm_rows_only_when_auto_picks_kvm() {
-        let all = cases::all();
+        let all = table::all();
         for (arg, picked) in [
             (AccelArg::Auto, Accel::Tcg),
             (AccelArg::Kvm, Accel::Kvm),

@@ -3,7 +3,8 @@
 use anyhow::Result;
 use clap::Args;
 
-use crate::{apps, setup};
+use crate::build::apps;
+use crate::host::setup;
 
 /// Flags of `cargo xtask build`.
 #[derive(Args)]

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::summary::{self, Field, Found, Summary};
+use crate::cases::summary::{self, Field, Found, Summary};
 
 /// The heartbeat check's line when every stopped CPU stayed quiet.
 pub const HEARTBEAT_OK: &str = "heartbeat-check: ok";

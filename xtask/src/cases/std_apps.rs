@@ -4,11 +4,11 @@
 
 use anyhow::Result;
 
-use crate::cases::{Case, Expect};
-use crate::exit_status::PANIC;
+use crate::build::std_app;
+use crate::cases::summary::Field;
+use crate::cases::table::{Case, Expect};
+use crate::qemu::exit_status::PANIC;
 use crate::qemu::Machine;
-use crate::std_app;
-use crate::summary::Field;
 
 /// CPU counts std-sync runs with.
 const SYNC_SMP: [u32; 4] = [1, 2, 3, 8];
@@ -34,7 +34,7 @@ pub fn all() -> Vec<Case> {
             .quick(),
         Case::new("std-panic-smp4", "std-panic")
             .on(Machine::Q35, 4)
-            .expect(Expect::Status(PANIC), crate::cases::BOOT_TIMEOUT)
+            .expect(Expect::Status(PANIC), crate::cases::table::BOOT_TIMEOUT)
             .require(&[
                 "std-panic: holder has the lock and sleeps",
                 "panicked at apps/std-panic/src/main.rs",

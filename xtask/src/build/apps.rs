@@ -5,8 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 
-use crate::child::{self, Echo};
-use crate::{std_app, workspace};
+use crate::build::std_app;
+use crate::host::child::{self, Echo};
+use crate::host::workspace;
 
 /// The Rust target kernel apps are built for.
 pub const KERNEL_TARGET: &str = "x86_64-unknown-none";

@@ -8,12 +8,11 @@ use std::time::Duration;
 
 use anyhow::{bail, Result};
 
-use crate::accel::Accel;
-use crate::cases::{Case, Expect};
-use crate::child::Echo;
-use crate::exit_status::GuestExit;
-use crate::qemu::{Boot, Machine, Outcome};
-use crate::size::MemSize;
+use crate::cases::table::{Case, Expect};
+use crate::host::child::Echo;
+use crate::qemu::accel::Accel;
+use crate::qemu::exit_status::GuestExit;
+use crate::qemu::{Boot, Machine, MemSize, Outcome};
 
 /// The app whose boot is timed: it prints two lines and exits.
 pub const PACE_APP: &str = "hello";
@@ -100,7 +99,7 @@ fn boot_time(kernel: &Path, accel: Accel) -> Result<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cases;
+    use crate::cases::table;
 
     fn pace(tcg_ms: u64, accel_ms: u64) -> Pace {
         Pace {
@@ -111,7 +110,7 @@ mod tests {
     }
 
     fn find(name: &str) -> Case {
-        cases::all()
+        table::all()
             .into_iter()
             .find(|c| c.name == name)
             .expect("case exists")

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use anyhow::{Context, Result};
 
-use crate::child::{self, Echo};
+use crate::host::child::{self, Echo};
 
 /// The longest any cargo invocation may take before it counts as hung (builds, test runs).
 pub const CARGO_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(45 * 60);

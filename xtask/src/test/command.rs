@@ -5,10 +5,11 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Args;
 
-use crate::accel::{self, AccelArg};
-use crate::qemu_test::{self, QemuTestArgs};
-use crate::tally::Tally;
-use crate::{cargo_test, loom, workspace};
+use crate::cases::{self, QemuTestArgs};
+use crate::host::workspace;
+use crate::qemu::accel::{self, AccelArg};
+use crate::test::Tally;
+use crate::test::{cargo_test, loom};
 
 /// Flags of `cargo xtask test` (passed on to its qemu-test stage).
 #[derive(Args)]
@@ -38,8 +39,8 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
         opens
     };
     let cargo_test = || cargo_test::run(workspace::cargo().arg("test"));
-    let qemu_test = || qemu_test::qemu_test(&qemu);
-    let kvm_test = || qemu_test::qemu_test(&kvm_quick);
+    let qemu_test = || cases::qemu_test(&qemu);
+    let kvm_test = || cases::qemu_test(&kvm_quick);
     let mut stages: Vec<(&str, &dyn Fn() -> Result<Tally>)> = vec![
         ("cargo test", &cargo_test),
         ("loom", &loom::loom),

@@ -8,7 +8,7 @@ use std::sync::{Mutex, PoisonError};
 use anyhow::{anyhow, Context, Result};
 use object::{Object, ObjectSection, SectionKind};
 
-use crate::workspace;
+use crate::host::workspace;
 
 /// One backtrace line: the frame number and its return address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -197,8 +197,9 @@ mod tests {
         let mut found = file
             .symbols()
             .filter(|sym| {
-                sym.name()
-                    .is_ok_and(|name| demangle(name) == "xtask::symbolize::tests::lookup_target")
+                sym.name().is_ok_and(|name| {
+                    demangle(name) == "xtask::qemu::symbolize::tests::lookup_target"
+                })
             })
             .map(|sym| sym.address());
         let address = found.next().expect("lookup_target is in the symbol table");
@@ -217,9 +218,9 @@ mod tests {
         let symbols = Symbolizer::load(&elf).unwrap();
         let text = symbols.describe_return_address(start + 1);
         let (function, location) = text.split_once(" at ").expect("a location");
-        assert_eq!(function, "xtask::symbolize::tests::lookup_target");
+        assert_eq!(function, "xtask::qemu::symbolize::tests::lookup_target");
         let (file, line) = location.split_once(':').unwrap();
-        assert_eq!(file, "xtask/src/symbolize.rs");
+        assert_eq!(file, "xtask/src/qemu/symbolize.rs");
         let line: u32 = line.parse().unwrap();
         assert!((body - 1..=body + 1).contains(&line), "{text}");
         // Looked up at the address itself, the previous byte belongs to something else.
@@ -242,7 +243,7 @@ mod tests {
         assert_eq!(lines[0], "backtrace:");
         assert!(
             lines[1].starts_with(&format!(
-                "  #0 {:#018x} xtask::symbolize::tests::lookup_target at ",
+                "  #0 {:#018x} xtask::qemu::symbolize::tests::lookup_target at ",
                 start + 1
             )),
             "{}",

@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{bail, Result};
 use plotters::prelude::*;
 
-use crate::bench_report::{BootResult, METRICS, PANIC_TO_EXIT, RESTART_METRICS};
+use crate::bench::report::{BootResult, METRICS, PANIC_TO_EXIT, RESTART_METRICS};
 
 /// Picture size in pixels.
 const SIZE: (u32, u32) = (960, 600);

@@ -1,7 +1,7 @@
 //! Judging one boot against its case's expectations.
 
-use crate::cases::{Case, Expect};
-use crate::exit_status::{meaning, GuestExit};
+use crate::cases::table::{Case, Expect};
+use crate::qemu::exit_status::{meaning, GuestExit};
 use crate::qemu::{Outcome, QemuRun};
 
 /// The result of one case.
@@ -91,7 +91,7 @@ mod tests {
     use super::*;
 
     fn case(expect: Expect) -> Case {
-        crate::cases::all()
+        crate::cases::table::all()
             .into_iter()
             .find(|c| c.expect == expect)
             .expect("the table has a case of each kind")
@@ -165,7 +165,7 @@ mod tests {
 
     /// The table's case called `name`.
     fn named(name: &str) -> Case {
-        crate::cases::all()
+        crate::cases::table::all()
             .into_iter()
             .find(|c| c.name == name)
             .unwrap_or_else(|| panic!("no case {name}"))

@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
-use crate::apps::KERNEL_TARGET;
-use crate::child::{self, Echo};
+use crate::build::apps::KERNEL_TARGET;
+use crate::host::child::{self, Echo};
+use crate::host::workspace;
 use crate::qemu::QEMU;
-use crate::workspace;
 
 /// The oldest QEMU allstop is tested with; older ones get a warning.
 const MIN_QEMU: (u32, u32) = (8, 0);

@@ -2,13 +2,13 @@
 
 use std::time::Duration;
 
-use crate::accel::Accel;
-use crate::exit_status::{PANIC, SUCCESS};
-use crate::matrix::Row;
+use crate::cases::matrix::Row;
+use crate::cases::stop_expect::{Check, StopExpect};
+use crate::cases::summary::Field;
+use crate::cases::{restart, std_apps, stop};
+use crate::qemu::accel::Accel;
+use crate::qemu::exit_status::{PANIC, SUCCESS};
 use crate::qemu::Machine;
-use crate::stop_expect::{Check, StopExpect};
-use crate::summary::Field;
-use crate::{restart_cases, std_cases, stop_cases};
 
 /// Hard limit for a boot that is expected to exit by itself.
 pub const BOOT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -231,9 +231,9 @@ pub fn all() -> Vec<Case> {
     cases.extend(smp_matrix);
     let [xapic2, xapic4] = xapic;
     cases.extend([xapic2.quick(), xapic4]);
-    cases.extend(stop_cases::all());
-    cases.extend(restart_cases::all());
-    cases.extend(std_cases::all());
+    cases.extend(stop::all());
+    cases.extend(restart::all());
+    cases.extend(std_apps::all());
     cases
 }
 
@@ -258,7 +258,7 @@ mod tests {
 
     #[test]
     fn every_case_boots_an_existing_app() {
-        let known = crate::apps::known().unwrap();
+        let known = crate::build::apps::known().unwrap();
         for case in all() {
             assert!(
                 known.iter().any(|k| k == case.app),

@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::bench::output::{Figures, GuestReport};
 use crate::bench::restart::RestartFigures;
-use crate::bench_output::{Figures, GuestReport};
 
 /// The guest's metrics in table (and plot) order, with what each one times.
 pub const METRICS: &[(&str, &str)] = &[
@@ -381,8 +381,8 @@ fn bringup_scaling(boots: &[BootResult]) -> Option<BringUpScaling> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bench::output::parse;
     use crate::bench::restart::SerialShare;
-    use crate::bench_output::parse;
 
     /// A boot at `smp` CPUs whose metrics have the given medians (other figures around them).
     fn boot(smp: u32, medians: &[(&str, u64)]) -> BootResult {

@@ -4,9 +4,9 @@ use std::process::Command;
 
 use anyhow::Result;
 
-use crate::child::{self, Echo, Finished};
-use crate::tally::Tally;
-use crate::workspace;
+use crate::host::child::{self, Echo, Finished};
+use crate::host::workspace;
+use crate::test::Tally;
 
 /// Runs `cmd` (a `cargo test ...`) with its output shown live, and sums its `test result:` lines.
 ///

@@ -24,7 +24,7 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
-use crate::workspace;
+use crate::host::workspace;
 
 /// Hermit ABI items that some nightlies' std needs before `hermit-abi` on crates.io has them,
 /// each with the declaration added to the copy of that crate. The values are Linux's

@@ -3,12 +3,12 @@
 //! `faults` with `-- scenario=NAME ...`, plus the hermit-abi app), each scenario at several CPU
 //! counts, on q35 and in xAPIC mode for a subset.
 
-use crate::cases::{Case, Expect, BOOT_TIMEOUT};
-use crate::exit_status::PANIC;
-use crate::matrix::Row;
+use crate::cases::matrix::Row;
+use crate::cases::stop_expect::{Check, Cmp};
+use crate::cases::summary::Field;
+use crate::cases::table::{Case, Expect, BOOT_TIMEOUT};
+use crate::qemu::exit_status::PANIC;
 use crate::qemu::Machine;
-use crate::stop_expect::{Check, Cmp};
-use crate::summary::Field;
 
 /// Every fault case checks for 10 ms after the report that no stopped CPU still runs, and gives
 /// NMIs half a second: with 8 or more busy vCPUs on 2 host cores a vCPU thread can wait tens of

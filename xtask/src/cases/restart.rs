@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use crate::cases::{Case, Expect};
-use crate::exit_status::{CRASH_LOOP, RESTART_IMPOSSIBLE, SUCCESS};
+use crate::cases::table::{Case, Expect};
+use crate::qemu::exit_status::{CRASH_LOOP, RESTART_IMPOSSIBLE, SUCCESS};
 use crate::qemu::Machine;
 
 /// A soak of `cycles` warm restarts at `smp` CPUs; `limit` bounds the whole run.

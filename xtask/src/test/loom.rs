@@ -2,8 +2,9 @@
 
 use anyhow::{bail, Result};
 
-use crate::tally::Tally;
-use crate::{cargo_test, workspace};
+use crate::host::workspace;
+use crate::test::cargo_test;
+use crate::test::Tally;
 
 /// The loom models, relative to the workspace root.
 const MODELS: &str = "stop/tests/loom.rs";

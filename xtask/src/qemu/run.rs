@@ -6,12 +6,12 @@ use std::time::Duration;
 use anyhow::{bail, Result};
 use clap::Args;
 
-use crate::accel::{self, AccelArg};
-use crate::child::Echo;
-use crate::qemu::{Boot, Machine, Outcome};
-use crate::size::MemSize;
-use crate::symbolize::Symbolizer;
-use crate::{apps, exit_status, setup};
+use crate::build::apps;
+use crate::host::child::Echo;
+use crate::host::setup;
+use crate::qemu::accel::{self, AccelArg};
+use crate::qemu::exit_status;
+use crate::qemu::{Boot, Machine, MemSize, Outcome, Symbolizer};
 
 /// The showcase app: it always ends in a deliberate panic, to show the stop report.
 const DEMO_APP: &str = "demo";

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, ensure, Context, Result};
 use serde::Serialize;
 
-use crate::bench_output::{self, Figures, Mark, RestartOutput};
-use crate::child::Echo;
+use crate::bench::output::{self, Figures, Mark, RestartOutput};
+use crate::host::child::Echo;
 use crate::qemu::{Boot, OnReset, Outcome, QemuRun};
 
 /// Kernel options of the warm run, before `restart.max=` (set to the sample count, so the
@@ -82,7 +82,7 @@ pub fn measure(base: &Boot, plan: Plan) -> Result<RestartFigures> {
             warm.run.report(None)
         ),
     };
-    let out = bench_output::parse_restarts(&warm.run.serial)
+    let out = output::parse_restarts(&warm.run.serial)
         .with_context(|| format!("warm-restart run: {exit}\n{}", warm.run.report(None)))?;
     ensure!(
         exit.status() == Some(0) && out.done == Some(samples),
@@ -106,7 +106,7 @@ pub fn measure(base: &Boot, plan: Plan) -> Result<RestartFigures> {
             reboot.run.report(None)
         );
     }
-    bench_output::parse_restarts(&reboot.run.serial)
+    output::parse_restarts(&reboot.run.serial)
         .with_context(|| format!("VM-reboot run\n{}", reboot.run.report(None)))?;
     let Some(reboot_host) = Figures::of(&mut reboot.host_ns.clone()) else {
         bail!(
@@ -147,7 +147,7 @@ fn timed_run(base: &Boot, append: &str, timeout: Duration, on_reset: OnReset) ->
     };
     let run = boot.boot_on_reset(timeout, Echo::Annotated(&watch), on_reset)?;
     let marks = marks.into_inner().unwrap_or_else(|e| e.into_inner());
-    let host_ns = bench_output::trigger_to_entry(&marks, |from, to| {
+    let host_ns = output::trigger_to_entry(&marks, |from, to| {
         u64::try_from(to.saturating_duration_since(*from).as_nanos()).unwrap_or(u64::MAX)
     });
     Ok(TimedRun { run, host_ns })
@@ -203,7 +203,7 @@ fn serial_share(out: &RestartOutput, guest_median_ns: u64) -> Result<SerialShare
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench_output::{Output, TimedLine};
+    use crate::bench::output::{Output, TimedLine};
 
     #[test]
     fn the_serial_share_comes_from_two_line_lengths() {

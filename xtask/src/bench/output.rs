@@ -371,7 +371,7 @@ impl<'a> Fields<'a> {
 /// The bench app's statistics, pure `core` code: compiled here so that host-side samples are
 /// summarised exactly as the guest's, and so that its unit tests run with `cargo test` (the
 /// kernel crate itself does not build for the host).
-#[path = "../../apps/bench/src/stats.rs"]
+#[path = "../../../apps/bench/src/stats.rs"]
 mod guest_stats;
 
 #[cfg(test)]
