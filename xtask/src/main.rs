@@ -1,7 +1,16 @@
 //! allstop's build, run and test driver: `cargo xtask <command>`.
 //!
-//! One file per subcommand (`build`, `run`, `qemu_test`, `loom`, `test`); the helpers they share
-//! live in their own files (QEMU command line, process supervision, exit-status decoding, ...).
+//! The sources are grouped by concern, each subcommand (its flags and entry point) in the folder
+//! of its concern:
+//! - `build/`: finding and building the apps (kernel apps; std apps for Hermit); `build`.
+//! - `qemu/`: the QEMU command line and one supervised boot, the accelerator, the guest's exit
+//!   status, backtrace symbolization; `run`.
+//! - `cases/`: the QEMU test cases, what each expects, judging a boot, the scenario matrix;
+//!   `qemu-test`.
+//! - `bench/`: the bench app's boots, its output, restart latency and the report; `bench`.
+//! - `test/`: `cargo test` and loom runs and their pass/fail tally; `loom` and `test`.
+//! - `host/`: what all of them use: supervised child processes, the workspace and cargo, the
+//!   prerequisites.
 
 mod bench;
 mod build;

@@ -1,6 +1,6 @@
 //! `cargo xtask bench`: boots the `bench` app once per CPU count, reads its figures, times
 //! panic-to-exit from outside, measures restart latency (warm restart against a full VM reboot,
-//! two more boots per CPU count, `bench_restart.rs`), and prints a table (plus `--json` and
+//! two more boots per CPU count, `restart.rs`), and prints a table (plus `--json` and
 //! `--svg` files).
 //!
 //! # How to read the output

@@ -323,7 +323,7 @@ fn what_to_try() -> String {
     format!(
         "try another nightly: `rustup toolchain install nightly-YYYY-MM-DD --profile minimal \
          --component rust-src`, then run xtask with {NIGHTLY_VAR}=nightly-YYYY-MM-DD; if std only \
-         lacks a hermit-abi item, add it to ADDED_ITEMS in xtask/src/std_source.rs"
+         lacks a hermit-abi item, add it to ADDED_ITEMS in xtask/src/build/std_source.rs"
     )
 }
 
