@@ -1,40 +1,23 @@
 //! allstop's build, run and test driver: `cargo xtask <command>`.
 //!
-//! One file per subcommand (`build`, `run`, `qemu_test`, `loom`, `test`); the helpers they share
-//! live in their own files (QEMU command line, process supervision, exit-status decoding, ...).
+//! The sources are grouped by concern, each subcommand (its flags and entry point) in the folder
+//! of its concern:
+//! - `build/`: finding and building the apps (kernel apps; std apps for Hermit); `build`.
+//! - `qemu/`: the QEMU command line and one supervised boot, the accelerator, the guest's exit
+//!   status, backtrace symbolization; `run`.
+//! - `cases/`: the QEMU test cases, what each expects, judging a boot, the scenario matrix;
+//!   `qemu-test`.
+//! - `bench/`: the bench app's boots, its output, restart latency and the report; `bench`.
+//! - `test/`: `cargo test` and loom runs and their pass/fail tally; `loom` and `test`.
+//! - `host/`: what all of them use: supervised child processes, the workspace and cargo, the
+//!   prerequisites.
 
-mod accel;
-mod apps;
 mod bench;
-mod bench_output;
-mod bench_report;
 mod build;
-mod cargo_test;
 mod cases;
-mod child;
-mod exit_status;
-mod loom;
-mod matrix;
-mod pace;
-mod plot;
+mod host;
 mod qemu;
-mod qemu_test;
-mod restart_cases;
-mod run;
-mod setup;
-mod size;
-mod std_app;
-mod std_cases;
-mod std_source;
-mod std_target;
-mod stop_cases;
-mod stop_expect;
-mod summary;
-mod symbolize;
-mod tally;
 mod test;
-mod verdict;
-mod workspace;
 
 use std::process::ExitCode;
 
@@ -57,9 +40,9 @@ enum Command {
     /// Build kernel apps for x86_64-unknown-none (all apps unless --app is given).
     Build(build::BuildArgs),
     /// Build an app and boot it in QEMU; exits with the guest's status.
-    Run(run::RunArgs),
+    Run(qemu::RunArgs),
     /// Boot every QEMU test case (or the --quick subset), judge each, print the scenario matrix.
-    QemuTest(qemu_test::QemuTestArgs),
+    QemuTest(cases::QemuTestArgs),
     /// Model-check the stop protocol with loom (stop/tests/loom.rs).
     Loom,
     /// Benchmark the stop path against raw IPI/NMI round trips, per CPU count.
@@ -71,15 +54,15 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Err(err) = child::kill_children_on_signal() {
+    if let Err(err) = host::child::kill_children_on_signal() {
         eprintln!("error: {err:#}");
         return ExitCode::from(EXIT_XTASK_FAILED);
     }
     let result = match cli.command {
         Command::Build(args) => build::build(&args).map(|()| ExitCode::SUCCESS),
-        Command::Run(args) => run::run(&args),
-        Command::QemuTest(args) => qemu_test::qemu_test(&args).map(|tally| tally.exit_code()),
-        Command::Loom => loom::loom().map(|tally| tally.exit_code()),
+        Command::Run(args) => qemu::run(&args),
+        Command::QemuTest(args) => cases::qemu_test(&args).map(|tally| tally.exit_code()),
+        Command::Loom => test::loom().map(|tally| tally.exit_code()),
         Command::Test(args) => test::test(&args),
         Command::Bench(args) => bench::bench(&args),
     };

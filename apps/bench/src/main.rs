@@ -8,7 +8,7 @@
 //! bring-up time. Then it prints the trigger line and panics, so that the host can time
 //! panic-to-exit.
 //!
-//! Output, one line per metric (the contract with xtask's parser, `xtask/src/bench_output.rs`):
+//! Output, one line per metric (the contract with xtask's parser, `xtask/src/bench/output.rs`):
 //! - `bench: start cpus=C iters=N vector_timeout_ns=T short_vector_timeout_ns=S nmi_timeout_ns=M`
 //! - `bench: <metric> n=.. min_ns=.. median_ns=.. p99_ns=.. max_ns=..` followed, for stops, by
 //!   `vector=.. nmi=.. self=.. init=.. stuck=..` (targets by path, summed over the samples) and,

@@ -4,7 +4,7 @@
 //! makes every panic a full VM reboot: each boot is cold (it counts no restart), so the run goes
 //! on until xtask kills QEMU; xtask times those from outside.
 //!
-//! Lines, after main's `bench: app-entry` (the contract with `xtask/src/bench_output.rs`):
+//! Lines, after main's `bench: app-entry` (the contract with `xtask/src/bench/output.rs`):
 //! - `bench: restart_sample latency_ns=X entry_print_ns=Y`, in every run after a warm restart:
 //!   the runtime's own measure of that restart (from the panic to every CPU online again), and
 //!   how long this run took to print its app-entry line, followed by

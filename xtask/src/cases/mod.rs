@@ -1,0 +1,15 @@
+//! `cargo xtask qemu-test`: the table of QEMU cases, what each expects (of the stop summary too),
+//! judging a boot, the scenario matrix, and the time limits' pace under KVM.
+
+mod matrix;
+mod pace;
+mod qemu_test;
+mod restart;
+mod std_apps;
+mod stop;
+mod stop_expect;
+mod summary;
+mod table;
+mod verdict;
+
+pub(crate) use qemu_test::{qemu_test, QemuTestArgs};

@@ -1,0 +1,86 @@
+//! std-app cases, guarding that ordinary std programs (threads, locks, channels, panics) run
+//! on the runtime: built for Hermit (soft-float) and linked with the runtime. Skipped, with the reason printed, where the nightly toolchain they need
+//! is missing and cannot be installed.
+
+use anyhow::Result;
+
+use crate::build::std_app;
+use crate::cases::summary::Field;
+use crate::cases::table::{Case, Expect};
+use crate::qemu::exit_status::PANIC;
+use crate::qemu::Machine;
+
+/// CPU counts std-sync runs with.
+const SYNC_SMP: [u32; 4] = [1, 2, 3, 8];
+
+/// The std-app cases: std-hello and std-panic at 4 CPUs and std-sync at 4 in the quick subset,
+/// std-sync at 1, 2, 3 and 8 CPUs in the full run.
+pub fn all() -> Vec<Case> {
+    let sync = |smp: u32| {
+        Case::new(&format!("std-sync-smp{smp}"), "std-sync")
+            .on(Machine::Q35, smp)
+            .require(&[format!("std-sync: {smp} CPUs"), "std-sync: ok".to_string()])
+            .field(Field::Stuck, 0)
+    };
+    let mut cases = vec![
+        Case::new("std-hello-smp4", "std-hello")
+            .on(Machine::Q35, 4)
+            .require(&[
+                "std-hello: 4 CPUs",
+                "std-hello: total 500000500000 (expected 500000500000)",
+                "std-hello: done",
+            ])
+            .field(Field::Stuck, 0)
+            .quick(),
+        Case::new("std-panic-smp4", "std-panic")
+            .on(Machine::Q35, 4)
+            .expect(Expect::Status(PANIC), crate::cases::table::BOOT_TIMEOUT)
+            .require(&[
+                "std-panic: holder has the lock and sleeps",
+                "panicked at apps/std-panic/src/main.rs",
+                "std-panic: worker gives up",
+                "PANIC on cpu",
+                "sys_abort called",
+            ])
+            .forbid_only(&["std-panic: FAILED", "inside the panic path"])
+            .field(Field::Targets, 3)
+            .field(Field::Stuck, 0)
+            .quick(),
+        sync(4).quick(),
+    ];
+    cases.extend(SYNC_SMP.map(sync));
+    cases
+}
+
+/// Drops the cases that boot std apps when std apps cannot be built here, saying why.
+pub fn drop_unbuildable(cases: &mut Vec<Case>) -> Result<()> {
+    let apps: Vec<&str> = cases.iter().map(|c| c.app).collect();
+    let (std_apps, _) = std_app::partition(&apps)?;
+    if std_apps.is_empty() {
+        return Ok(());
+    }
+    if let Some(why) = std_app::toolchain_missing() {
+        let before = cases.len();
+        cases.retain(|c| !std_apps.contains(&c.app));
+        println!("skipped {} std-app case(s): {why}", before - cases.len());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_std_case_boots_a_std_app_with_a_unique_name() {
+        let cases = all();
+        let (std_apps, kernel_apps) =
+            std_app::partition(&cases.iter().map(|c| c.app).collect::<Vec<_>>()).unwrap();
+        assert!(kernel_apps.is_empty(), "{kernel_apps:?}");
+        assert_eq!(std_apps.len(), cases.len());
+        let mut names: Vec<_> = cases.iter().map(|c| c.name.as_str()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), cases.len());
+    }
+}

@@ -1,0 +1,132 @@
+//! `cargo xtask run`: builds one app and boots it in QEMU, the serial console on stdout.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Result};
+use clap::Args;
+
+use crate::build::apps;
+use crate::host::child::Echo;
+use crate::host::setup;
+use crate::qemu::accel::{self, AccelArg};
+use crate::qemu::exit_status;
+use crate::qemu::{Boot, Machine, MemSize, Outcome, Symbolizer};
+
+/// The showcase app: it always ends in a deliberate panic, to show the stop report.
+const DEMO_APP: &str = "demo";
+/// The app `run` boots without `--app`.
+const DEFAULT_APP: &str = DEMO_APP;
+/// Exit code after a timeout (as timeout(1)).
+const EXIT_TIMEOUT: u8 = 124;
+/// Hard limit on a run when `--timeout` is not given.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// Hard limit on a `--gdb` run when `--timeout` is not given (a debugging session is slow).
+const DEFAULT_GDB_TIMEOUT: Duration = Duration::from_secs(60 * 60);
+
+/// Flags of `cargo xtask run`.
+#[derive(Args)]
+pub struct RunArgs {
+    /// The app to boot.
+    #[arg(long, value_name = "NAME", default_value = DEFAULT_APP)]
+    app: String,
+    /// Number of CPUs.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
+    smp: u32,
+    /// Guest RAM, e.g. 512M or 1G (plain numbers are MiB).
+    #[arg(long, value_name = "SIZE", default_value_t = MemSize::DEFAULT)]
+    mem: MemSize,
+    /// QEMU machine type.
+    #[arg(long, value_enum, default_value_t)]
+    machine: Machine,
+    /// QEMU CPU model (default: max under TCG, host,-arch-capabilities under KVM).
+    #[arg(long, value_name = "MODEL")]
+    cpu: Option<String>,
+    /// Accelerator.
+    #[arg(long, value_enum, default_value_t)]
+    accel: AccelArg,
+    /// Boot command line, e.g. "log=debug".
+    #[arg(long, value_name = "\"k=v ...\"", default_value = "")]
+    append: String,
+    /// Hard limit in seconds; QEMU is killed after it (default: 60, or 3600 with --gdb).
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    timeout: Option<u64>,
+    /// Start halted and wait for gdb on localhost:1234.
+    #[arg(long)]
+    gdb: bool,
+    /// Build with the release profile.
+    #[arg(long)]
+    release: bool,
+}
+
+/// Builds and boots, symbolizing backtrace lines as they stream; the exit code is the guest's
+/// status, 124 on timeout.
+pub fn run(args: &RunArgs) -> Result<ExitCode> {
+    apps::check_known([args.app.as_str()], &apps::known()?, "run")?;
+    setup::kernel_target()?;
+    setup::qemu()?;
+    let elves = apps::build(&[args.app.as_str()], args.release)?;
+    let decision = accel::detect(args.accel);
+    eprintln!("xtask: {decision}");
+    let timeout = match (args.timeout, args.gdb) {
+        (Some(secs), _) => Duration::from_secs(secs),
+        (None, false) => DEFAULT_TIMEOUT,
+        (None, true) => DEFAULT_GDB_TIMEOUT,
+    };
+    let boot = Boot {
+        kernel: &elves[&args.app],
+        append: &args.append,
+        machine: args.machine,
+        smp: args.smp,
+        mem: args.mem,
+        accel: decision.accel,
+        cpu: args.cpu.as_deref(),
+        gdb: args.gdb,
+    };
+    eprintln!(
+        "xtask: {} (timeout {}s)",
+        boot.command_line(),
+        timeout.as_secs()
+    );
+    if args.gdb {
+        eprintln!(
+            "xtask: QEMU waits for gdb: gdb -ex 'target remote :1234' {}",
+            boot.kernel.display()
+        );
+    }
+    let symbols = Symbolizer::load(boot.kernel)
+        .inspect_err(|err| eprintln!("xtask: backtraces stay unsymbolized: {err:#}"))
+        .ok();
+    let annotate = |line: &str| symbols.as_ref().and_then(|s| s.annotate(line));
+    let run = boot.boot(timeout, Echo::Annotated(&annotate))?;
+    if !run.serial.is_empty() && !run.serial.ends_with('\n') {
+        println!();
+    }
+    match run.outcome {
+        Outcome::TimedOut(limit) => {
+            eprintln!(
+                "timeout after {}s: killed QEMU (pid {})\n{}",
+                limit.as_secs(),
+                run.pid,
+                run.report(symbols.as_ref())
+            );
+            Ok(ExitCode::from(EXIT_TIMEOUT))
+        }
+        Outcome::Exited(exit) => match exit.status() {
+            Some(status) => {
+                let note = if args.app == DEMO_APP && status == exit_status::PANIC {
+                    ": the demo always ends in this deliberate panic"
+                } else {
+                    ""
+                };
+                eprintln!(
+                    "xtask: {exit} after {:.2}s{note}",
+                    run.elapsed.as_secs_f64()
+                );
+                // QEMU's exit code has 8 bits, so a decoded status is at most 127.
+                Ok(ExitCode::from(u8::try_from(status).unwrap_or(u8::MAX)))
+            }
+            None => bail!("{exit}\n{}", run.report(symbols.as_ref())),
+        },
+    }
+}
