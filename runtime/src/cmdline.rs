@@ -67,23 +67,151 @@ pub struct BootOptions {
 }
 
 impl Default for BootOptions {
+    /// Every option at its default in [`OPTIONS`].
     fn default() -> Self {
-        Self {
-            log: LevelFilter::Info,
-            panic: PanicAction::Poweroff,
-            stop_vector_timeout: stop::DEFAULT_VECTOR_TIMEOUT,
-            stop_nmi_timeout: stop::DEFAULT_NMI_TIMEOUT,
-            stop_init_park: InitParkOption::Auto,
-            stop_verify: Duration::ZERO,
-            restart_max: DEFAULT_RESTART_MAX,
-            restart_window: DEFAULT_RESTART_WINDOW,
-            restart_brief_report: false,
-            inject_stop_during_bringup: false,
-            inject_ap_entry_fault: false,
-            inject_park_missing_ack: false,
+        let mut opts = PLACEHOLDERS;
+        for option in &OPTIONS {
+            let applied = (option.apply)(&mut opts, option.default);
+            debug_assert!(applied.is_some(), "the default of {} parses", option.key);
         }
+        opts
     }
 }
+
+/// What [`BootOptions::default`] starts from: every field is then set from [`OPTIONS`] (a
+/// test changes every field here and checks the defaults stay the same).
+const PLACEHOLDERS: BootOptions = BootOptions {
+    log: LevelFilter::Off,
+    panic: PanicAction::Halt,
+    stop_vector_timeout: Duration::ZERO,
+    stop_nmi_timeout: Duration::ZERO,
+    stop_init_park: InitParkOption::Off,
+    stop_verify: Duration::ZERO,
+    restart_max: 0,
+    restart_window: Duration::ZERO,
+    restart_brief_report: false,
+    inject_stop_during_bringup: false,
+    inject_ap_entry_fault: false,
+    inject_park_missing_ack: false,
+};
+
+/// One kernel option: its key, the form of its value, its default as written on the command
+/// line, and how a value is applied. [`OPTIONS`] lists them all; parsing, the warnings, the
+/// defaults and the README's table come from it.
+pub struct BootOption {
+    /// The key, as in `key=value`.
+    pub key: &'static str,
+    /// What the value may be.
+    pub expected: &'static str,
+    /// The default value, as it would be written after `key=`.
+    pub default: &'static str,
+    /// Sets the option from a value; `None` (nothing set) if the value is malformed.
+    apply: fn(&mut BootOptions, &str) -> Option<()>,
+}
+
+impl fmt::Debug for BootOption {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "BootOption({})", self.key)
+    }
+}
+
+/// Options are the same when their keys are (keys are unique in [`OPTIONS`]).
+impl PartialEq for BootOption {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+
+impl Eq for BootOption {}
+
+/// Every kernel option.
+pub const OPTIONS: [BootOption; 12] = [
+    BootOption {
+        key: "log",
+        expected: "off|error|warn|info|debug|trace",
+        default: "info",
+        apply: |o, v| parse_level(v).map(|x| o.log = x),
+    },
+    BootOption {
+        key: "panic",
+        expected: "poweroff|reboot|halt|restart",
+        default: "poweroff",
+        apply: |o, v| parse_panic_action(v).map(|x| o.panic = x),
+    },
+    BootOption {
+        key: "restart.max",
+        expected: "a number of restarts",
+        default: "5",
+        apply: |o, v| v.parse().ok().map(|x| o.restart_max = x),
+    },
+    BootOption {
+        key: "restart.window_ms",
+        expected: "milliseconds, at least 1",
+        default: "1000",
+        apply: |o, v| {
+            let ms = v.parse::<u64>().ok().filter(|&ms| ms > 0);
+            ms.map(|ms| o.restart_window = Duration::from_millis(ms))
+        },
+    },
+    BootOption {
+        key: "restart.report",
+        expected: "full|brief",
+        default: "full",
+        apply: |o, v| {
+            let brief = match v {
+                "full" => Some(false),
+                "brief" => Some(true),
+                _ => None,
+            };
+            brief.map(|brief| o.restart_brief_report = brief)
+        },
+    },
+    BootOption {
+        key: "stop.vector_timeout_us",
+        expected: TIMEOUT_RANGE,
+        default: "1000",
+        apply: |o, v| parse_timeout_us(v).map(|x| o.stop_vector_timeout = x),
+    },
+    BootOption {
+        key: "stop.nmi_timeout_us",
+        expected: TIMEOUT_RANGE,
+        default: "10000",
+        apply: |o, v| parse_timeout_us(v).map(|x| o.stop_nmi_timeout = x),
+    },
+    BootOption {
+        key: "stop.init_park",
+        expected: "auto|on|off",
+        default: "auto",
+        apply: |o, v| parse_init_park(v).map(|x| o.stop_init_park = x),
+    },
+    BootOption {
+        key: "stop.verify_ms",
+        expected: "milliseconds, 0..=10000",
+        default: "0",
+        apply: |o, v| {
+            let ms = v.parse::<u64>().ok().filter(|&ms| ms <= MAX_VERIFY_MS);
+            ms.map(|ms| o.stop_verify = Duration::from_millis(ms))
+        },
+    },
+    BootOption {
+        key: "inject.stop_during_bringup",
+        expected: "0|1",
+        default: "0",
+        apply: |o, v| parse_flag(v).map(|x| o.inject_stop_during_bringup = x),
+    },
+    BootOption {
+        key: "inject.ap_entry_fault",
+        expected: "0|1",
+        default: "0",
+        apply: |o, v| parse_flag(v).map(|x| o.inject_ap_entry_fault = x),
+    },
+    BootOption {
+        key: "inject.park_missing_ack",
+        expected: "0|1",
+        default: "0",
+        apply: |o, v| parse_flag(v).map(|x| o.inject_park_missing_ack = x),
+    },
+];
 
 /// A problem with one command-line word; the boot goes on with the default.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,14 +221,12 @@ pub enum Warning<'a> {
         /// The whole word.
         word: &'a str,
     },
-    /// The key is known but its value is missing or malformed.
+    /// The key is known but its value is missing or malformed: the option's default stays.
     BadValue {
         /// The whole word.
         word: &'a str,
-        /// What the value may be.
-        expected: &'static str,
-        /// The `key=value` kept instead.
-        kept: &'static str,
+        /// The option.
+        option: &'static BootOption,
     },
 }
 
@@ -108,13 +234,10 @@ impl fmt::Display for Warning<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Warning::UnknownKey { word } => write!(f, "unknown boot option '{word}'; ignored"),
-            Warning::BadValue {
-                word,
-                expected,
-                kept,
-            } => write!(
+            Warning::BadValue { word, option } => write!(
                 f,
-                "boot option '{word}': invalid value (expected {expected}); keeping {kept}"
+                "boot option '{word}': invalid value (expected {}); keeping {}={}",
+                option.expected, option.key, option.default
             ),
         }
     }
@@ -153,10 +276,6 @@ impl<'a> CommandLine<'a> {
 
 /// Longest stop timeout accepted, so a typo cannot make a stop wait for hours.
 const MAX_STOP_TIMEOUT_US: u64 = 10_000_000;
-/// Default crash-loop limit: more than this many warm restarts inside the window powers off.
-const DEFAULT_RESTART_MAX: u64 = 5;
-/// Default crash-loop window.
-const DEFAULT_RESTART_WINDOW: Duration = Duration::from_millis(1000);
 /// Longest heartbeat watch accepted.
 const MAX_VERIFY_MS: u64 = 10_000;
 /// What a stop timeout may be.
@@ -171,70 +290,12 @@ impl BootOptions {
                 Some((key, value)) => (key, Some(value)),
                 None => (word, None),
             };
-            let bad = |expected, kept| Warning::BadValue {
-                word,
-                expected,
-                kept,
+            let Some(option) = OPTIONS.iter().find(|o| o.key == key) else {
+                warn(Warning::UnknownKey { word });
+                continue;
             };
-            let accepted = match key {
-                "log" => value
-                    .and_then(parse_level)
-                    .map(|v| opts.log = v)
-                    .ok_or_else(|| bad("off|error|warn|info|debug|trace", "log=info")),
-                "panic" => value
-                    .and_then(parse_panic_action)
-                    .map(|v| opts.panic = v)
-                    .ok_or_else(|| bad("poweroff|reboot|halt|restart", "panic=poweroff")),
-                "restart.max" => value
-                    .and_then(|v| v.parse::<u64>().ok())
-                    .map(|v| opts.restart_max = v)
-                    .ok_or_else(|| bad("a number of restarts", "restart.max=5")),
-                "restart.report" => value
-                    .and_then(|v| match v {
-                        "full" => Some(false),
-                        "brief" => Some(true),
-                        _ => None,
-                    })
-                    .map(|brief| opts.restart_brief_report = brief)
-                    .ok_or_else(|| bad("full|brief", "restart.report=full")),
-                "restart.window_ms" => value
-                    .and_then(|v| v.parse::<u64>().ok())
-                    .filter(|&ms| ms > 0)
-                    .map(|ms| opts.restart_window = Duration::from_millis(ms))
-                    .ok_or_else(|| bad("milliseconds, at least 1", "restart.window_ms=1000")),
-                "stop.vector_timeout_us" => value
-                    .and_then(parse_timeout_us)
-                    .map(|v| opts.stop_vector_timeout = v)
-                    .ok_or_else(|| bad(TIMEOUT_RANGE, "stop.vector_timeout_us=1000")),
-                "stop.nmi_timeout_us" => value
-                    .and_then(parse_timeout_us)
-                    .map(|v| opts.stop_nmi_timeout = v)
-                    .ok_or_else(|| bad(TIMEOUT_RANGE, "stop.nmi_timeout_us=10000")),
-                "stop.init_park" => value
-                    .and_then(parse_init_park)
-                    .map(|v| opts.stop_init_park = v)
-                    .ok_or_else(|| bad("auto|on|off", "stop.init_park=auto")),
-                "stop.verify_ms" => value
-                    .and_then(|v| v.parse::<u64>().ok())
-                    .filter(|&ms| ms <= MAX_VERIFY_MS)
-                    .map(|ms| opts.stop_verify = Duration::from_millis(ms))
-                    .ok_or_else(|| bad("milliseconds, 0..=10000", "stop.verify_ms=0")),
-                "inject.stop_during_bringup" => value
-                    .and_then(parse_flag)
-                    .map(|v| opts.inject_stop_during_bringup = v)
-                    .ok_or_else(|| bad("0|1", "inject.stop_during_bringup=0")),
-                "inject.ap_entry_fault" => value
-                    .and_then(parse_flag)
-                    .map(|v| opts.inject_ap_entry_fault = v)
-                    .ok_or_else(|| bad("0|1", "inject.ap_entry_fault=0")),
-                "inject.park_missing_ack" => value
-                    .and_then(parse_flag)
-                    .map(|v| opts.inject_park_missing_ack = v)
-                    .ok_or_else(|| bad("0|1", "inject.park_missing_ack=0")),
-                _ => Err(Warning::UnknownKey { word }),
-            };
-            if let Err(w) = accepted {
-                warn(w);
+            if value.and_then(|v| (option.apply)(&mut opts, v)).is_none() {
+                warn(Warning::BadValue { word, option });
             }
         }
         opts
@@ -377,35 +438,108 @@ mod tests {
     /// it changes nothing and warns about nothing.
     #[test]
     fn each_kept_value_is_the_default() {
-        const KEYS: [&str; 12] = [
-            "log",
-            "panic",
-            "restart.max",
-            "restart.report",
-            "restart.window_ms",
-            "stop.vector_timeout_us",
-            "stop.nmi_timeout_us",
-            "stop.init_park",
-            "stop.verify_ms",
-            "inject.stop_during_bringup",
-            "inject.ap_entry_fault",
-            "inject.park_missing_ack",
-        ];
-        for key in KEYS {
-            let word = format!("{key}=?");
-            let mut kept = None;
-            BootOptions::parse(&word, |w| match w {
-                Warning::BadValue { kept: k, .. } => kept = Some(k),
-                other => panic!("{other}"),
-            });
-            let kept = kept.unwrap_or_else(|| panic!("'{word}' was accepted"));
-            assert!(kept.starts_with(&format!("{key}=")), "{key}: keeps {kept}");
-            assert_eq!(
-                parse(kept),
-                (BootOptions::default(), vec![]),
-                "{key}: the warning says it keeps '{kept}', which is not the default"
+        for option in &OPTIONS {
+            let word = format!("{}=?", option.key);
+            let (opts, warnings) = parse(&word);
+            assert_eq!(opts, BootOptions::default(), "{word}");
+            let kept = format!("{}={}", option.key, option.default);
+            assert_eq!(warnings.len(), 1, "{word}: {warnings:?}");
+            assert!(
+                warnings[0].ends_with(&format!("keeping {kept}")),
+                "{warnings:?}"
+            );
+            assert_eq!(parse(&kept), (BootOptions::default(), vec![]), "{kept}");
+        }
+    }
+
+    /// The defaults come from the table alone: starting from other placeholders changes nothing.
+    #[test]
+    fn every_field_comes_from_the_table() {
+        let mut opts = BootOptions {
+            log: LevelFilter::Trace,
+            panic: PanicAction::Restart,
+            stop_vector_timeout: Duration::from_secs(7),
+            stop_nmi_timeout: Duration::from_secs(7),
+            stop_init_park: InitParkOption::On,
+            stop_verify: Duration::from_secs(7),
+            restart_max: 77,
+            restart_window: Duration::from_secs(7),
+            restart_brief_report: true,
+            inject_stop_during_bringup: true,
+            inject_ap_entry_fault: true,
+            inject_park_missing_ack: true,
+        };
+        for option in &OPTIONS {
+            assert_eq!((option.apply)(&mut opts, option.default), Some(()));
+        }
+        assert_eq!(opts, BootOptions::default());
+        assert_ne!(PLACEHOLDERS, BootOptions::default());
+    }
+
+    #[test]
+    fn keys_are_unique() {
+        for (i, option) in OPTIONS.iter().enumerate() {
+            assert!(
+                OPTIONS[i + 1..].iter().all(|o| o.key != option.key),
+                "{} twice",
+                option.key
             );
         }
+    }
+
+    #[test]
+    fn stop_timeouts_default_to_the_stop_crates() {
+        let opts = BootOptions::default();
+        assert_eq!(opts.stop_vector_timeout, stop::DEFAULT_VECTOR_TIMEOUT);
+        assert_eq!(opts.stop_nmi_timeout, stop::DEFAULT_NMI_TIMEOUT);
+    }
+
+    /// `(key, default)` of each row of the README's kernel-options table.
+    fn readme_rows(readme: &str) -> Vec<(String, String)> {
+        let table = readme
+            .split("### Kernel options")
+            .nth(1)
+            .expect("README has a 'Kernel options' section");
+        table
+            .lines()
+            .skip_while(|l| !l.starts_with('|'))
+            .take_while(|l| l.starts_with('|'))
+            .skip(2)
+            .map(|row| {
+                let cells: Vec<&str> = row.split(" | ").collect();
+                let backticked = |cell: &str| cell.split('`').nth(1).unwrap_or_default().to_owned();
+                let key = backticked(cells[0]);
+                let key = key.split('=').next().unwrap_or_default().to_owned();
+                (key, backticked(cells[1]))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_readme_lists_every_option_with_its_default() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+            .expect("README.md readable");
+        let table: Vec<(String, String)> = OPTIONS
+            .iter()
+            .map(|o| (o.key.to_owned(), o.default.to_owned()))
+            .collect();
+        assert_eq!(readme_rows(&readme), table);
+    }
+
+    #[test]
+    fn a_readme_row_with_another_default_is_caught() {
+        let readme = "### Kernel options\n\nText.\n\n| option | default | meaning |\n| --- | --- | --- |\n\
+                      | `log=off\\|info` | `info` | level |\n| `restart.max=N` | `6` | limit |\n\nAfter.\n";
+        let rows = readme_rows(readme);
+        assert_eq!(
+            rows,
+            [
+                ("log".into(), "info".into()),
+                ("restart.max".into(), "6".into())
+            ]
+        );
+        let restart_max = OPTIONS.iter().find(|o| o.key == "restart.max").unwrap();
+        assert_ne!(rows[1].1, restart_max.default);
     }
 
     #[test]
