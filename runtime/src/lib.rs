@@ -53,6 +53,7 @@ kernel_only! {
     pub mod stopping;
 
     mod upcalls;
+    pub mod interrupted;
 
     /// Interrupt control for apps: code that must not be interrupted, and test apps that want a
     /// CPU the stop vector cannot reach (so the stop path has to use an NMI).

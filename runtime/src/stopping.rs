@@ -11,7 +11,8 @@ use stop::{InitPark, RecordSnapshot, StopController, StopReport, Verdict};
 
 use crate::cmdline::{BootOptions, InitParkOption};
 use crate::per_cpu::MAX_CPUS;
-use crate::{arch, console, time};
+use crate::arch::TrapFrame;
+use crate::{arch, console, interrupted, time};
 
 /// The machine's stop controller.
 pub static STOP: StopController<X86Platform, MAX_CPUS> =
@@ -47,9 +48,15 @@ pub fn configure(opts: &BootOptions) {
 /// timeout, 4 vCPUs on a loaded 2-core host), and by a warm restart that needs it stopped.
 pub(crate) const BOOT_CPU_GRACE: Duration = Duration::from_secs(1);
 
-/// Stop-vector entry (interrupt handler). Returns only for a spurious vector.
-pub fn on_stop_vector() {
+/// Stop-vector entry (interrupt handler), which interrupted `frame`. Returns only for a
+/// spurious vector.
+pub fn on_stop_vector(frame: &TrapFrame) {
+    let saved = interrupted::save(frame);
     STOP.on_stop_vector(arch::percpu::current_index());
+    // Spurious: this CPU runs on, and a later stop saves its context then.
+    if saved {
+        interrupted::forget();
+    }
 }
 
 /// Whether an NMI on the calling CPU belongs to the stop under way; the NMI handler asks this
@@ -58,11 +65,17 @@ pub fn nmi_is_for_stop() -> bool {
     STOP.nmi_is_for_stop(arch::percpu::current_index())
 }
 
-/// NMI entry. Returns when the NMI is not a stop NMI and a stop is already under way (the
-/// stopper's own, or one that raced the stop); an NMI outside any stop is a fault.
-pub fn on_nmi() {
+/// NMI entry, the NMI having interrupted `frame`. Returns when the NMI is not a stop NMI and a
+/// stop is already under way (the stopper's own, or one that raced the stop); an NMI outside
+/// any stop is a fault.
+pub fn on_nmi(frame: &TrapFrame) {
     let cpu = arch::percpu::current_index();
+    let saved = STOP.stop_pending() && interrupted::save(frame);
     STOP.on_nmi(cpu);
+    // Not this CPU's stop NMI: it runs on.
+    if saved {
+        interrupted::forget();
+    }
     if !STOP.stop_pending() {
         panic!("unexpected NMI on cpu {cpu} (no stop under way)");
     }
@@ -88,6 +101,43 @@ static AT_STOP: Spinlock<[RecordSnapshot; MAX_CPUS]> =
 /// console lock.
 pub fn print_report(report: &Report) {
     console::write_fmt_breaking_lock(format_args!("{report}\n{}\n", report.summary()));
+    print_contexts(report);
+}
+
+/// Prints where each CPU the report calls stopped was: the registers its stop vector or stop
+/// NMI interrupted, the interrupted instruction (`  rip 0x...`) and the return addresses of the
+/// interrupted code (`  #N 0x...`), walked on that CPU's stack, which it never uses again. A
+/// walk ends at a frame pointer outside that stack, with a note.
+fn print_contexts(report: &Report) {
+    let out = |args: core::fmt::Arguments<'_>| console::write_fmt_breaking_lock(args);
+    for cpu in report.cpus().filter(|r| r.verdict == Verdict::Stopped) {
+        let i = cpu.index;
+        let (frame, stack) = match interrupted::context(i) {
+            interrupted::Context::Saved { frame, stack } => (frame, stack),
+            interrupted::Context::Incomplete => {
+                out(format_args!("cpu {i}: no context (its NMI came while it saved it)\n"));
+                continue;
+            }
+            interrupted::Context::None => {
+                out(format_args!("cpu {i}: no context (it stopped itself)\n"));
+                continue;
+            }
+        };
+        let irqs = if frame.interrupts_enabled() { "on" } else { "off" };
+        out(format_args!(
+            "cpu {i} was interrupted (interrupts {irqs}):\n{frame}\n  rip {:#018x}\n",
+            frame.rip
+        ));
+        let mut walk = interrupted::frames(&frame, stack);
+        for (n, address) in walk.by_ref().enumerate() {
+            out(format_args!("  #{n} {address:#018x}\n"));
+        }
+        if let Some(arch::backtrace::WalkEnd::BadFrame(at)) = walk.end() {
+            out(format_args!(
+                "  (frame chain ends at {at:#x}: not a frame on this CPU's stack)\n"
+            ));
+        }
+    }
 }
 
 /// With `stop.verify_ms=M`, waits M ms, then checks that no CPU the report calls stopped has

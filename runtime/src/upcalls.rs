@@ -1,7 +1,7 @@
 //! The entry points the hardware layer calls into: the boot path (cold boot and warm restart)
 //! and the interrupts the runtime handles. `arch` names nothing above it but this module.
 
-use crate::arch::{Interrupt, StartInfo};
+use crate::arch::{Interrupt, StartInfo, TrapFrame};
 use crate::smp::{nmi_requests, probe};
 use crate::stopping;
 
@@ -11,11 +11,12 @@ pub fn boot(info: StartInfo, heap: (u64, u64)) -> ! {
     crate::boot::main(info, heap)
 }
 
-/// An interrupt on the calling CPU (the trap entry acknowledges fixed vectors afterwards).
-pub fn interrupt(interrupt: Interrupt) {
+/// An interrupt on the calling CPU, which interrupted `frame` (the trap entry acknowledges
+/// fixed vectors afterwards).
+pub fn interrupt(interrupt: Interrupt, frame: &TrapFrame) {
     match interrupt {
         // Stops this CPU for good unless the vector is spurious.
-        Interrupt::StopVector => stopping::on_stop_vector(),
+        Interrupt::StopVector => stopping::on_stop_vector(frame),
         Interrupt::ProbeVector => probe::on_probe_vector(),
         // The stop comes first: a request's NMI may have merged with a stop NMI (two NMIs
         // latched together are delivered once), and answering the request would lose it.
@@ -23,7 +24,7 @@ pub fn interrupt(interrupt: Interrupt) {
             if stopping::nmi_is_for_stop()
                 || !nmi_requests::take(crate::arch::percpu::current_index())
             {
-                stopping::on_nmi();
+                stopping::on_nmi(frame);
             }
         }
     }

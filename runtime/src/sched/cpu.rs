@@ -151,7 +151,9 @@ pub fn run_ready(index: usize) {
         };
         irq::enable();
         *cpu.current.lock() = Some(next.clone());
+        crate::interrupted::enter_stack(next.stack.clone());
         context::switch(&cpu.idle, &next.context);
+        crate::interrupted::enter_kernel_stack();
         drop(next);
         if let Some(ended) = cpu.exiting.lock().take() {
             ended.finish();

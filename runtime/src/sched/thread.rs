@@ -18,6 +18,8 @@ pub struct Thread {
     pub cpu: usize,
     /// Its saved context while it does not run.
     pub context: Context,
+    /// Its stack's bytes (for reports of where a stopped CPU was).
+    pub stack: core::ops::Range<usize>,
     /// Its stack and TLS block, freed once it has switched away for the last time.
     memory: Spinlock<Option<(Stack, TlsBlock)>>,
     /// What it runs, taken when it starts.
@@ -55,6 +57,7 @@ impl Thread {
             id,
             cpu,
             context: Context::new(&stack, thread_main, tls.thread_pointer()),
+            stack: stack.range(),
             memory: Spinlock::new(Some((stack, tls))),
             start: Spinlock::new(Some((entry, arg))),
             wait: AtomicU64::new(0),

@@ -108,6 +108,7 @@ pub fn init_boot_cpu(apic_ids: &[u32]) -> &'static CpuBlock {
             .expect("topology holds at most MAX_CPUS CPUs");
     }
     let block = boot_cpu::set_up(apic_ids[0]);
+    crate::interrupted::set_kernel_stack(block.stack());
     STOP.boot_cpu(0).expect("boot CPU registered as Offline");
     STOP.online_cpu(0).expect("boot CPU is Booting");
     block
@@ -328,6 +329,7 @@ extern "C" fn ap_entry(index: usize) -> ! {
     // anything after this is reported like any other (the report's stop sends IPIs), instead
     // of ending in a silent triple fault.
     ap_start::set_up_this_ap(cpu.block);
+    crate::interrupted::set_kernel_stack(cpu.block.stack());
     super::injected::ap_entry_fault(index);
     if cpu
         .handshake

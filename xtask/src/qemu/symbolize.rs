@@ -1,5 +1,7 @@
-//! Turning the kernel's backtrace lines (`  #<i> 0x<16 hex digits>`, after `backtrace:`) into
-//! function and file:line, from the DWARF (or, without it, the symbol table) of the booted ELF.
+//! Turning the kernel's backtrace lines (`  #<i> 0x<16 hex digits>`, a return address, after
+//! `backtrace:` and in each stopped CPU's block; `  rip 0x<16 hex digits>`, an interrupted
+//! instruction) into function and file:line, from the DWARF (or, without it, the symbol table)
+//! of the booted ELF.
 
 use std::ops::Range;
 use std::path::Path;
@@ -10,30 +12,48 @@ use object::{Object, ObjectSection, SectionKind};
 
 use crate::host::workspace;
 
-/// One backtrace line: the frame number and its return address.
+/// One backtrace line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FrameLine {
-    /// The `#<i>` number.
-    pub index: u32,
-    /// The return address.
-    pub address: u64,
+pub enum FrameLine {
+    /// `  #<i> 0x...`: frame `index` returns to `address`.
+    Return {
+        /// The `#<i>` number.
+        index: u32,
+        /// The return address.
+        address: u64,
+    },
+    /// `  rip 0x...`: the instruction a stopped CPU was interrupted at.
+    Interrupted {
+        /// The instruction's address.
+        address: u64,
+    },
 }
 
 /// Parses a backtrace line as the kernel prints it (a trailing `\r` is allowed); anything else,
 /// including text already appended after the address, is `None`.
 pub fn parse_frame_line(line: &str) -> Option<FrameLine> {
-    let rest = line.trim_end_matches('\r').strip_prefix("  #")?;
-    let (index, hex) = rest.split_once(" 0x")?;
+    let line = line.trim_end_matches('\r');
+    if let Some(hex) = line.strip_prefix("  rip 0x") {
+        return Some(FrameLine::Interrupted {
+            address: parse_address(hex)?,
+        });
+    }
+    let (index, hex) = line.strip_prefix("  #")?.split_once(" 0x")?;
     if index.is_empty() || !index.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
+    Some(FrameLine::Return {
+        index: index.parse().ok()?,
+        address: parse_address(hex)?,
+    })
+}
+
+/// Sixteen hex digits.
+fn parse_address(hex: &str) -> Option<u64> {
     if hex.len() != 16 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
-    Some(FrameLine {
-        index: index.parse().ok()?,
-        address: u64::from_str_radix(hex, 16).ok()?,
-    })
+    u64::from_str_radix(hex, 16).ok()
 }
 
 /// Symbol lookups in one ELF. Shareable between threads (lookups take turns).
@@ -70,7 +90,12 @@ impl Symbolizer {
     /// address just before it), `<function>` alone without line information, `??` when
     /// nothing covers it. An inlined call names the function it was inlined into as well.
     pub fn describe_return_address(&self, return_address: u64) -> String {
-        let probe = return_address.saturating_sub(1);
+        self.describe(return_address.saturating_sub(1))
+    }
+
+    /// [`describe_return_address`](Self::describe_return_address) for the instruction at
+    /// `probe` itself.
+    fn describe(&self, probe: u64) -> String {
         if !self.code.iter().any(|range| range.contains(&probe)) {
             return "?? (not in a code section)".to_string();
         }
@@ -110,8 +135,11 @@ impl Symbolizer {
 
     /// The text to append to `line` if it is a backtrace line: ` <function> at <file>:<line>`.
     pub fn annotate(&self, line: &str) -> Option<String> {
-        let frame = parse_frame_line(line)?;
-        Some(format!(" {}", self.describe_return_address(frame.address)))
+        let text = match parse_frame_line(line)? {
+            FrameLine::Return { address, .. } => self.describe_return_address(address),
+            FrameLine::Interrupted { address } => self.describe(address),
+        };
+        Some(format!(" {text}"))
     }
 
     /// `text` with every backtrace line annotated (and line ends made `\n`).
@@ -149,17 +177,21 @@ mod tests {
     fn frame_lines_are_parsed_exactly() {
         assert_eq!(
             parse_frame_line("  #0 0x000000000012870d"),
-            Some(FrameLine {
+            Some(FrameLine::Return {
                 index: 0,
                 address: 0x12_870d
             })
         );
         assert_eq!(
             parse_frame_line("  #12 0xFFFFFFFF80001000\r"),
-            Some(FrameLine {
+            Some(FrameLine::Return {
                 index: 12,
                 address: 0xffff_ffff_8000_1000
             })
+        );
+        assert_eq!(
+            parse_frame_line("  rip 0x0000000000110ea0"),
+            Some(FrameLine::Interrupted { address: 0x11_0ea0 })
         );
         for not_a_frame in [
             "",
@@ -173,6 +205,9 @@ mod tests {
             "  #0 000000000000012870d",
             "  #0 0x000000000012870d main at x.rs:1",
             "  #0 0x0000000000012870d",
+            "  rip 0x110ea0",
+            "   rip 0x0000000000110ea0",
+            "  rip 0x0000000000110ea0 main at x.rs:1",
         ] {
             assert_eq!(parse_frame_line(not_a_frame), None, "{not_a_frame:?}");
         }
@@ -235,7 +270,7 @@ mod tests {
         let start = lookup_target_address(&elf);
         let symbols = Symbolizer::load(&elf).unwrap();
         let text = format!(
-            "backtrace:\r\n  #0 {:#018x}\r\n  #1 0x0000000000000001\nend",
+            "backtrace:\r\n  #0 {:#018x}\r\n  #1 0x0000000000000001\n  rip {start:#018x}\nend",
             start + 1
         );
         let annotated = symbols.annotate_text(&text);
@@ -253,7 +288,15 @@ mod tests {
             lines[2],
             "  #1 0x0000000000000001 ?? (not in a code section)"
         );
-        assert_eq!(lines[3], "end");
+        // An interrupted instruction is looked up at its own address, not the byte before.
+        assert!(
+            lines[3].starts_with(&format!(
+                "  rip {start:#018x} xtask::qemu::symbolize::tests::lookup_target at "
+            )),
+            "{}",
+            lines[3]
+        );
+        assert_eq!(lines[4], "end");
         assert_eq!(symbols.annotate("end"), None);
     }
 

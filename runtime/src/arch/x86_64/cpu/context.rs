@@ -199,6 +199,11 @@ impl Stack {
     fn top(&self) -> usize {
         self.base as usize + self.layout.size()
     }
+
+    /// The stack's bytes, lowest address..top.
+    pub fn range(&self) -> core::ops::Range<usize> {
+        self.base as usize..self.top()
+    }
 }
 
 impl Drop for Stack {

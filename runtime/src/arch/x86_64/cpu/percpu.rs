@@ -6,6 +6,7 @@ use alloc::alloc::{alloc, Layout};
 use alloc::boxed::Box;
 use core::cell::UnsafeCell;
 use core::mem::size_of;
+use core::ops::Range;
 
 use x86::bits64::segmentation::Descriptor64;
 use x86::bits64::task::TaskStateSegment;
@@ -68,8 +69,8 @@ const GUARDED_STACKS: [&str; 4] = ["kernel", "NMI", "double-fault", "machine-che
 pub struct CpuBlock {
     local: CpuLocal,
     apic_id: u32,
-    /// Top of the kernel stack (where RSP starts).
-    stack_top: usize,
+    /// The kernel stack: lowest usable address..top (where RSP starts).
+    stack: Range<usize>,
     /// The guard page under each of [`GUARDED_STACKS`] this block allocated (0: none).
     guard_pages: [usize; 4],
     tss: TaskStateSegment,
@@ -93,14 +94,15 @@ fn alloc_guarded_stack(size: usize) -> usize {
 }
 
 impl CpuBlock {
-    /// Creates the block for CPU `index` with its IST stacks and, unless `stack_top` names the
+    /// Creates the block for CPU `index` with its IST stacks and, unless `stack` names the
     /// stack it already runs on, a kernel stack. Runs on the boot CPU before the APs start (it
     /// changes the page tables for the guard page).
-    pub fn new(index: usize, apic_id: u32, stack_top: Option<usize>) -> &'static Self {
+    pub fn new(index: usize, apic_id: u32, stack: Option<Range<usize>>) -> &'static Self {
         let mut guard_pages = [0; 4];
-        let stack_top = stack_top.unwrap_or_else(|| {
+        let stack = stack.unwrap_or_else(|| {
             guard_pages[0] = alloc_guarded_stack(KERNEL_STACK_SIZE);
-            guard_pages[0] + PAGE_SIZE + KERNEL_STACK_SIZE
+            let bottom = guard_pages[0] + PAGE_SIZE;
+            bottom..bottom + KERNEL_STACK_SIZE
         });
         let mut tss = TaskStateSegment::new();
         for ist in [IST_NMI, IST_DOUBLE_FAULT, IST_MACHINE_CHECK] {
@@ -117,7 +119,7 @@ impl CpuBlock {
                 index,
             },
             apic_id,
-            stack_top,
+            stack,
             guard_pages,
             tss,
             gdt: UnsafeCell::new(Gdt {
@@ -138,7 +140,12 @@ impl CpuBlock {
 
     /// Top of the kernel stack (where RSP starts).
     pub fn stack_top(&self) -> usize {
-        self.stack_top
+        self.stack.end
+    }
+
+    /// The kernel stack, lowest usable address..top.
+    pub fn stack(&self) -> Range<usize> {
+        self.stack.clone()
     }
 
     /// The GDT descriptor of this block's TSS, marked available (not busy).

@@ -7,4 +7,4 @@ pub mod ipi;
 mod trap;
 pub mod vectors;
 
-pub use trap::Interrupt;
+pub use trap::{Interrupt, TrapFrame};

@@ -10,7 +10,7 @@ use super::{apic, vectors};
 /// Keep the asm in sync: `trap_common` pushes rax first and r15 last, after the stub pushed the
 /// error code (0 when the CPU pushes none) and the vector.
 #[repr(C)]
-#[derive(Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TrapFrame {
     r15: u64,
     r14: u64,
@@ -38,6 +38,84 @@ pub struct TrapFrame {
     /// The interrupted stack pointer.
     pub rsp: u64,
     ss: u64,
+}
+
+const _: () = assert!(core::mem::size_of::<TrapFrame>() == TrapFrame::WORDS * 8);
+
+/// RFLAGS bit 9: maskable interrupts enabled.
+const RFLAGS_IF: u64 = 1 << 9;
+
+impl TrapFrame {
+    /// Number of 64-bit words in a frame.
+    pub const WORDS: usize = 22;
+
+    /// The frame as words, lowest address first (for copying it with atomics).
+    pub fn to_words(self) -> [u64; Self::WORDS] {
+        [
+            self.r15,
+            self.r14,
+            self.r13,
+            self.r12,
+            self.r11,
+            self.r10,
+            self.r9,
+            self.r8,
+            self.rbp,
+            self.rdi,
+            self.rsi,
+            self.rdx,
+            self.rcx,
+            self.rbx,
+            self.rax,
+            self.vector,
+            self.error_code,
+            self.rip,
+            self.cs,
+            self.rflags,
+            self.rsp,
+            self.ss,
+        ]
+    }
+
+    /// The frame [`to_words`](Self::to_words) gave.
+    pub fn from_words(w: [u64; Self::WORDS]) -> Self {
+        let [r15, r14, r13, r12, r11, r10, r9, r8, rbp, rdi, rsi, rdx, rcx, rbx, rax, vector, error_code, rip, cs, rflags, rsp, ss] =
+            w;
+        Self {
+            r15,
+            r14,
+            r13,
+            r12,
+            r11,
+            r10,
+            r9,
+            r8,
+            rbp,
+            rdi,
+            rsi,
+            rdx,
+            rcx,
+            rbx,
+            rax,
+            vector,
+            error_code,
+            rip,
+            cs,
+            rflags,
+            rsp,
+            ss,
+        }
+    }
+
+    /// The interrupted frame pointer (where a backtrace of the interrupted code starts).
+    pub fn rbp(&self) -> u64 {
+        self.rbp
+    }
+
+    /// Whether the interrupted code ran with maskable interrupts enabled.
+    pub fn interrupts_enabled(&self) -> bool {
+        self.rflags & RFLAGS_IF != 0
+    }
 }
 
 impl fmt::Display for TrapFrame {
@@ -216,8 +294,8 @@ const PAGE_FAULT: u64 = 14;
 /// Vector of the NMI.
 const NMI: u64 = 2;
 
-/// The interrupts the runtime above handles (through [`crate::upcalls::interrupt`]); the
-/// wake vector and exceptions are handled here.
+/// The interrupts the runtime above handles (through [`crate::upcalls::interrupt`], with the
+/// interrupted code's frame); the wake vector and exceptions are handled here.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Interrupt {
     /// The stop vector.
@@ -233,14 +311,14 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
         v if v == u64::from(vectors::WAKE_VECTOR) => apic::eoi(),
         v if v == u64::from(vectors::STOP_VECTOR) => {
             // Stops this CPU for good unless the vector is spurious.
-            crate::upcalls::interrupt(Interrupt::StopVector);
+            crate::upcalls::interrupt(Interrupt::StopVector, frame);
             apic::eoi();
         }
         v if v == u64::from(vectors::PROBE_VECTOR) => {
-            crate::upcalls::interrupt(Interrupt::ProbeVector);
+            crate::upcalls::interrupt(Interrupt::ProbeVector, frame);
             apic::eoi();
         }
-        NMI => crate::upcalls::interrupt(Interrupt::Nmi),
+        NMI => crate::upcalls::interrupt(Interrupt::Nmi, frame),
         v if v < 32 => exception(frame),
         v => panic!("unexpected interrupt vector {v:#x}\n{frame}"),
     }
