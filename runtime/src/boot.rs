@@ -50,6 +50,7 @@ pub fn main(info: StartInfo, (heap_start, heap_len): (u64, u64)) -> ! {
     stopping::configure(&opts);
     crate::restart::configure(&opts);
     panic::set_action(opts.panic);
+    crate::core_dump::set_enabled(opts.panic_wait_for_core);
 
     let map = &info.memmap[..info.memmap_len];
     log::debug!("memory map: {map:?}; ACPI RSDP at {:?}", info.rsdp());

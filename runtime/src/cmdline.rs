@@ -54,6 +54,9 @@ pub struct BootOptions {
     /// `restart.report=full|brief`: with `panic=restart`, print the backtrace and the stop table
     /// (full), or only the panic message and the stop summary (brief: a faster restart).
     pub restart_brief_report: bool,
+    /// `panic.wait_for_core=1`: after a panic's report, wait for the runner to take a core dump
+    /// (`cargo xtask run --core`) before the panic action.
+    pub panic_wait_for_core: bool,
     /// `inject.stop_during_bringup=1`: the boot CPU panics right after starting the APs (a test
     /// of stopping CPUs that are still booting).
     pub inject_stop_during_bringup: bool,
@@ -90,6 +93,7 @@ const PLACEHOLDERS: BootOptions = BootOptions {
     restart_max: 0,
     restart_window: Duration::ZERO,
     restart_brief_report: false,
+    panic_wait_for_core: false,
     inject_stop_during_bringup: false,
     inject_ap_entry_fault: false,
     inject_park_missing_ack: false,
@@ -125,7 +129,7 @@ impl PartialEq for BootOption {
 impl Eq for BootOption {}
 
 /// Every kernel option.
-pub const OPTIONS: [BootOption; 12] = [
+pub const OPTIONS: [BootOption; 13] = [
     BootOption {
         key: "log",
         expected: "off|error|warn|info|debug|trace",
@@ -192,6 +196,12 @@ pub const OPTIONS: [BootOption; 12] = [
             let ms = v.parse::<u64>().ok().filter(|&ms| ms <= MAX_VERIFY_MS);
             ms.map(|ms| o.stop_verify = Duration::from_millis(ms))
         },
+    },
+    BootOption {
+        key: "panic.wait_for_core",
+        expected: "0|1",
+        default: "0",
+        apply: |o, v| parse_flag(v).map(|x| o.panic_wait_for_core = x),
     },
     BootOption {
         key: "inject.stop_during_bringup",
@@ -465,6 +475,7 @@ mod tests {
             restart_max: 77,
             restart_window: Duration::from_secs(7),
             restart_brief_report: true,
+            panic_wait_for_core: true,
             inject_stop_during_bringup: true,
             inject_ap_entry_fault: true,
             inject_park_missing_ack: true,

@@ -53,6 +53,7 @@ kernel_only! {
     pub mod stopping;
 
     mod upcalls;
+    mod core_dump;
     pub mod interrupted;
 
     /// Interrupt control for apps: code that must not be interrupted, and test apps that want a

@@ -80,6 +80,7 @@ fn panic(info: &PanicInfo<'_>) -> ! {
             "cpu {cpu} panicked while stopping the others; they may still run\n"
         )),
     }
+    crate::core_dump::wait_for_dump();
     match ACTION.load(Ordering::Relaxed) {
         a if a == PanicAction::Restart as u8 => {
             let message = match info.location() {

@@ -36,6 +36,13 @@ pub const ALL: &[Scenario] = &[
         run: irqoff,
     },
     Scenario {
+        name: "corrupt-frames",
+        what: "APs 1..=k spin with interrupts off, AP 1 with a corrupt frame-pointer chain; \
+               cpu 0 panics",
+        min_cpus: 2,
+        run: corrupt_frames,
+    },
+    Scenario {
         name: "race",
         what: "AP 1 keeps interrupts off for window_us after the stop starts; cpu 0 panics",
         min_cpus: 2,
@@ -195,6 +202,24 @@ fn irqoff(args: &Args) -> i32 {
         } else if cpu <= k {
             irq::disable();
             ready();
+            spin_forever();
+        }
+    });
+    unreachable!("cpu 0 panics");
+}
+
+fn corrupt_frames(args: &Args) -> i32 {
+    let k = args.k.unwrap_or(1).clamp(1, smp::cpu_count() - 1);
+    smp::on_each_cpu(|cpu| {
+        if cpu == 0 {
+            wait_ready(k);
+            panic!("faults: cpu 0 panics; AP 1's frame-pointer chain is corrupt");
+        } else if cpu <= k {
+            irq::disable();
+            ready();
+            if cpu == 1 {
+                inject::spin_with_corrupt_frame_pointer();
+            }
             spin_forever();
         }
     });

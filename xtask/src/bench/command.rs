@@ -171,6 +171,7 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
             accel: decision.accel,
             cpu: None,
             gdb: false,
+            core: None,
         };
         let mut result =
             boot_once(&boot, timeout).with_context(|| format!("bench at smp {smp}"))?;

@@ -85,6 +85,7 @@ fn boot_time(kernel: &Path, accel: Accel) -> Result<Duration> {
         accel,
         cpu: None,
         gdb: false,
+        core: None,
     };
     let run = boot.boot(PACE_BOOT_TIMEOUT, Echo::Nothing)?;
     match run.outcome {

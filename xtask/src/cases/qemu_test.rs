@@ -345,6 +345,7 @@ fn run_case(case: &Case, kernel: &std::path::Path, accel: Accel, pace: Option<Pa
         accel,
         cpu,
         gdb: false,
+        core: None,
     };
     let (verdict, run) = match boot.boot(limit, Echo::Nothing) {
         Ok(run) => (verdict::judge(case, &run), Some(run)),

@@ -104,6 +104,7 @@ mod tests {
             stderr: String::new(),
             elapsed: Duration::from_millis(10),
             pid: 1,
+            core: None,
         }
     }
 

@@ -21,6 +21,10 @@ static LIVE: Mutex<Vec<Arc<SharedChild>>> = Mutex::new(Vec::new());
 /// Text to append to one line of a child's stdout before it is echoed (`None`: leave it as is).
 pub type Annotate<'a> = &'a (dyn Fn(&str) -> Option<String> + Sync);
 
+/// Shown the child's stdout so far after each read; the first time it returns bytes, they are
+/// written to the child's stdin (a prompt answered), and it is not asked again.
+pub type Answer<'a> = &'a (dyn Fn(&str) -> Option<Vec<u8>> + Sync);
+
 /// Which of the child's output streams are copied to ours while it runs (all are captured).
 #[derive(Clone, Copy)]
 pub enum Echo<'a> {
@@ -120,8 +124,35 @@ pub fn run_until(
     echo: Echo,
     stop_on: Option<&str>,
 ) -> Result<Finished> {
+    supervise(cmd, timeout, echo, stop_on, None)
+}
+
+/// [`run_until`], with the child's stdin a pipe that `answer` writes to once (see [`Answer`]);
+/// stdin is closed after the answer.
+pub fn run_answering(
+    cmd: &mut Command,
+    timeout: Duration,
+    echo: Echo,
+    stop_on: Option<&str>,
+    answer: Answer<'_>,
+) -> Result<Finished> {
+    supervise(cmd, timeout, echo, stop_on, Some(answer))
+}
+
+fn supervise(
+    cmd: &mut Command,
+    timeout: Duration,
+    echo: Echo,
+    stop_on: Option<&str>,
+    answer: Option<Answer<'_>>,
+) -> Result<Finished> {
     let program = cmd.get_program().to_string_lossy().into_owned();
-    cmd.stdin(Stdio::null())
+    let stdin = if answer.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    };
+    cmd.stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let started = Instant::now();
@@ -130,7 +161,18 @@ pub fn run_until(
         .with_context(|| format!("cannot start {program}"))?;
     let stdout = child.stdout.take().context("child stdout was not piped")?;
     let stderr = child.stderr.take().context("child stderr was not piped")?;
+    let stdin = Mutex::new(child.stdin.take());
     let child = Registered::new(SharedChild::new(child)?);
+    let answer_stdout = |all: &[u8]| {
+        let Some(answer) = answer else { return };
+        let mut stdin = stdin.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(pipe) = stdin.as_mut() else { return };
+        if let Some(bytes) = answer(&String::from_utf8_lossy(all)) {
+            // A child that is gone no longer needs its answer.
+            let _ = pipe.write_all(&bytes).and_then(|()| pipe.flush());
+            *stdin = None;
+        }
+    };
 
     let stopped_on_stderr = AtomicBool::new(false);
     let watch = |all: &[u8]| {
@@ -156,7 +198,7 @@ pub fn run_until(
             pump(
                 stdout,
                 out_echo.map(|sink| (sink, io::stdout())),
-                |_: &[u8]| {},
+                answer_stdout,
             )
         });
         let err = scope.spawn(|| pump(stderr, err_echo.map(|sink| (sink, io::stderr())), watch));
@@ -341,6 +383,23 @@ mod tests {
         // Without the text, the same child runs into its timeout.
         let done = run(Duration::from_millis(500), "no such text");
         assert!(!done.stopped_on_stderr && done.status.is_none());
+    }
+
+    #[test]
+    fn answers_a_prompt_once_on_stdin() {
+        let script = "echo ready; read line; echo \"got $line\"; echo ready; read other; \
+                      echo \"then '$other'\"";
+        let answer = |out: &str| out.contains("ready").then(|| b"yes\n".to_vec());
+        let done = run_answering(
+            Command::new("sh").args(["-c", script]),
+            Duration::from_secs(30),
+            Echo::Nothing,
+            None,
+            &answer,
+        )
+        .unwrap();
+        // The second prompt is not answered: stdin is closed after the first answer.
+        assert_eq!(done.stdout, "ready\ngot yes\nready\nthen ''\n");
     }
 
     #[test]

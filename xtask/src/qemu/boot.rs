@@ -4,6 +4,7 @@ use std::ffi::OsString;
 use std::fmt;
 use std::path::Path;
 use std::process::Command;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use anyhow::Result;
@@ -11,6 +12,7 @@ use clap::ValueEnum;
 
 use crate::host::child::{self, Echo};
 use crate::qemu::accel::Accel;
+use crate::qemu::core_dump::{self, CoreDump};
 use crate::qemu::exit_status::{self, GuestExit};
 use crate::qemu::{MemSize, Symbolizer};
 
@@ -73,6 +75,8 @@ pub struct Boot<'a> {
     pub cpu: Option<&'a str>,
     /// Wait for a debugger on TCP port 1234 before the first instruction.
     pub gdb: bool,
+    /// Write a core of the machine at its panic's stop.
+    pub core: Option<&'a CoreDump>,
 }
 
 impl Boot<'_> {
@@ -88,23 +92,15 @@ impl Boot<'_> {
             self.smp.to_string(),
             self.mem.to_string(),
         );
+        let append = match self.core {
+            Some(_) => with_kernel_option(self.append, core_dump::KERNEL_OPTION),
+            None => self.append.to_string(),
+        };
         let mut argv: Vec<OsString> = vec!["-kernel".into(), self.kernel.into()];
         argv.extend(
             [
-                "-append",
-                self.append,
-                "-machine",
-                &machine,
-                "-smp",
-                &smp,
-                "-m",
-                &mem,
-                "-display",
-                "none",
-                "-serial",
-                "stdio",
-                "-monitor",
-                "none",
+                "-append", &append, "-machine", &machine, "-smp", &smp, "-m", &mem, "-display",
+                "none", "-serial", "stdio", "-monitor", "none",
             ]
             .map(OsString::from),
         );
@@ -120,6 +116,9 @@ impl Boot<'_> {
         argv.extend(["-accel", accel, "-cpu", cpu].map(OsString::from));
         if self.gdb {
             argv.extend(["-s", "-S"].map(OsString::from));
+        }
+        if let Some(core) = self.core {
+            argv.extend(["-qmp".into(), core.qmp_argument().into()]);
         }
         argv
     }
@@ -156,7 +155,21 @@ impl Boot<'_> {
         cmd.args(self.argv_on_reset(on_reset));
         // KVM stops a vCPU it cannot run and QEMU waits forever: end the run at once.
         let stop_on = (self.accel == Accel::Kvm).then_some(exit_status::KVM_INTERNAL_ERROR);
-        let done = child::run_until(&mut cmd, timeout, echo, stop_on)?;
+        let core = Mutex::new(None);
+        let done = match self.core {
+            None => child::run_until(&mut cmd, timeout, echo, stop_on)?,
+            Some(dump) => {
+                // The panicking CPU waits for any byte once memory holds still.
+                let answer = |serial: &str| {
+                    serial.contains(core_dump::READY_LINE).then(|| {
+                        let taken = dump.take(serial).map_err(|err| format!("{err:#}"));
+                        *core.lock().unwrap_or_else(PoisonError::into_inner) = Some(taken);
+                        b"\n".to_vec()
+                    })
+                };
+                child::run_answering(&mut cmd, timeout, echo, stop_on, &answer)?
+            }
+        };
         let outcome = match done.status {
             _ if done.stopped_on_stderr => Outcome::Exited(GuestExit::KvmInternalError),
             None => Outcome::TimedOut(timeout),
@@ -172,7 +185,25 @@ impl Boot<'_> {
             stderr: done.stderr,
             elapsed: done.elapsed,
             pid: done.pid,
+            core: core.into_inner().unwrap_or_else(PoisonError::into_inner),
         })
+    }
+}
+
+/// `append` (a boot command line) with `option` added to its kernel part, before any ` -- `.
+fn with_kernel_option(append: &str, option: &str) -> String {
+    let separator = append.match_indices("--").map(|(at, _)| at).find(|&at| {
+        let before = append[..at].chars().next_back();
+        let after = append[at + 2..].chars().next();
+        before.is_none_or(char::is_whitespace) && after.is_none_or(char::is_whitespace)
+    });
+    match separator {
+        Some(at) => format!("{} {option} {}", append[..at].trim_end(), &append[at..])
+            .trim_start()
+            .to_string(),
+        None => format!("{} {option}", append.trim_end())
+            .trim_start()
+            .to_string(),
     }
 }
 
@@ -198,6 +229,9 @@ pub struct QemuRun {
     pub elapsed: Duration,
     /// QEMU's process ID (gone by now).
     pub pid: u32,
+    /// With [`Boot::core`], once the guest was ready for it: the core's CPUs whose registers
+    /// became the interrupted ones, or why no core was written.
+    pub core: Option<Result<usize, String>>,
 }
 
 impl QemuRun {
@@ -259,6 +293,7 @@ mod tests {
             accel,
             cpu: None,
             gdb: false,
+            core: None,
         }
     }
 
@@ -267,6 +302,38 @@ mod tests {
             .into_iter()
             .map(|a| a.into_string().unwrap())
             .collect()
+    }
+
+    #[test]
+    fn a_kernel_option_goes_before_the_app_arguments() {
+        let add = |append| with_kernel_option(append, "k=1");
+        assert_eq!(add(""), "k=1");
+        assert_eq!(add("log=debug"), "log=debug k=1");
+        assert_eq!(
+            add("log=debug -- scenario=x  y"),
+            "log=debug k=1 -- scenario=x  y"
+        );
+        assert_eq!(add("-- a--b --"), "k=1 -- a--b --");
+        assert_eq!(add("a--b"), "a--b k=1");
+    }
+
+    #[test]
+    fn a_core_dump_adds_its_kernel_option_and_qmp_socket() {
+        let dump = CoreDump::new(Path::new("/t/crash.core")).unwrap();
+        let mut b = boot(Accel::Tcg);
+        b.append = "log=debug -- scenario=irqoff";
+        b.core = Some(&dump);
+        let argv = argv(&b);
+        let append = argv.iter().position(|a| a == "-append").unwrap() + 1;
+        assert_eq!(
+            argv[append],
+            "log=debug panic.wait_for_core=1 -- scenario=irqoff"
+        );
+        let qmp = argv.iter().position(|a| a == "-qmp").unwrap() + 1;
+        assert_eq!(
+            argv[qmp],
+            format!("unix:{},server=on,wait=off", dump.socket.display())
+        );
     }
 
     #[test]
@@ -336,6 +403,7 @@ mod tests {
             stderr: String::new(),
             elapsed: Duration::from_secs(1),
             pid: 1,
+            core: None,
         };
         assert_eq!(run.report(None), "no serial output\n");
         run.serial = (1..=20).map(|i| format!("line {i}\r\n")).collect();
@@ -362,6 +430,7 @@ mod tests {
             stderr: String::new(),
             elapsed: Duration::from_secs(1),
             pid: 1,
+            core: None,
         };
         assert_eq!(
             run.report(None),

@@ -3,6 +3,7 @@
 
 pub(crate) mod accel;
 mod boot;
+pub(crate) mod core_dump;
 pub(crate) mod exit_status;
 mod mem_size;
 mod run;

@@ -1,5 +1,6 @@
 //! `cargo xtask run`: builds one app and boots it in QEMU, the serial console on stdout.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -10,6 +11,7 @@ use crate::build::apps;
 use crate::host::child::Echo;
 use crate::host::setup;
 use crate::qemu::accel::{self, AccelArg};
+use crate::qemu::core_dump::CoreDump;
 use crate::qemu::exit_status;
 use crate::qemu::{Boot, Machine, MemSize, Outcome, Symbolizer};
 
@@ -54,6 +56,10 @@ pub struct RunArgs {
     /// Start halted and wait for gdb on localhost:1234.
     #[arg(long)]
     gdb: bool,
+    /// At a panic, once every other CPU is stopped, write an ELF core of the machine to FILE
+    /// (each CPU's registers where its stop interrupted it), for gdb.
+    #[arg(long, value_name = "FILE")]
+    core: Option<PathBuf>,
     /// Build with the release profile.
     #[arg(long)]
     release: bool,
@@ -73,6 +79,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         (None, false) => DEFAULT_TIMEOUT,
         (None, true) => DEFAULT_GDB_TIMEOUT,
     };
+    let core = args.core.as_deref().map(CoreDump::new).transpose()?;
     let boot = Boot {
         kernel: &elves[&args.app],
         append: &args.append,
@@ -82,6 +89,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         accel: decision.accel,
         cpu: args.cpu.as_deref(),
         gdb: args.gdb,
+        core: core.as_ref(),
     };
     eprintln!(
         "xtask: {} (timeout {}s)",
@@ -101,6 +109,19 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     let run = boot.boot(timeout, Echo::Annotated(&annotate))?;
     if !run.serial.is_empty() && !run.serial.ends_with('\n') {
         println!();
+    }
+    if let Some(dump) = &core {
+        match &run.core {
+            Some(Ok(cpus)) => eprintln!(
+                "xtask: core written to {} ({cpus} stopped CPUs at their interrupted registers); \
+                 gdb -batch -ex 'info threads' -ex 'thread apply all bt' {} {}",
+                dump.file.display(),
+                boot.kernel.display(),
+                dump.file.display()
+            ),
+            Some(Err(err)) => bail!("no core written: {err}"),
+            None => eprintln!("xtask: no core written: the guest did not panic"),
+        }
     }
     match run.outcome {
         Outcome::TimedOut(limit) => {

@@ -22,6 +22,28 @@ pub fn invalid_opcode() -> ! {
     unsafe { core::arch::asm!("ud2", options(nomem, nostack, noreturn)) }
 }
 
+/// A frame pointer that no stack holds (above the identity map): a backtrace walk from it must
+/// stop at once.
+const CORRUPT_FRAME_POINTER: u64 = 0x0000_dead_beef_0000;
+
+/// Overwrites the frame pointer with [`CORRUPT_FRAME_POINTER`] and spins forever, with
+/// whatever interrupt state the caller set: a CPU whose frame-pointer chain is broken.
+pub fn spin_with_corrupt_frame_pointer() -> ! {
+    // SAFETY: RBP is overwritten and nothing restores it, but this code never returns, so no
+    // frame of a caller is used again; the only reader of RBP as a frame pointer is a
+    // backtrace walk, which checks each frame before it reads it.
+    unsafe {
+        core::arch::asm!(
+            "mov rbp, {bad}",
+            "2:",
+            "pause",
+            "jmp 2b",
+            bad = in(reg) CORRUPT_FRAME_POINTER,
+            options(noreturn, nomem, nostack)
+        )
+    }
+}
+
 /// Sends an NMI to the calling CPU.
 pub fn nmi_self() {
     if let Err(e) = apic::icr().send(Icr::nmi(apic::id())) {
