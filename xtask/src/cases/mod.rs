@@ -1,6 +1,7 @@
 //! `cargo xtask qemu-test`: the table of QEMU cases, what each expects (of the stop summary too),
 //! judging a boot, the scenario matrix, and the time limits' pace under KVM.
 
+mod crash;
 mod matrix;
 mod pace;
 mod qemu_test;

@@ -17,10 +17,11 @@ use crate::cases::pace::{self, Pace};
 use crate::cases::summary::{self, Summary};
 use crate::cases::table::{self, Case, Expect};
 use crate::cases::verdict::{self, Verdict};
-use crate::cases::{std_apps, stop};
+use crate::cases::{crash, std_apps, stop};
 use crate::host::child::Echo;
 use crate::host::setup;
 use crate::qemu::accel::{self, Accel, AccelArg};
+use crate::qemu::core_dump::CoreDump;
 use crate::qemu::{Boot, MemSize, Outcome, QemuRun, Symbolizer};
 use crate::test::Tally;
 
@@ -336,6 +337,13 @@ fn run_case(case: &Case, kernel: &std::path::Path, accel: Accel, pace: Option<Pa
     let accel = case.accel.unwrap_or(accel);
     let limit = pace.map_or(case.timeout, |p| p.limit(case, accel));
     let cpu = (!case.x2apic).then(|| accel.cpu_model(false));
+    let (core, core_error) = match case.crash.as_ref().filter(|c| c.core) {
+        Some(_) => match crash::core_path(case).and_then(|path| CoreDump::new(&path)) {
+            Ok(dump) => (Some(dump), None),
+            Err(err) => (None, Some(format!("no core path: {err:#}"))),
+        },
+        None => (None, None),
+    };
     let boot = Boot {
         kernel,
         append: &case.append,
@@ -345,12 +353,24 @@ fn run_case(case: &Case, kernel: &std::path::Path, accel: Accel, pace: Option<Pa
         accel,
         cpu,
         gdb: false,
-        core: None,
+        core: core.as_ref(),
     };
-    let (verdict, run) = match boot.boot(limit, Echo::Nothing) {
+    let (mut verdict, run) = match boot.boot(limit, Echo::Nothing) {
         Ok(run) => (verdict::judge(case, &run), Some(run)),
         Err(err) => (Verdict::Fail(format!("cannot boot: {err:#}")), None),
     };
+    if let (Some(expect), Some(run)) = (&case.crash, &run) {
+        let core_file = core.as_ref().map(|dump| dump.file.as_path());
+        let problems = crash::problems(expect, run, kernel, core_file);
+        verdict = verdict.with(problems);
+    }
+    verdict = verdict.with(core_error.into_iter().collect());
+    if let Some(dump) = &core {
+        // Cores are hundreds of MiB: keep one only for a case that failed.
+        if verdict.passed() {
+            let _ = std::fs::remove_file(&dump.file);
+        }
+    }
     let elapsed = run.as_ref().map_or(0.0, |r| r.elapsed.as_secs_f64());
     let expected_timeout = matches!(run.as_ref().map(|r| r.outcome), Some(Outcome::TimedOut(_)));
     let mut line = format!("{} {} ({elapsed:.2}s)", verdict.word(), case.name);

@@ -2,10 +2,11 @@
 
 use std::time::Duration;
 
+use crate::cases::crash::CrashExpect;
 use crate::cases::matrix::Row;
 use crate::cases::stop_expect::{Check, StopExpect};
 use crate::cases::summary::Field;
-use crate::cases::{restart, std_apps, stop};
+use crate::cases::{crash, restart, std_apps, stop};
 use crate::qemu::accel::Accel;
 use crate::qemu::exit_status::{PANIC, SUCCESS};
 use crate::qemu::Machine;
@@ -64,6 +65,8 @@ pub struct Case {
     pub soak: bool,
     /// The accelerator, when the case needs one (`None`: the run's).
     pub accel: Option<Accel>,
+    /// What the report's per-CPU blocks (and the core) must show (`None`: not checked).
+    pub crash: Option<CrashExpect>,
 }
 
 impl Case {
@@ -86,6 +89,7 @@ impl Case {
             quick: false,
             soak: false,
             accel: None,
+            crash: None,
         }
     }
 
@@ -234,6 +238,7 @@ pub fn all() -> Vec<Case> {
     cases.extend(stop::all());
     cases.extend(restart::all());
     cases.extend(std_apps::all());
+    cases.extend(crash::all());
     cases
 }
 

@@ -30,6 +30,19 @@ impl Verdict {
         }
     }
 
+    /// This verdict with `problems` added (a pass with problems fails).
+    pub fn with(self, problems: Vec<String>) -> Verdict {
+        if problems.is_empty() {
+            return self;
+        }
+        let problems = problems.join("; ");
+        match self {
+            Verdict::Pass => Verdict::Fail(problems),
+            Verdict::Fail(reason) => Verdict::Fail(format!("{reason}; {problems}")),
+            Verdict::Timeout(reason) => Verdict::Timeout(format!("{reason}; {problems}")),
+        }
+    }
+
     /// Why it did not pass.
     pub fn reason(&self) -> Option<&str> {
         match self {

@@ -1,0 +1,276 @@
+//! What a panic's report and core show of the other CPUs: each stopped CPU's interrupted
+//! instruction and frames (symbolized), a corrupt frame chain that ends one CPU's walk without
+//! hiding the others, and a core in which gdb finds every CPU where its stop interrupted it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use crate::cases::table::{Case, Expect, BOOT_TIMEOUT};
+use crate::host::child::{self, Echo};
+use crate::qemu::exit_status::PANIC;
+use crate::qemu::{Machine, QemuRun, Symbolizer};
+
+/// The function the faults app's spinning CPUs are in.
+const SPIN_LOOP: &str = "faults::scenarios::spin_forever";
+/// The heartbeat the spin loop calls.
+const HEARTBEAT: &str = "allstop::smp::beat";
+/// The crash cases' NMI timeout (µs): long enough that every spinning CPU takes its NMI.
+const CRASH_NMI_TIMEOUT_US: u32 = 1_000_000;
+/// Frames of a gdb thread in which the spin loop must appear (gdb lists inlined calls, such as
+/// the heartbeat's, as frames of their own).
+const GDB_TOP_FRAMES: usize = 6;
+/// How long gdb may take to read a core.
+const GDB_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// What a case expects of the per-CPU blocks of the stop report (and of its core).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CrashExpect {
+    /// CPUs whose interrupted instruction must be in [`SPIN_LOOP`], with frames below it.
+    pub spinning: Vec<usize>,
+    /// A CPU whose frame chain is corrupt: its block must say the walk ended there.
+    pub broken: Option<usize>,
+    /// The scenario function the spinning CPUs' frames must lead back to.
+    pub scenario: String,
+    /// Whether to take a core (`panic.wait_for_core=1` and QMP) and check it with gdb.
+    pub core: bool,
+}
+
+/// The crash-report cases: at 2, 4 and 8 CPUs every AP spins interrupts-off (a core is taken
+/// and read with gdb), and at 4 CPUs AP 1's frame-pointer chain is corrupt.
+pub fn all() -> Vec<Case> {
+    let spinning = |smp: u32, scenario: &str, broken: Option<usize>, core: bool| {
+        let name = match core {
+            true => format!("crash-{scenario}-core-smp{smp}"),
+            false => format!("crash-{scenario}-smp{smp}"),
+        };
+        let aps = smp as usize - 1;
+        // What is checked is the report of CPUs stopped by NMI; on this loaded 2-core host 8
+        // vCPUs sometimes miss the default 10 ms NMI timeout and are parked with INIT, which
+        // leaves no context (the stop matrix checks the default timeouts).
+        let mut case = Case::new(&name, "faults")
+            .on(Machine::Pc, smp)
+            .append(&format!(
+                "stop.nmi_timeout_us={CRASH_NMI_TIMEOUT_US} -- scenario={scenario} k={aps}"
+            ))
+            .expect(Expect::Status(PANIC), BOOT_TIMEOUT)
+            .forbid_only(&[])
+            .require(
+                &(1..=aps)
+                    .map(|cpu| format!("cpu {cpu} was interrupted (interrupts off):"))
+                    .collect::<Vec<_>>(),
+            );
+        case.crash = Some(CrashExpect {
+            spinning: (1..=aps).filter(|&cpu| Some(cpu) != broken).collect(),
+            broken,
+            scenario: format!("faults::scenarios::{}", scenario.replace('-', "_")),
+            core,
+        });
+        case
+    };
+    vec![
+        spinning(2, "irqoff", None, true).quick(),
+        spinning(4, "irqoff", None, true),
+        spinning(8, "irqoff", None, true),
+        spinning(4, "corrupt-frames", Some(1), false).quick(),
+    ]
+}
+
+/// Where the core of `case` goes while it is checked (removed once it passed).
+pub fn core_path(case: &Case) -> anyhow::Result<PathBuf> {
+    let dir = crate::host::workspace::target_dir()?.join("qemu-test-cores");
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir.join(format!("{}.core", case.name)))
+}
+
+/// What is wrong with the per-CPU blocks of `run`'s report and, if one was taken, its core.
+pub fn problems(
+    expect: &CrashExpect,
+    run: &QemuRun,
+    kernel: &Path,
+    core: Option<&Path>,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    let symbols = match Symbolizer::load(kernel) {
+        Ok(symbols) => symbols,
+        Err(err) => return vec![format!("cannot symbolize the report: {err:#}")],
+    };
+    for &cpu in &expect.spinning {
+        let block = cpu_block(&run.serial, cpu);
+        // The interrupted instruction and the first frames. The loop may have been interrupted
+        // in the heartbeat it calls, even before that function set up its frame (the walk then
+        // skips the loop's own frame and starts at the loop's caller, the scenario).
+        let top: Vec<String> = block
+            .iter()
+            .filter(|l| {
+                ["  rip 0x", "  #0 0x", "  #1 0x"]
+                    .iter()
+                    .any(|p| l.starts_with(p))
+            })
+            .filter_map(|line| symbols.annotate(line))
+            .collect();
+        let in_loop = top
+            .iter()
+            .any(|p| p.contains(SPIN_LOOP) || p.contains(HEARTBEAT));
+        let under_scenario = top.iter().any(|p| p.contains(&expect.scenario));
+        if !(in_loop && under_scenario) {
+            problems.push(format!(
+                "cpu {cpu} is not in {SPIN_LOOP} (or its heartbeat) under {}: its top frames \
+                 are{}",
+                expect.scenario,
+                top.join(" /")
+            ));
+        }
+    }
+    if let Some(cpu) = expect.broken {
+        if !cpu_block(&run.serial, cpu)
+            .iter()
+            .any(|l| l.starts_with("  (frame chain ends at "))
+        {
+            problems.push(format!(
+                "cpu {cpu}'s block does not say its frame chain ended"
+            ));
+        }
+    }
+    if let Some(core) = core {
+        problems.extend(core_problems(expect, run, kernel, core));
+    }
+    problems
+}
+
+/// The lines of CPU `cpu`'s block in the report (from its heading to the next CPU's).
+fn cpu_block(serial: &str, cpu: usize) -> Vec<&str> {
+    let heading = format!("cpu {cpu} was interrupted ");
+    let mut lines = serial.lines().map(|l| l.trim_end_matches('\r'));
+    let Some(_) = lines.by_ref().find(|l| l.starts_with(&heading)) else {
+        return Vec::new();
+    };
+    lines.take_while(|l| !l.starts_with("cpu ")).collect()
+}
+
+/// What is wrong with the core: not written, or gdb does not see one thread per CPU with the
+/// spinning CPUs in [`SPIN_LOOP`].
+fn core_problems(expect: &CrashExpect, run: &QemuRun, kernel: &Path, core: &Path) -> Vec<String> {
+    let rewritten = match &run.core {
+        Some(Ok(cpus)) => *cpus,
+        Some(Err(err)) => return vec![format!("no core: {err}")],
+        None => return vec!["no core: the guest never said it was ready".to_string()],
+    };
+    let mut problems = Vec::new();
+    let stopped = expect.spinning.len() + usize::from(expect.broken.is_some());
+    if rewritten != stopped {
+        problems.push(format!(
+            "the core has {rewritten} CPUs at their interrupted registers, not {stopped}"
+        ));
+    }
+    let mut gdb = Command::new("gdb");
+    gdb.args([
+        "-batch",
+        "-nx",
+        "-ex",
+        "info threads",
+        "-ex",
+        "thread apply all bt",
+    ])
+    .arg(kernel)
+    .arg(core);
+    let out = match child::run(&mut gdb, GDB_TIMEOUT, Echo::Nothing).and_then(|f| f.success()) {
+        Ok(done) => done.stdout,
+        Err(err) => return vec![format!("gdb could not read the core: {err:#}")],
+    };
+    let threads = gdb_threads(&out);
+    let smp = run_cpus(run);
+    if threads.len() != smp {
+        problems.push(format!("gdb lists {} threads, not {smp}", threads.len()));
+    }
+    for &cpu in &expect.spinning {
+        let frames = threads
+            .iter()
+            .find(|(lwp, _)| *lwp == cpu + 1)
+            .map(|(_, f)| f);
+        let top = frames.map_or(&[][..], |f| &f[..f.len().min(GDB_TOP_FRAMES)]);
+        if !top.iter().any(|frame| frame.contains(SPIN_LOOP)) {
+            problems.push(format!(
+                "gdb's thread {} (cpu {cpu}) is not in {SPIN_LOOP}: {top:?}",
+                cpu + 1
+            ));
+        }
+    }
+    problems
+}
+
+/// The CPU count, from the report's stop-summary line (targets + the stopper).
+fn run_cpus(run: &QemuRun) -> usize {
+    crate::cases::summary::find(&run.serial)
+        .summary()
+        .map_or(0, |s| s.targets as usize + 1)
+}
+
+/// gdb's `thread apply all bt` output as (LWP, frame lines) per thread.
+fn gdb_threads(out: &str) -> Vec<(usize, Vec<&str>)> {
+    let mut threads: Vec<(usize, Vec<&str>)> = Vec::new();
+    for line in out.lines() {
+        let lwp = line
+            .strip_prefix("Thread ")
+            .and_then(|rest| rest.split_once("(LWP "))
+            .and_then(|(_, rest)| rest.split_once(')'))
+            .and_then(|(lwp, _)| lwp.parse().ok());
+        match (lwp, threads.last_mut()) {
+            (Some(lwp), _) => threads.push((lwp, Vec::new())),
+            (None, Some((_, frames))) if line.starts_with('#') => frames.push(line),
+            _ => {}
+        }
+    }
+    threads
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GDB: &str = "* 1    LWP 1    0x1 in x ()\n\nThread 2 (LWP 2):\n\
+        #0  faults::scenarios::spin_forever () at apps/faults/src/scenarios.rs:161\n\
+        #1  0x10202a in faults::scenarios::irqoff::{closure#0} ()\n\n\
+        Thread 1 (LWP 1):\n#0  0x11610d in x86::io::inb (port=1021)\n";
+
+    #[test]
+    fn gdbs_threads_and_frames_are_read() {
+        let threads = gdb_threads(GDB);
+        assert_eq!(threads.len(), 2);
+        assert_eq!(threads[0].0, 2);
+        assert!(threads[0].1[0].contains(SPIN_LOOP));
+        assert_eq!(
+            threads[1],
+            (1, vec!["#0  0x11610d in x86::io::inb (port=1021)"])
+        );
+    }
+
+    #[test]
+    fn a_cpu_block_ends_at_the_next_cpu() {
+        let serial = "cpu 1 was interrupted (interrupts off):\r\nrip=0x1\r\n  rip 0x01\r\n\
+                      cpu 2 was interrupted (interrupts on):\r\n  #0 0x02\r\n";
+        assert_eq!(cpu_block(serial, 1), ["rip=0x1", "  rip 0x01"]);
+        assert_eq!(cpu_block(serial, 2), ["  #0 0x02"]);
+        assert!(cpu_block(serial, 3).is_empty());
+    }
+
+    #[test]
+    fn the_cases_cover_two_four_and_eight_cpus_with_a_core() {
+        let cases = all();
+        let with_core: Vec<u32> = cases
+            .iter()
+            .filter(|c| c.crash.as_ref().is_some_and(|x| x.core))
+            .map(|c| c.smp)
+            .collect();
+        assert_eq!(with_core, [2, 4, 8]);
+        let broken = cases
+            .iter()
+            .find(|c| c.name == "crash-corrupt-frames-smp4")
+            .unwrap();
+        let expect = broken.crash.as_ref().unwrap();
+        assert_eq!(
+            (expect.broken, expect.spinning.clone()),
+            (Some(1), vec![2, 3])
+        );
+    }
+}
