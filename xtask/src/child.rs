@@ -159,7 +159,7 @@ pub fn run_until(
                 |_: &[u8]| {},
             )
         });
-        let err = scope.spawn(|| pump(stderr, err_echo.map(|sink| (sink, io::stderr())), &watch));
+        let err = scope.spawn(|| pump(stderr, err_echo.map(|sink| (sink, io::stderr())), watch));
         let status = child.0.wait_timeout(timeout)?;
         if status.is_none() {
             child.0.kill()?;
