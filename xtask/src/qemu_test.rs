@@ -18,7 +18,7 @@ use crate::matrix::{self, Cell, Row};
 use crate::pace::{self, Pace};
 use crate::qemu::{Boot, Outcome, QemuRun};
 use crate::size::MemSize;
-use crate::summary::{self, Summary};
+use crate::summary::{self, StopSummary};
 use crate::symbolize::Symbolizer;
 use crate::tally::Tally;
 use crate::verdict::{self, Verdict};
@@ -70,7 +70,8 @@ struct CaseResult {
     exit: String,
     duration_secs: f64,
     /// The `stop-summary:` fields (of the first such line, if several).
-    summary: Option<Summary>,
+    #[serde(serialize_with = "summary::to_json")]
+    summary: Option<StopSummary>,
     /// Where it sits in the matrix table.
     #[serde(skip)]
     cell: Option<Cell>,

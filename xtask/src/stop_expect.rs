@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::summary::{self, Field, Found, Summary};
+use crate::summary::{self, Field, Found, StopSummary};
 
 /// The heartbeat check's line when every stopped CPU stayed quiet.
 pub const HEARTBEAT_OK: &str = "heartbeat-check: ok";
@@ -64,8 +64,8 @@ impl Check {
     }
 
     /// `None` if `summary` satisfies the check, else what it got instead.
-    fn violation(&self, summary: &Summary) -> Option<String> {
-        let value: u64 = self.fields.iter().map(|f| f.of(summary)).sum();
+    fn violation(&self, summary: &StopSummary) -> Option<String> {
+        let value: u64 = self.fields.iter().map(|&f| summary.get(f)).sum();
         let holds = match self.cmp {
             Cmp::Eq => value == self.bound,
             Cmp::AtLeast => value >= self.bound,
@@ -78,7 +78,7 @@ impl Check {
             fields => {
                 let parts: Vec<String> = fields
                     .iter()
-                    .map(|f| format!("{f}={}", f.of(summary)))
+                    .map(|&f| format!("{f}={}", summary.get(f)))
                     .collect();
                 format!("{value} ({})", parts.join(" "))
             }

@@ -34,8 +34,9 @@ use allstop::stopping::STOP;
 use allstop::{println, restart, smp, time};
 
 use args::Args;
-use measure::{Paths, Restarts, Role};
+use measure::{Restarts, Role};
 use stats::Summary;
+use wire::paths::Paths;
 
 allstop::entry!(main);
 
@@ -148,15 +149,8 @@ fn print_metric(metric: &str, mut samples: Vec<u64>, paths: Option<Paths>, lost:
         return;
     };
     let mut line = alloc::format!("bench: {metric} {summary}");
-    if let Some(p) = paths {
-        line += &alloc::format!(
-            " vector={} nmi={} self={} init={} stuck={}",
-            p.vector,
-            p.nmi,
-            p.self_stop,
-            p.init,
-            p.stuck
-        );
+    if let Some(paths) = paths {
+        line += &alloc::format!(" {paths}");
     }
     if lost > 0 {
         line += &alloc::format!(" lost={lost}");
