@@ -11,10 +11,7 @@ use crate::cmdline::PanicAction;
 use crate::stopping::{self, MAX_CPUS};
 use crate::{arch, console};
 
-/// Exit status of a run that panicked.
-pub const PANIC_EXIT_STATUS: u32 = 101;
-/// Exit status when the panic path itself panicked.
-pub const DOUBLE_PANIC_EXIT_STATUS: u32 = 102;
+pub use wire::exit::{DOUBLE_PANIC as DOUBLE_PANIC_EXIT_STATUS, PANIC as PANIC_EXIT_STATUS};
 
 /// Which CPUs are inside the panic handler.
 static PANICKING: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];

@@ -1,6 +1,7 @@
 //! Ending the run: stop every other CPU, then power off with a status, reboot, or halt.
 
 use stop::StopReason;
+use wire::exit::Ending;
 
 use crate::{arch, console, stopping};
 
@@ -20,7 +21,7 @@ pub fn reboot() -> ! {
 /// Announces the reset on the console (a runner can then tell it from a triple fault, which
 /// ends the run the same way), then resets the machine. Other CPUs must be stopped or parked.
 pub fn reset_machine() -> ! {
-    console::write_fmt_breaking_lock(format_args!("allstop: resetting the machine\n"));
+    console::write_fmt_breaking_lock(format_args!("{}\n", Ending::Reset));
     arch::power::reset()
 }
 

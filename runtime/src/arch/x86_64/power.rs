@@ -2,6 +2,7 @@
 //! (FADT reset register, port 0xCF9, the 8042, a triple fault) and halting.
 
 use spin::Once;
+use wire::exit::Ending;
 use x86::io::{outb, outl, outw};
 
 use super::acpi::{PowerControl, Register, SleepControl};
@@ -35,16 +36,15 @@ pub fn init(power: PowerControl) {
 pub fn poweroff(status: u32) -> ! {
     // The runner takes QEMU's exit code as the status only with this line: QEMU's own errors
     // exit with the code of status 0.
-    crate::console::write_fmt_breaking_lock(format_args!("allstop: exit status {status}\n"));
+    let announced = Ending::Status(status);
+    crate::console::write_fmt_breaking_lock(format_args!("{announced}\n"));
     // SAFETY: port 0xF4 is QEMU's debug-exit device or unused; writing it has no other effect.
     unsafe { outl(DEBUG_EXIT_PORT, status) };
     let s5 = POWER.get().and_then(|p| p.s5);
     if s5.is_some() {
         // Still here: no debug-exit device took the status. Say so before the power goes, so a
         // runner can tell this from a triple fault.
-        crate::console::write_fmt_breaking_lock(format_args!(
-            "allstop: powering off through ACPI\n"
-        ));
+        crate::console::write_fmt_breaking_lock(format_args!("{}\n", Ending::AcpiPoweroff));
     }
     match s5 {
         // SAFETY: the FADT names these ports as PM1 control and the DSDT gives S5's sleep
