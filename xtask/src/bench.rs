@@ -74,7 +74,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 
 use crate::accel::{self, AccelArg};
-use crate::bench_output::{self, TRIGGER};
+use crate::bench_output::{self, Mark};
 use crate::bench_report::{BenchReport, BootResult};
 use crate::child::Echo;
 use crate::qemu::{Boot, Machine, Outcome};
@@ -234,7 +234,7 @@ fn boot_once(boot: &Boot, timeout: Duration) -> Result<BootResult> {
     let host_busy = host_busy();
     let triggered_at = Mutex::new(None);
     let watch = |line: &str| {
-        if line == TRIGGER {
+        if Mark::of(line) == Some(Mark::PanicToExit) {
             let mut at = triggered_at.lock().unwrap_or_else(|e| e.into_inner());
             at.get_or_insert_with(Instant::now);
         }

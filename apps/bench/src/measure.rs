@@ -46,7 +46,7 @@ static READY: AtomicUsize = AtomicUsize::new(0);
 static RELEASE: AtomicBool = AtomicBool::new(false);
 
 /// Nanoseconds in `d` (saturating).
-fn ns(d: Duration) -> u64 {
+pub fn ns(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
