@@ -7,6 +7,7 @@ use core::fmt;
 use core::time::Duration;
 
 use log::LevelFilter;
+use wire::split::words;
 
 /// What the runtime does after a panic has stopped the other CPUs (`panic=`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -266,7 +267,7 @@ impl<'a> CommandLine<'a> {
     /// Splits `line` into kernel options and app arguments.
     pub fn split(line: &'a str) -> Self {
         let mut words_end = 0;
-        for word in line.split_ascii_whitespace() {
+        for word in words(line).map(|word| word.text) {
             if word == "--" {
                 // `word` is a sub-slice of `line`: its offset tells where the app part begins.
                 let at = word.as_ptr() as usize - line.as_ptr() as usize;
@@ -295,11 +296,8 @@ impl BootOptions {
     /// Parses the kernel part of the command line, reporting each bad word to `warn`.
     pub fn parse<'a>(kernel: &'a str, mut warn: impl FnMut(Warning<'a>)) -> Self {
         let mut opts = Self::default();
-        for word in kernel.split_ascii_whitespace() {
-            let (key, value) = match word.split_once('=') {
-                Some((key, value)) => (key, Some(value)),
-                None => (word, None),
-            };
+        for word in words(kernel) {
+            let (key, value, word) = (word.key, word.value, word.text);
             let Some(option) = OPTIONS.iter().find(|o| o.key == key) else {
                 warn(Warning::UnknownKey { word });
                 continue;

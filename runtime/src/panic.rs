@@ -12,10 +12,7 @@ use crate::per_cpu::{PerCpu, MAX_CPUS};
 use crate::stopping;
 use crate::{arch, console};
 
-/// Exit status of a run that panicked.
-pub const PANIC_EXIT_STATUS: u32 = 101;
-/// Exit status when the panic path itself panicked.
-pub const DOUBLE_PANIC_EXIT_STATUS: u32 = 102;
+pub use wire::exit::{DOUBLE_PANIC as DOUBLE_PANIC_EXIT_STATUS, PANIC as PANIC_EXIT_STATUS};
 
 /// Which CPUs are inside the panic handler.
 static PANICKING: PerCpu<AtomicBool> = PerCpu::new([const { AtomicBool::new(false) }; MAX_CPUS]);

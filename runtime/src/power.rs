@@ -1,6 +1,7 @@
 //! Ending the run: stop every other CPU, then power off with a status, reboot, or halt.
 
 use stop::StopReason;
+use wire::exit::Ending;
 
 use crate::{arch, console, stopping};
 
@@ -16,11 +17,11 @@ pub fn poweroff(status: u32) -> ! {
 pub(crate) fn exit(status: u32) -> ! {
     // The runner takes QEMU's exit code as the status only with this line: QEMU's own errors
     // exit with the code of status 0.
-    console::write_fmt_breaking_lock(format_args!("allstop: exit status {status}\n"));
+    console::write_fmt_breaking_lock(format_args!("{}\n", Ending::Status(status)));
     arch::power::poweroff(status, || {
         // No debug-exit device took the status: say so before the power goes, so a runner can
         // tell this from a triple fault.
-        console::write_fmt_breaking_lock(format_args!("allstop: powering off through ACPI\n"))
+        console::write_fmt_breaking_lock(format_args!("{}\n", Ending::AcpiPoweroff))
     })
 }
 
@@ -33,7 +34,7 @@ pub fn reboot() -> ! {
 /// Announces the reset on the console (a runner can then tell it from a triple fault, which
 /// ends the run the same way), then resets the machine. Other CPUs must be stopped or parked.
 pub fn reset_machine() -> ! {
-    console::write_fmt_breaking_lock(format_args!("allstop: resetting the machine\n"));
+    console::write_fmt_breaking_lock(format_args!("{}\n", Ending::Reset));
     arch::power::reset()
 }
 

@@ -36,10 +36,10 @@ use crate::{arch, console, time};
 
 pub use crate::arch::survivor::APP_WORDS;
 
-/// Exit status when warm restarts come too fast (a crash loop).
-pub const CRASH_LOOP_STATUS: u32 = 103;
-/// Exit status when a warm restart cannot wake the boot CPU.
-pub const RESTART_IMPOSSIBLE_STATUS: u32 = 104;
+pub use wire::exit::{
+    CRASH_LOOP as CRASH_LOOP_STATUS, RESTART_IMPOSSIBLE as RESTART_IMPOSSIBLE_STATUS,
+};
+
 /// How long a restart waits for the boot CPU to take the NMI that revives it.
 const REVIVE_TIMEOUT: Duration = Duration::from_secs(1);
 

@@ -8,6 +8,7 @@ use spinning_top::Spinlock;
 use stop::x86::X86Platform;
 pub use stop::StopReason;
 use stop::{InitPark, RecordSnapshot, StopController, StopReport, Verdict};
+use wire::heartbeat::HeartbeatCheck;
 
 use crate::cmdline::{BootOptions, InitParkOption};
 use crate::per_cpu::MAX_CPUS;
@@ -158,16 +159,16 @@ pub fn verify_quiet(report: &Report) {
     for r in report.cpus().filter(|r| r.verdict == Verdict::Stopped) {
         let now = STOP.snapshot(r.index).unwrap_or_default();
         if now != at_stop[r.index] {
-            console::write_fmt_breaking_lock(format_args!(
-                "heartbeat-check: FAILED: cpu {} wrote to its record after the stop \
-                 (heartbeat or stop state): {:?} -> {now:?}\n",
+            let failed = HeartbeatCheck::Failed(format_args!(
+                "cpu {} wrote to its record after the stop (heartbeat or stop state): {:?} -> \
+                 {now:?}",
                 r.index, at_stop[r.index]
             ));
+            console::write_fmt_breaking_lock(format_args!("{failed}\n"));
             return;
         }
         checked += 1;
     }
-    console::write_fmt_breaking_lock(format_args!(
-        "heartbeat-check: ok ({checked} cpus quiet for {ms} ms)\n"
-    ));
+    let quiet = HeartbeatCheck::<&str>::Quiet { cpus: checked, ms };
+    console::write_fmt_breaking_lock(format_args!("{quiet}\n"));
 }

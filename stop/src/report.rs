@@ -1,8 +1,11 @@
-//! What a stop did: per-CPU rows, an aligned table, and the one-line machine-readable summary.
+//! What a stop did: per-CPU rows, an aligned table, and the counts of the one-line
+//! machine-readable summary (whose line `wire::summary` defines).
 #![forbid(unsafe_code)]
 
 use core::fmt;
 use core::time::Duration;
+
+use wire::summary::StopSummary;
 
 use crate::message::PanicText;
 use crate::platform::Platform;
@@ -68,44 +71,6 @@ pub struct StopReport<'a, P, const N: usize> {
     tally: StopTally,
 }
 
-/// Counts by outcome, as printed in the `stop-summary:` line.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct StopSummary {
-    /// The stopper's index.
-    pub stopper: usize,
-    /// Targets (CPUs other than the stopper that were not offline).
-    pub targets: usize,
-    /// Targets stopped by the vector.
-    pub vector: usize,
-    /// Targets stopped by an NMI.
-    pub nmi: usize,
-    /// Targets that stopped themselves.
-    pub self_stop: usize,
-    /// Targets parked with INIT.
-    pub init: usize,
-    /// Targets not confirmed stopped.
-    pub stuck: usize,
-    /// Duration of the stop in µs.
-    pub total_us: u64,
-}
-
-impl fmt::Display for StopSummary {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "stop-summary: stopper={} targets={} vector={} nmi={} self={} init={} stuck={} total_us={}",
-            self.stopper,
-            self.targets,
-            self.vector,
-            self.nmi,
-            self.self_stop,
-            self.init,
-            self.stuck,
-            self.total_us
-        )
-    }
-}
-
 impl<'a, P: Platform, const N: usize> StopReport<'a, P, N> {
     /// A report over `controller`'s records.
     pub(crate) fn new(
@@ -149,8 +114,8 @@ impl<'a, P: Platform, const N: usize> StopReport<'a, P, N> {
     /// Outcome counts (what the `stop-summary:` line prints).
     pub fn summary(&self) -> StopSummary {
         let mut summary = StopSummary {
-            stopper: self.stopper,
-            targets: self.tally.targets,
+            stopper: self.stopper as u64,
+            targets: self.tally.targets as u64,
             total_us: self.tally.total_ns / 1_000,
             ..StopSummary::default()
         };

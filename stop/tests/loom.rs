@@ -296,7 +296,7 @@ fn check_accounting(m: &Machine, report: &Report) {
     let s = report.summary;
     sum += s.vector + s.nmi + s.self_stop + s.init + s.stuck;
     assert_eq!(sum, s.targets, "I5: summary counts {s}");
-    assert_eq!(s.stopper, report.stopper);
+    assert_eq!(s.stopper, report.stopper as u64);
 }
 
 /// A loom builder with the run's settings; `bound` overrides `LOOM_MAX_PREEMPTIONS`.

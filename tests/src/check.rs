@@ -193,7 +193,7 @@ impl Outcome {
             )));
         }
         let mut counted = StopSummary {
-            stopper: stop.stopper,
+            stopper: stop.stopper as u64,
             targets: 0,
             total_us: stop.summary.total_us,
             ..StopSummary::default()
@@ -257,24 +257,13 @@ impl Outcome {
                 }
             }
         }
-        if counted != stop.summary || counted.targets != stop.tally.targets {
+        if counted != stop.summary || counted.targets != stop.tally.targets as u64 {
             found.push(Violation::Accounting {
                 what: format!("summary {} but rows say {counted}", stop.summary),
             });
         }
         let line = stop.summary.to_string();
-        let expected = format!(
-            "stop-summary: stopper={} targets={} vector={} nmi={} self={} init={} stuck={} total_us={}",
-            counted.stopper,
-            counted.targets,
-            counted.vector,
-            counted.nmi,
-            counted.self_stop,
-            counted.init,
-            counted.stuck,
-            counted.total_us
-        );
-        if line != expected {
+        if StopSummary::parse(&line) != Ok(counted) {
             found.push(report(format!("summary line {line:?}")));
         }
     }

@@ -6,19 +6,12 @@ use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
+use wire::bench::Metric;
 
 /// Metrics the bench app measures with two CPUs (`stop_mixed` needs three).
-const AT_TWO_CPUS: &[&str] = &[
-    "bringup_boot",
-    "raw_ipi",
-    "raw_nmi",
-    "raw_nmi_restarted",
-    "stop_vector",
-    "stop_nmi",
-    "stop_nmi_short",
-    "restart",
-    "restart_bringup",
-];
+fn at_two_cpus() -> impl Iterator<Item = Metric> {
+    Metric::ALL.into_iter().filter(|&m| m != Metric::StopMixed)
+}
 /// Samples per metric: enough to exercise every path, few enough for a test.
 const ITERS: u64 = 5;
 /// Warm restarts per CPU count.
@@ -92,20 +85,18 @@ fn check_json(path: &Path) {
     }
     let (one, two) = (&boots[0], &boots[1]);
     assert_eq!(one["metrics"].as_object().unwrap().len(), 0);
-    assert_eq!(
-        one["skipped"].as_object().unwrap().len(),
-        AT_TWO_CPUS.len() + 1
-    );
-    assert!(two["skipped"]["stop_mixed"].is_string());
+    assert_eq!(one["skipped"].as_object().unwrap().len(), Metric::ALL.len());
+    assert!(two["skipped"][Metric::StopMixed.name()].is_string());
     let metrics = two["metrics"].as_object().unwrap();
-    assert_eq!(metrics.len(), AT_TWO_CPUS.len(), "{metrics:?}");
-    for &name in AT_TWO_CPUS {
+    assert_eq!(metrics.len(), at_two_cpus().count(), "{metrics:?}");
+    for metric in at_two_cpus() {
+        let name = metric.name();
         let m = &metrics[name];
         let n = m["n"].as_u64().unwrap();
-        let want = match name {
-            "bringup_boot" => 1,
+        let want = match metric {
+            Metric::BringupBoot => 1,
             // One restart after each stop of the three stop series.
-            "restart" | "restart_bringup" => 3 * ITERS,
+            Metric::Restart | Metric::RestartBringup => 3 * ITERS,
             _ => ITERS - m["lost"].as_u64().unwrap(),
         };
         assert_eq!(n, want, "{name}");

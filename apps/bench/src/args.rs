@@ -1,5 +1,7 @@
 //! The app's arguments (after ` -- ` on the boot command line): `[iters=N] [restarts=N]`.
 
+use wire::split::words;
+
 /// Iterations per metric when `iters=` is not given.
 const DEFAULT_ITERS: usize = 1000;
 
@@ -19,15 +21,16 @@ impl Args {
             iters: DEFAULT_ITERS,
             restarts: None,
         };
-        for word in line.split_ascii_whitespace() {
-            match word.split_once('=') {
-                Some(("iters", value)) => {
-                    args.iters = value.parse().ok().filter(|&n| n > 0).ok_or(word)?;
+        for word in words(line) {
+            let bad = word.text;
+            match (word.key, word.value) {
+                ("iters", Some(value)) => {
+                    args.iters = value.parse().ok().filter(|&n| n > 0).ok_or(bad)?;
                 }
-                Some(("restarts", value)) => {
-                    args.restarts = Some(value.parse().ok().filter(|&n| n > 0).ok_or(word)?);
+                ("restarts", Some(value)) => {
+                    args.restarts = Some(value.parse().ok().filter(|&n| n > 0).ok_or(bad)?);
                 }
-                _ => return Err(word),
+                _ => return Err(bad),
             }
         }
         Ok(args)

@@ -8,7 +8,8 @@
 //! bring-up time. Then it prints the trigger line and panics, so that the host can time
 //! panic-to-exit.
 //!
-//! Output, one line per metric (the contract with xtask's parser, `xtask/src/bench/output.rs`):
+//! Output, one line per metric, each printed with its type from `wire::bench`, with which
+//! xtask reads it back:
 //! - `bench: start cpus=C iters=N vector_timeout_ns=T short_vector_timeout_ns=S nmi_timeout_ns=M`
 //! - `bench: <metric> n=.. min_ns=.. median_ns=.. p99_ns=.. max_ns=..` followed, for stops, by
 //!   `vector=.. nmi=.. self=.. init=.. stuck=..` (targets by path, summed over the samples) and,
@@ -25,7 +26,6 @@ extern crate alloc;
 mod args;
 mod measure;
 mod restarts;
-mod stats;
 
 use core::time::Duration;
 
@@ -34,8 +34,10 @@ use allstop::stopping::STOP;
 use allstop::{println, restart, smp, time};
 
 use args::Args;
-use measure::{Paths, Restarts, Role};
-use stats::Summary;
+use measure::{ns, Restarts, Role};
+use wire::bench::{AppEntry, BadArgument, Failed, Measured, Metric, Skipped, Start, Trigger};
+use wire::paths::Paths;
+use wire::stats::Stats;
 
 allstop::entry!(main);
 
@@ -45,17 +47,16 @@ const USAGE_STATUS: i32 = 2;
 const FAILED_STATUS: i32 = 1;
 /// The short vector timeout the NMI path is also measured with.
 const SHORT_VECTOR_TIMEOUT: Duration = Duration::from_micros(50);
-/// The line the host times panic-to-exit from.
-const TRIGGER: &str = "bench: trigger panic-to-exit";
 
 fn main() -> i32 {
     let entered = time::now();
-    println!("bench: app-entry run={}", restart::restart_count());
+    let run = restart::restart_count();
+    println!("{}", AppEntry { run });
     let entry_print = time::now() - entered;
     let args = match Args::parse(allstop::app_args()) {
         Ok(args) => args,
         Err(word) => {
-            println!("bench: bad argument '{word}'; usage: -- [iters=N] [restarts=N]");
+            println!("{}", BadArgument(word));
             return USAGE_STATUS;
         }
     };
@@ -65,61 +66,53 @@ fn main() -> i32 {
     let config = STOP.config();
     let default_timeout = config.vector_timeout();
     let cpus = smp::cpu_count();
-    println!(
-        "bench: start cpus={cpus} iters={} vector_timeout_ns={} short_vector_timeout_ns={} \
-         nmi_timeout_ns={}",
-        args.iters,
-        default_timeout.as_nanos(),
-        SHORT_VECTOR_TIMEOUT.as_nanos(),
-        config.nmi_timeout().as_nanos(),
-    );
+    let start = Start {
+        cpus: cpus as u64,
+        iters: args.iters as u64,
+        vector_timeout_ns: ns(default_timeout),
+        short_vector_timeout_ns: ns(SHORT_VECTOR_TIMEOUT),
+        nmi_timeout_ns: ns(config.nmi_timeout()),
+    };
+    println!("{start}");
     if cpus < 2 {
-        for metric in [
-            "bringup_boot",
-            "raw_ipi",
-            "raw_nmi",
-            "raw_nmi_restarted",
-            "stop_vector",
-            "stop_nmi",
-            "stop_nmi_short",
-            "stop_mixed",
-            "restart",
-            "restart_bringup",
-        ] {
-            println!("bench: {metric} skipped: needs a second CPU");
+        for metric in Metric::ALL {
+            let why = "needs a second CPU";
+            println!("{}", Skipped { metric, why });
         }
     } else if let Err(why) = measure_all(&args, default_timeout) {
-        println!("bench: error: {why}");
+        println!("{}", Failed(why));
         return FAILED_STATUS;
     }
-    println!("{TRIGGER}");
+    println!("{}", Trigger::PanicToExit);
     panic!("the benchmark's timed panic (the host measures panic-to-exit)");
 }
 
 /// Every metric that needs at least two CPUs, printed as it is done.
 fn measure_all(args: &Args, default_timeout: Duration) -> Result<(), measure::Failure> {
     let n = args.iters;
-    let bringup = smp::info().bringup.duration.as_nanos() as u64;
-    print_metric("bringup_boot", vec_of(bringup), None, 0);
+    let bringup = ns(smp::info().bringup.duration);
+    print_metric(Metric::BringupBoot, vec_of(bringup), None, 0);
     let (samples, lost) = measure::raw_ipi(n);
-    print_metric("raw_ipi", samples, None, lost);
+    print_metric(Metric::RawIpi, samples, None, lost);
     let (samples, lost) = measure::raw_nmi(n);
-    print_metric("raw_nmi", samples, None, lost);
+    print_metric(Metric::RawNmi, samples, None, lost);
     let (samples, lost) = measure::raw_nmi_after_restart(n)?;
-    print_metric("raw_nmi_restarted", samples, None, lost);
+    print_metric(Metric::RawNmiRestarted, samples, None, lost);
 
     let mut restarts = Restarts::default();
     let stop = measure::stops(n, |_| Role::Idle, &mut restarts)?;
-    print_metric("stop_vector", stop.stop, Some(stop.paths), 0);
+    print_metric(Metric::StopVector, stop.stop, Some(stop.paths), 0);
     let stop = measure::stops(n, |_| Role::IrqOff, &mut restarts)?;
-    print_metric("stop_nmi", stop.stop, Some(stop.paths), 0);
+    print_metric(Metric::StopNmi, stop.stop, Some(stop.paths), 0);
     STOP.config().set_vector_timeout(SHORT_VECTOR_TIMEOUT);
     let stop = measure::stops(n, |_| Role::IrqOff, &mut restarts);
     STOP.config().set_vector_timeout(default_timeout);
     let stop = stop?;
-    print_metric("stop_nmi_short", stop.stop, Some(stop.paths), 0);
+    print_metric(Metric::StopNmiShort, stop.stop, Some(stop.paths), 0);
     if smp::cpu_count() < 3 {
-        println!("bench: stop_mixed skipped: needs two APs (one idle, one interrupts-off)");
+        let metric = Metric::StopMixed;
+        let why = "needs two APs (one idle, one interrupts-off)";
+        println!("{}", Skipped { metric, why });
     } else {
         let odd_irq_off = |cpu: usize| {
             if cpu % 2 == 1 {
@@ -129,10 +122,10 @@ fn measure_all(args: &Args, default_timeout: Duration) -> Result<(), measure::Fa
             }
         };
         let stop = measure::stops(n, odd_irq_off, &mut restarts)?;
-        print_metric("stop_mixed", stop.stop, Some(stop.paths), 0);
+        print_metric(Metric::StopMixed, stop.stop, Some(stop.paths), 0);
     }
-    print_metric("restart", restarts.total, None, 0);
-    print_metric("restart_bringup", restarts.bringup, None, 0);
+    print_metric(Metric::Restart, restarts.total, None, 0);
+    print_metric(Metric::RestartBringup, restarts.bringup, None, 0);
     Ok(())
 }
 
@@ -142,24 +135,20 @@ fn vec_of(sample: u64) -> Vec<u64> {
 }
 
 /// Prints `metric`'s line (see the crate docs).
-fn print_metric(metric: &str, mut samples: Vec<u64>, paths: Option<Paths>, lost: usize) {
-    let Some(summary) = Summary::of(&mut samples) else {
-        println!("bench: {metric} skipped: no sample (lost={lost})");
+fn print_metric(metric: Metric, mut samples: Vec<u64>, paths: Option<Paths>, lost: usize) {
+    let Some(stats) = Stats::of(&mut samples) else {
+        let why = format_args!("no sample (lost={lost})");
+        println!("{}", Skipped { metric, why });
         return;
     };
-    let mut line = alloc::format!("bench: {metric} {summary}");
-    if let Some(p) = paths {
-        line += &alloc::format!(
-            " vector={} nmi={} self={} init={} stuck={}",
-            p.vector,
-            p.nmi,
-            p.self_stop,
-            p.init,
-            p.stuck
-        );
-    }
-    if lost > 0 {
-        line += &alloc::format!(" lost={lost}");
-    }
-    println!("{line}");
+    let lost = lost as u64;
+    println!(
+        "{}",
+        Measured {
+            metric,
+            stats,
+            paths,
+            lost
+        }
+    );
 }

@@ -8,6 +8,7 @@ use core::time::Duration;
 use allstop::stopping::{self, StopReason};
 use allstop::{bench, irq, smp, time};
 use spin::Mutex;
+use wire::paths::Paths;
 
 /// What an AP does while cpu 0 stops the others.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,27 +19,12 @@ pub enum Role {
     IrqOff,
 }
 
-/// How the targets of a series of stops were stopped, summed over the series.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Paths {
-    /// By the stop vector.
-    pub vector: usize,
-    /// By an NMI.
-    pub nmi: usize,
-    /// By themselves.
-    pub self_stop: usize,
-    /// Parked with INIT.
-    pub init: usize,
-    /// Not confirmed stopped.
-    pub stuck: usize,
-}
-
 /// Samples of one series of stops, in ns.
 #[derive(Default)]
 pub struct StopSeries {
     /// Request to all Halted and every NMI accounted (the report's total).
     pub stop: Vec<u64>,
-    /// How the targets stopped.
+    /// How the targets stopped, summed over the series.
     pub paths: Paths,
 }
 
@@ -60,7 +46,7 @@ static READY: AtomicUsize = AtomicUsize::new(0);
 static RELEASE: AtomicBool = AtomicBool::new(false);
 
 /// Nanoseconds in `d` (saturating).
-fn ns(d: Duration) -> u64 {
+pub fn ns(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
@@ -148,12 +134,7 @@ pub fn stops(
         });
         let one = outcome.into_inner()?;
         series.stop.push(one.stop_ns);
-        let p = &mut series.paths;
-        p.vector += one.paths.vector;
-        p.nmi += one.paths.nmi;
-        p.self_stop += one.paths.self_stop;
-        p.init += one.paths.init;
-        p.stuck += one.paths.stuck;
+        series.paths += one.paths;
         restarts.total.push(one.restart_ns);
         restarts.bringup.push(one.bringup_ns);
     }
@@ -172,15 +153,8 @@ struct OneStop {
 fn stop_and_restart() -> Result<OneStop, Failure> {
     let report =
         stopping::stop_others(StopReason::Request).ok_or("this CPU was already the stopper")?;
-    let summary = report.summary();
+    let paths = report.summary().paths();
     let stop_ns = report.tally().total_ns;
-    let paths = Paths {
-        vector: summary.vector,
-        nmi: summary.nmi,
-        self_stop: summary.self_stop,
-        init: summary.init,
-        stuck: summary.stuck,
-    };
     let start = time::now();
     let bringup = smp::restart_others().map_err(|_| "restart_others refused")?;
     let restart_ns = ns(time::now() - start);

@@ -4,7 +4,8 @@
 //! makes every panic a full VM reboot: each boot is cold (it counts no restart), so the run goes
 //! on until xtask kills QEMU; xtask times those from outside.
 //!
-//! Lines, after main's `bench: app-entry` (the contract with `xtask/src/bench/output.rs`):
+//! Lines, after main's `bench: app-entry` (each printed with its type from `wire::bench`, with
+//! which xtask reads it back):
 //! - `bench: restart_sample latency_ns=X entry_print_ns=Y`, in every run after a warm restart:
 //!   the runtime's own measure of that restart (from the panic to every CPU online again), and
 //!   how long this run took to print its app-entry line, followed by
@@ -16,9 +17,9 @@
 use core::time::Duration;
 
 use allstop::{println, restart, time};
+use wire::bench::{Failed, RestartSample, RestartSamplePrint, RestartsDone, Trigger};
 
-/// The line the host times a restart from (to the next app-entry line).
-const TRIGGER: &str = "bench: trigger restart";
+use crate::measure::ns;
 
 /// Status when the runtime has no latency for a warm restart that happened.
 const NO_LATENCY_STATUS: u32 = 1;
@@ -28,22 +29,28 @@ pub fn run(samples: u64, entry_print: Duration) -> ! {
     let run = restart::restart_count();
     if run > 0 {
         let Some(latency) = restart::last_restart_latency() else {
-            println!("bench: error: restart #{run} has no recorded latency");
+            let why = format_args!("restart #{run} has no recorded latency");
+            println!("{}", Failed(why));
             allstop::poweroff(NO_LATENCY_STATUS);
         };
         let started = time::now();
-        println!(
-            "bench: restart_sample latency_ns={} entry_print_ns={}",
-            latency.as_nanos(),
-            entry_print.as_nanos()
-        );
+        let sample = RestartSample {
+            latency_ns: ns(latency),
+            entry_print_ns: ns(entry_print),
+        };
+        println!("{sample}");
         let sample_print = time::now() - started;
-        println!("bench: restart_sample_print ns={}", sample_print.as_nanos());
+        println!(
+            "{}",
+            RestartSamplePrint {
+                ns: ns(sample_print)
+            }
+        );
     }
     if run >= samples {
-        println!("bench: restarts_done n={run}");
+        println!("{}", RestartsDone { n: run });
         allstop::poweroff(0);
     }
-    println!("{TRIGGER}");
+    println!("{}", Trigger::Restart);
     panic!("the benchmark's timed panic #{run} (restart latency)");
 }

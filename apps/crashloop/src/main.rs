@@ -20,6 +20,7 @@ extern crate alloc;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use allstop::{heap, irq, println, restart, smp};
+use wire::split::words;
 
 allstop::entry!(main);
 
@@ -39,9 +40,8 @@ static READY: AtomicUsize = AtomicUsize::new(0);
 fn main() -> i32 {
     let run = restart::restart_count();
     let cpus = smp::cpu_count();
-    let cycles = allstop::app_args()
-        .split_ascii_whitespace()
-        .find_map(|a| a.strip_prefix("cycles="))
+    let cycles = words(allstop::app_args())
+        .find_map(|word| word.value.filter(|_| word.key == "cycles"))
         .and_then(|n| n.parse::<u64>().ok());
     match restart::last_crash() {
         Some(crash) => println!(

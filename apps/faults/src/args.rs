@@ -2,6 +2,8 @@
 
 use core::fmt;
 
+use wire::split::words;
+
 /// Which CPU a scenario acts on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Cpu {
@@ -63,9 +65,9 @@ impl<'a> Args<'a> {
             window_us: None,
             status: None,
         };
-        for word in line.split_ascii_whitespace() {
-            let bad = || ArgError::Bad(word);
-            let (key, value) = word.split_once('=').ok_or_else(bad)?;
+        for word in words(line) {
+            let bad = || ArgError::Bad(word.text);
+            let (key, value) = word.pair().map_err(|_| bad())?;
             match key {
                 "scenario" => args.scenario = value,
                 "cpu" if value == "last" => args.cpu = Some(Cpu::Last),

@@ -380,7 +380,7 @@ fn restart(args: &Args) -> i32 {
             return 1;
         };
         let summary = report.summary();
-        if summary.stuck != 0 || summary.targets != cpus - 1 {
+        if summary.stuck != 0 || summary.targets + 1 != cpus as u64 {
             allstop::println!("faults: round {round}: {summary}");
             return 1;
         }

@@ -69,7 +69,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 
-use crate::bench::output::{self, TRIGGER};
+use crate::bench::output::{self, Mark};
 use crate::bench::plot;
 use crate::bench::report::{BenchReport, BootResult};
 use crate::bench::restart::{self, Plan};
@@ -233,7 +233,7 @@ fn boot_once(boot: &Boot, timeout: Duration) -> Result<BootResult> {
     let host_busy = host_busy();
     let triggered_at = Mutex::new(None);
     let watch = |line: &str| {
-        if line == TRIGGER {
+        if Mark::of(line) == Some(Mark::PanicToExit) {
             let mut at = triggered_at.lock().unwrap_or_else(|e| e.into_inner());
             at.get_or_insert_with(Instant::now);
         }

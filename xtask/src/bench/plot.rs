@@ -92,8 +92,8 @@ fn series(boots: &[BootResult]) -> Vec<Series> {
     };
     let guest = METRICS.iter().map(|&(metric, _)| {
         (
-            metric,
-            points(&|b| b.guest.metrics.get(metric).map(|f| f.median_ns)),
+            metric.name(),
+            points(&|b| b.guest.metric(metric).map(|f| f.median_ns)),
         )
     });
     let host = (PANIC_TO_EXIT, points(&|b| b.panic_to_exit_ns));

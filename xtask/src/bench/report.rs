@@ -5,49 +5,51 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use wire::bench::Metric;
+
 use crate::bench::output::{Figures, GuestReport};
 use crate::bench::restart::RestartFigures;
 
 /// The guest's metrics in table (and plot) order, with what each one times.
-pub const METRICS: &[(&str, &str)] = &[
+pub const METRICS: [(Metric, &str); 10] = [
     (
-        "raw_ipi",
+        Metric::RawIpi,
         "fixed IPI to all other CPUs until each answered by a store",
     ),
     (
-        "raw_nmi",
+        Metric::RawNmi,
         "NMI to one interrupts-off CPU until it answered by a store",
     ),
     (
-        "raw_nmi_restarted",
+        Metric::RawNmiRestarted,
         "the same, each right after the APs were stopped and restarted",
     ),
     (
-        "stop_vector",
+        Metric::StopVector,
         "stop, all others idle: the vector stops them",
     ),
     (
-        "stop_nmi",
+        Metric::StopNmi,
         "stop, all others interrupts-off: NMIs after the default vector timeout",
     ),
     (
-        "stop_nmi_short",
+        Metric::StopNmiShort,
         "stop, all others interrupts-off: NMIs after the short vector timeout",
     ),
     (
-        "stop_mixed",
+        Metric::StopMixed,
         "stop, odd CPUs interrupts-off, even ones idle",
     ),
     (
-        "restart",
+        Metric::Restart,
         "park the others with INIT and start them again (SIPI)",
     ),
     (
-        "restart_bringup",
+        Metric::RestartBringup,
         "the bring-up part of a restart (first INIT-SIPI to last check-in)",
     ),
     (
-        "bringup_boot",
+        Metric::BringupBoot,
         "AP bring-up at boot (first INIT-SIPI to last check-in), one sample",
     ),
 ];
@@ -100,8 +102,8 @@ pub struct BootResult {
 
 impl BootResult {
     /// A metric's median, if it was measured.
-    fn median(&self, metric: &str) -> Option<u64> {
-        self.guest.metrics.get(metric).map(|f| f.median_ns)
+    fn median(&self, metric: Metric) -> Option<u64> {
+        self.guest.metric(metric).map(|f| f.median_ns)
     }
 
     /// The figures of one of [`RESTART_METRICS`], if measured.
@@ -179,10 +181,11 @@ impl BenchReport {
             "metric", "cpus", "n", "min_us", "median_us", "p99_us", "max_us"
         );
         for (metric, _) in METRICS {
+            let metric = metric.name();
             for boot in &self.boots {
-                if let Some(f) = boot.guest.metrics.get(*metric) {
+                if let Some(f) = boot.guest.metrics.get(metric) {
                     out += &figures_row(metric, boot.smp, f, &[]);
-                } else if let Some(why) = boot.guest.skipped.get(*metric) {
+                } else if let Some(why) = boot.guest.skipped.get(metric) {
                     let _ = writeln!(
                         out,
                         "{metric:<18} {:>4} {:>6}  skipped: {why}",
@@ -244,7 +247,7 @@ impl BenchReport {
         }
         out += "\nwhat each metric times\n";
         for (metric, what) in METRICS {
-            let _ = writeln!(out, "  {metric:<18} {what}");
+            let _ = writeln!(out, "  {:<18} {what}", metric.name());
         }
         let _ = writeln!(
             out,
@@ -282,13 +285,7 @@ fn restart_notes(boot: &BootResult, metric: &str) -> Vec<String> {
 fn figures_row(metric: &str, smp: u32, f: &Figures, extra: &[String]) -> String {
     let mut notes = Vec::new();
     if let Some(p) = f.paths {
-        for (name, count) in [
-            ("vector", p.vector),
-            ("nmi", p.nmi),
-            ("self", p.self_stop),
-            ("init", p.init),
-            ("stuck", p.stuck),
-        ] {
+        for (name, count) in p.counts() {
             if count > 0 {
                 notes.push(format!("{name}={count}"));
             }
@@ -332,18 +329,18 @@ fn over(a: Option<f64>, b: Option<u64>) -> Option<f64> {
 
 /// The ratios of one boot; `None` if it has none (one CPU without restart figures).
 fn ratios(boot: &BootResult) -> Option<Ratios> {
-    let raw_nmi = boot.median("raw_nmi");
-    let beyond = |metric: &str, timeout_ns: u64| {
+    let raw_nmi = boot.median(Metric::RawNmi);
+    let beyond = |metric: Metric, timeout_ns: u64| {
         boot.median(metric)
             .map(|m| m as i64 - i64::try_from(timeout_ns).unwrap_or(i64::MAX))
     };
-    let nmi = beyond("stop_nmi", boot.guest.vector_timeout_ns);
-    let short = beyond("stop_nmi_short", boot.guest.short_vector_timeout_ns);
+    let nmi = beyond(Metric::StopNmi, boot.guest.vector_timeout_ns);
+    let short = beyond(Metric::StopNmiShort, boot.guest.short_vector_timeout_ns);
     let r = Ratios {
         smp: boot.smp,
         stop_vector_over_raw_ipi: over(
-            boot.median("stop_vector").map(|m| m as f64),
-            boot.median("raw_ipi"),
+            boot.median(Metric::StopVector).map(|m| m as f64),
+            boot.median(Metric::RawIpi),
         ),
         stop_nmi_beyond_timeout_ns: nmi,
         stop_nmi_beyond_timeout_over_raw_nmi: over(nmi.map(|n| n as f64), raw_nmi),
@@ -369,7 +366,7 @@ fn bringup_scaling(boots: &[BootResult]) -> Option<BringUpScaling> {
         boots
             .iter()
             .find(|b| b.smp == smp)
-            .and_then(|b| b.median("bringup_boot"))
+            .and_then(|b| b.median(Metric::BringupBoot))
     };
     let largest = boots.iter().map(|b| b.smp).max().filter(|&n| n > 2)?;
     Some(BringUpScaling {
@@ -479,6 +476,14 @@ mod tests {
             "{table}"
         );
         assert!(!table.lines().any(|l| l.trim_start().starts_with("2 ")));
+    }
+
+    #[test]
+    fn the_table_lists_every_metric_once() {
+        for metric in Metric::ALL {
+            let rows = METRICS.iter().filter(|&&(m, _)| m == metric).count();
+            assert_eq!(rows, 1, "{metric}");
+        }
     }
 
     #[test]

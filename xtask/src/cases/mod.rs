@@ -14,3 +14,4 @@ mod table;
 mod verdict;
 
 pub(crate) use qemu_test::{qemu_test, QemuTestArgs};
+pub(crate) use summary::JsonFields;

@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::build::apps;
 use crate::cases::matrix::{self, Cell, Row};
 use crate::cases::pace::{self, Pace};
-use crate::cases::summary::{self, Summary};
+use crate::cases::summary::{self, StopSummary};
 use crate::cases::table::{self, Case, Expect};
 use crate::cases::verdict::{self, Verdict};
 use crate::cases::{crash, std_apps, stop};
@@ -71,7 +71,8 @@ struct CaseResult {
     exit: String,
     duration_secs: f64,
     /// The `stop-summary:` fields (of the first such line, if several).
-    summary: Option<Summary>,
+    #[serde(serialize_with = "summary::to_json")]
+    summary: Option<StopSummary>,
     /// Where it sits in the matrix table.
     #[serde(skip)]
     cell: Option<Cell>,

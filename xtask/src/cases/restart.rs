@@ -69,7 +69,7 @@ pub fn all() -> Vec<Case> {
             .expect(Expect::NoStatus, Duration::from_secs(60))
             .require(&[
                 "restart: only 1 of 2 APs proved parked by INIT within 1000 ms",
-                "allstop: resetting the machine",
+                wire::exit::RESET,
             ])
             .forbid_only(&["inside the panic path", "crashloop: run #1"])
             .quick(),

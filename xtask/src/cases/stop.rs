@@ -53,7 +53,7 @@ const ABI_HELLO_STATUS: u32 = 7;
 const FORBIDDEN: &[&str] = &[
     "unknown boot option",
     "invalid value",
-    "heartbeat-check: FAILED",
+    wire::heartbeat::FAILED,
     "inside the panic path",
 ];
 

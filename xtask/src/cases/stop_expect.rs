@@ -3,12 +3,9 @@
 
 use std::fmt;
 
-use crate::cases::summary::{self, Field, Found, Summary};
+use wire::heartbeat::{self, HeartbeatCheck};
 
-/// The heartbeat check's line when every stopped CPU stayed quiet.
-pub const HEARTBEAT_OK: &str = "heartbeat-check: ok";
-/// What every heartbeat check line starts with.
-const HEARTBEAT: &str = "heartbeat-check:";
+use crate::cases::summary::{self, Field, Found, StopSummary};
 
 /// How a value compares with the bound.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,8 +61,8 @@ impl Check {
     }
 
     /// `None` if `summary` satisfies the check, else what it got instead.
-    fn violation(&self, summary: &Summary) -> Option<String> {
-        let value: u64 = self.fields.iter().map(|f| f.of(summary)).sum();
+    fn violation(&self, summary: &StopSummary) -> Option<String> {
+        let value: u64 = self.fields.iter().map(|&f| summary.get(f)).sum();
         let holds = match self.cmp {
             Cmp::Eq => value == self.bound,
             Cmp::AtLeast => value >= self.bound,
@@ -78,7 +75,7 @@ impl Check {
             fields => {
                 let parts: Vec<String> = fields
                     .iter()
-                    .map(|f| format!("{f}={}", f.of(summary)))
+                    .map(|&f| format!("{f}={}", summary.get(f)))
                     .collect();
                 format!("{value} ({})", parts.join(" "))
             }
@@ -136,15 +133,23 @@ impl StopExpect {
 fn heartbeat_problem(serial: &str) -> Option<String> {
     let lines: Vec<&str> = serial
         .lines()
-        .map(|line| line.trim_end_matches('\r'))
-        .filter(|line| line.contains(HEARTBEAT))
+        .filter_map(|line| {
+            let at = line.find(heartbeat::PREFIX)?;
+            Some(line[at..].trim_end_matches('\r'))
+        })
         .collect();
     match lines.as_slice() {
-        [line] if line.trim_start().starts_with(HEARTBEAT_OK) => None,
-        [] => Some(format!("no {HEARTBEAT_OK:?} line")),
-        [line] => Some(format!("heartbeat check did not pass: {line:?}")),
+        [] => Some(format!("no \"{} ok\" line", heartbeat::PREFIX)),
+        [line] => match HeartbeatCheck::parse(line) {
+            Ok(HeartbeatCheck::Quiet { .. }) => None,
+            Ok(HeartbeatCheck::Failed(_)) => {
+                Some(format!("heartbeat check did not pass: {line:?}"))
+            }
+            Err(why) => Some(format!("malformed heartbeat check ({why}): {line:?}")),
+        },
         _ => Some(format!(
-            "{HEARTBEAT:?} printed {} times: {lines:?}",
+            "{:?} printed {} times: {lines:?}",
+            heartbeat::PREFIX,
             lines.len()
         )),
     }
@@ -154,12 +159,18 @@ fn heartbeat_problem(serial: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    /// A summary line with these values, in the kernel's format.
+    /// A summary line with these values, as the kernel prints it.
     fn line(stopper: u64, vector: u64, nmi: u64, stuck: u64) -> String {
-        format!(
-            "stop-summary: stopper={stopper} targets=3 vector={vector} nmi={nmi} self=0 init=0 \
-             stuck={stuck} total_us=77\n"
-        )
+        let summary = StopSummary {
+            stopper,
+            targets: 3,
+            vector,
+            nmi,
+            stuck,
+            total_us: 77,
+            ..StopSummary::default()
+        };
+        format!("{summary}\n")
     }
 
     fn smp4_irqoff() -> StopExpect {
@@ -231,6 +242,14 @@ mod tests {
         assert_eq!(
             expect.problems(&(summary.clone() + failed)),
             vec!["heartbeat check did not pass: \"heartbeat-check: FAILED: cpu 1 moved 5 -> 9\""]
+        );
+        let malformed = "heartbeat-check: ok (x cpus quiet for 10 ms)\n";
+        assert_eq!(
+            expect.problems(&(summary.clone() + malformed)),
+            vec![
+                "malformed heartbeat check ('x': the value is not a number): \
+                 \"heartbeat-check: ok (x cpus quiet for 10 ms)\""
+            ]
         );
         let both = expect.problems(&(summary.clone() + OK + failed));
         assert_eq!(both.len(), 1);

@@ -3,32 +3,16 @@
 //! The guest writes a `u32` status to the `isa-debug-exit` port and QEMU exits with
 //! `(status << 1) | 1`; QEMU exit 0 means the guest ended without a status: it powered off
 //! through ACPI, or the machine reset (which `-no-reboot` turns into QEMU's exit). The runtime
-//! announces each ending on the console first: the status ([`STATUS_LINE`]), a reset
-//! ([`RESET_LINE`]), an ACPI power-off ([`ACPI_POWEROFF_LINE`]). An ending it did not announce
-//! is not the guest's: QEMU's own errors also exit with code 1 (guest status 0), and a triple
-//! fault ends the run like a reset, so neither can read as success.
+//! announces each ending on the console first (`wire::exit::Ending`: the status, a reset, an
+//! ACPI power-off). An ending it did not announce is not the guest's: QEMU's own errors also exit
+//! with code 1 (guest status 0), and a triple fault ends the run like a reset, so neither can
+//! read as success.
 
 use std::fmt;
 
-/// The guest's status when the app returned normally.
-pub const SUCCESS: u32 = 0;
-/// The guest's status after a panic (the runtime's `PANIC_EXIT_STATUS`).
-pub const PANIC: u32 = 101;
-/// The guest's status after a panic inside the panic path.
-pub const DOUBLE_PANIC: u32 = 102;
-/// The guest's status when warm restarts came too fast (`restart.max` within `restart.window_ms`).
-pub const CRASH_LOOP: u32 = 103;
-/// The guest's status when a warm restart could not wake the boot CPU.
-pub const RESTART_IMPOSSIBLE: u32 = 104;
-
-/// What the runtime prints, followed by the status, right before it writes the status to
-/// `isa-debug-exit` (runtime/src/arch/x86_64/power.rs).
-pub const STATUS_LINE: &str = "allstop: exit status ";
-/// What the runtime prints right before it resets the machine (runtime/src/power.rs).
-pub const RESET_LINE: &str = "allstop: resetting the machine";
-/// What the runtime prints right before it powers off through ACPI, when no `isa-debug-exit`
-/// took its status (runtime/src/arch/x86_64/power.rs).
-pub const ACPI_POWEROFF_LINE: &str = "allstop: powering off through ACPI";
+use wire::exit::{Ending, STATUS_PREFIX};
+/// The statuses the runtime ends with.
+pub use wire::exit::{CRASH_LOOP, DOUBLE_PANIC, PANIC, RESTART_IMPOSSIBLE, SUCCESS};
 
 /// What QEMU prints when KVM stops a vCPU it cannot run (e.g. an instruction its emulator lacks);
 /// QEMU then waits with the VM paused instead of exiting.
@@ -108,15 +92,21 @@ pub fn decode(code: Option<i32>, qemu_stderr: &str, serial: &str) -> GuestExit {
 fn announced_end(serial: &str) -> bool {
     serial.lines().any(|line| {
         let line = line.trim_end_matches('\r');
-        line == RESET_LINE || line == ACPI_POWEROFF_LINE
+        matches!(
+            Ending::parse(line),
+            Ok(Ending::Reset | Ending::AcpiPoweroff)
+        )
     })
 }
 
 /// The status in the runtime's last `allstop: exit status N` line (it may follow a cut line).
 fn announced_status(serial: &str) -> Option<u32> {
-    let (_, rest) = serial.rsplit_once(STATUS_LINE)?;
-    let digits = rest.split(|c: char| !c.is_ascii_digit()).next()?;
-    digits.parse().ok()
+    let at = serial.rfind(STATUS_PREFIX)?;
+    let line = serial[at..].lines().next()?.trim_end_matches('\r');
+    match Ending::parse(line) {
+        Ok(Ending::Status(status)) => Some(status),
+        _ => None,
+    }
 }
 
 /// What a guest status means, for humans.
@@ -170,7 +160,7 @@ mod tests {
 
     /// Serial output ending with the runtime's announcement of `status`.
     fn announced(status: u32) -> String {
-        format!("INFO boot\r\n{STATUS_LINE}{status}\r\n")
+        format!("INFO boot\r\n{}\r\n", Ending::Status(status))
     }
 
     #[test]
@@ -190,8 +180,17 @@ mod tests {
             GuestExit::Status(127)
         );
         // The announcement may follow a line another CPU left unfinished.
-        let cut = format!("half a li{STATUS_LINE}7\n");
+        let cut = format!("half a li{}\n", Ending::Status(7));
         assert_eq!(decode(Some(15), "", &cut), GuestExit::Status(7));
+        // Only the last announcement counts, and only whole.
+        let garbled = format!("{}\r\n{STATUS_PREFIX}7x\r\n", Ending::Status(7));
+        assert_eq!(
+            decode(Some(15), "", &garbled),
+            GuestExit::StatusUnannounced {
+                code: 15,
+                announced: None
+            }
+        );
     }
 
     #[test]
@@ -217,9 +216,9 @@ mod tests {
 
     #[test]
     fn zero_is_success_only_after_an_announced_reset_or_power_off() {
-        let reset = format!("stop-summary: ...\r\n{RESET_LINE}\r\n");
+        let reset = format!("stop-summary: ...\r\n{}\r\n", Ending::Reset);
         assert_eq!(decode(Some(0), "", &reset), GuestExit::NoStatus);
-        let acpi = format!("{ACPI_POWEROFF_LINE}\n");
+        let acpi = format!("{}\n", Ending::AcpiPoweroff);
         assert_eq!(decode(Some(0), "", &acpi), GuestExit::NoStatus);
         assert_eq!(GuestExit::NoStatus.status(), Some(SUCCESS));
         // A triple fault ends the run the same way, unannounced: no status, not success.
@@ -253,7 +252,7 @@ mod tests {
         // SIGINT or SIGTERM from outside: QEMU says so and exits 0.
         let stderr = "qemu-system-x86_64: terminating on signal 2\n";
         assert_eq!(decode(Some(0), stderr, ""), GuestExit::QemuKilled);
-        let reset = format!("{RESET_LINE}\n");
+        let reset = format!("{}\n", Ending::Reset);
         assert_eq!(decode(Some(0), stderr, &reset), GuestExit::QemuKilled);
     }
 

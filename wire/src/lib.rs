@@ -1,0 +1,33 @@
+//! The console lines the allstop kernel prints and xtask reads, each defined once.
+//!
+//! The kernel side (the `stop` crate, the runtime, the apps) writes each line with its type's
+//! `Display`; xtask reads it back with the same type's `parse`. A line's prefix, its keys and
+//! their order exist only here, so producer and consumer cannot drift apart, and each type's
+//! tests format values and parse them back.
+//!
+//! - [`summary`]: `stop-summary: stopper=.. targets=.. vector=.. ...`, printed once per stop;
+//!   [`paths`]: its per-path counts, which the bench sums;
+//! - [`heartbeat`]: `heartbeat-check: ok (...)` / `heartbeat-check: FAILED: ...`;
+//! - [`exit`]: how the runtime announces the end of a run (`allstop: exit status N`, ...) and
+//!   the statuses it ends with;
+//! - [`bench`](mod@bench): the bench app's `bench: ...` lines and metric names; [`stats`]: the
+//!   sample statistics (nearest-rank median, p99) that both the guest and the host compute;
+//! - [`split`]: the one `key=value` word splitter, under every parser here and also under the
+//!   runtime's boot options and the apps' arguments; [`Error`]: what is wrong with a line, for
+//!   every parser.
+//!
+//! `no_std`, allocation-free and dependency-free, so that the `stop` crate can use it.
+#![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
+
+pub mod bench;
+mod error;
+pub mod exit;
+mod fields;
+pub mod heartbeat;
+pub mod paths;
+pub mod split;
+pub mod stats;
+pub mod summary;
+
+pub use error::{Error, Missing};
