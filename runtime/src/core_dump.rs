@@ -6,6 +6,8 @@
 use core::sync::atomic::{AtomicBool, Ordering};
 use core::time::Duration;
 
+use wire::core_dump::CoreDump;
+
 use crate::{arch, console, time};
 
 /// How long the panicking CPU waits for the runner before it goes on without a dump.
@@ -25,14 +27,11 @@ pub fn wait_for_dump() {
     if !ENABLED.load(Ordering::Relaxed) {
         return;
     }
-    console::write_fmt_breaking_lock(format_args!("core-dump: ready\n"));
+    console::write_fmt_breaking_lock(format_args!("{}\n", CoreDump::Ready));
     let answered = time::spin_until(WAIT, || arch::serial::try_read().is_some());
-    if answered {
-        console::write_fmt_breaking_lock(format_args!("core-dump: taken\n"));
-    } else {
-        console::write_fmt_breaking_lock(format_args!(
-            "core-dump: no answer within {} s; going on\n",
-            WAIT.as_secs()
-        ));
-    }
+    let outcome = match answered {
+        true => CoreDump::Taken,
+        false => CoreDump::NoAnswer(WAIT.as_secs()),
+    };
+    console::write_fmt_breaking_lock(format_args!("{outcome}\n"));
 }

@@ -6,6 +6,7 @@ use core::panic::PanicInfo;
 use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 use stop::StopReason;
+use wire::frames::{Frame, BACKTRACE};
 
 use crate::cmdline::PanicAction;
 use crate::per_cpu::{PerCpu, MAX_CPUS};
@@ -59,9 +60,13 @@ fn panic(info: &PanicInfo<'_>) -> ! {
     let brief = ACTION.load(Ordering::Relaxed) == PanicAction::Restart as u8
         && crate::restart::brief_report();
     if !brief {
-        console::write_fmt_breaking_lock(format_args!("backtrace:\n"));
-        for (frame, address) in arch::backtrace::return_addresses().enumerate() {
-            console::write_fmt_breaking_lock(format_args!("  #{frame} {address:#018x}\n"));
+        console::write_fmt_breaking_lock(format_args!("{BACKTRACE}\n"));
+        for (index, address) in arch::backtrace::return_addresses().enumerate() {
+            let frame = Frame::Return {
+                index: index as u32,
+                address: address as u64,
+            };
+            console::write_fmt_breaking_lock(format_args!("{frame}\n"));
         }
     }
     match &report {

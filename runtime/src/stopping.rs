@@ -8,6 +8,7 @@ use spinning_top::Spinlock;
 use stop::x86::X86Platform;
 pub use stop::StopReason;
 use stop::{InitPark, RecordSnapshot, StopController, StopReport, Verdict};
+use wire::frames::{ChainEnd, Frame, Interrupted};
 use wire::heartbeat::HeartbeatCheck;
 
 use crate::cmdline::{BootOptions, InitParkOption};
@@ -124,19 +125,22 @@ fn print_contexts(report: &Report) {
                 continue;
             }
         };
-        let irqs = if frame.interrupts_enabled() { "on" } else { "off" };
-        out(format_args!(
-            "cpu {i} was interrupted (interrupts {irqs}):\n{frame}\n  rip {:#018x}\n",
-            frame.rip
-        ));
+        let heading = Interrupted {
+            cpu: i as u64,
+            interrupts_on: frame.interrupts_enabled(),
+        };
+        let rip = Frame::Rip { address: frame.rip };
+        out(format_args!("{heading}\n{frame}\n{rip}\n"));
         let mut walk = interrupted::frames(&frame, stack);
-        for (n, address) in walk.by_ref().enumerate() {
-            out(format_args!("  #{n} {address:#018x}\n"));
+        for (index, address) in walk.by_ref().enumerate() {
+            let frame = Frame::Return {
+                index: index as u32,
+                address: address as u64,
+            };
+            out(format_args!("{frame}\n"));
         }
         if let Some(arch::backtrace::WalkEnd::BadFrame(at)) = walk.end() {
-            out(format_args!(
-                "  (frame chain ends at {at:#x}: not a frame on this CPU's stack)\n"
-            ));
+            out(format_args!("{}\n", ChainEnd { at: at as u64 }));
         }
     }
 }

@@ -12,6 +12,8 @@
 //!   the statuses it ends with;
 //! - [`bench`](mod@bench): the bench app's `bench: ...` lines and metric names; [`stats`]: the
 //!   sample statistics (nearest-rank median, p99) that both the guest and the host compute;
+//! - [`frames`]: backtrace lines and the stop report's per-CPU blocks (heading, registers,
+//!   interrupted instruction, a cut-short walk); [`core_dump`]: the core-dump handshake;
 //! - [`split`]: the one `key=value` word splitter, under every parser here and also under the
 //!   runtime's boot options and the apps' arguments; [`Error`]: what is wrong with a line, for
 //!   every parser.
@@ -21,9 +23,11 @@
 #![forbid(unsafe_code)]
 
 pub mod bench;
+pub mod core_dump;
 mod error;
 pub mod exit;
 mod fields;
+pub mod frames;
 pub mod heartbeat;
 pub mod paths;
 pub mod split;

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use wire::frames::{ChainEnd, Frame, Interrupted};
+
 use crate::cases::table::{Case, Expect, BOOT_TIMEOUT};
 use crate::host::child::{self, Echo};
 use crate::qemu::exit_status::PANIC;
@@ -57,7 +59,13 @@ pub fn all() -> Vec<Case> {
             .forbid_only(&[])
             .require(
                 &(1..=aps)
-                    .map(|cpu| format!("cpu {cpu} was interrupted (interrupts off):"))
+                    .map(|cpu| {
+                        let heading = Interrupted {
+                            cpu: cpu as u64,
+                            interrupts_on: false,
+                        };
+                        heading.to_string()
+                    })
                     .collect::<Vec<_>>(),
             );
         case.crash = Some(CrashExpect {
@@ -102,10 +110,10 @@ pub fn problems(
         // skips the loop's own frame and starts at the loop's caller, the scenario).
         let top: Vec<String> = block
             .iter()
-            .filter(|l| {
-                ["  rip 0x", "  #0 0x", "  #1 0x"]
-                    .iter()
-                    .any(|p| l.starts_with(p))
+            .filter(|l| match Frame::parse(l) {
+                Some(Frame::Rip { .. }) => true,
+                Some(Frame::Return { index, .. }) => index <= 1,
+                None => false,
             })
             .filter_map(|line| symbols.annotate(line))
             .collect();
@@ -125,7 +133,7 @@ pub fn problems(
     if let Some(cpu) = expect.broken {
         if !cpu_block(&run.serial, cpu)
             .iter()
-            .any(|l| l.starts_with("  (frame chain ends at "))
+            .any(|l| ChainEnd::parse(l).is_some())
         {
             problems.push(format!(
                 "cpu {cpu}'s block does not say its frame chain ended"
@@ -140,9 +148,9 @@ pub fn problems(
 
 /// The lines of CPU `cpu`'s block in the report (from its heading to the next CPU's).
 fn cpu_block(serial: &str, cpu: usize) -> Vec<&str> {
-    let heading = format!("cpu {cpu} was interrupted ");
     let mut lines = serial.lines().map(|l| l.trim_end_matches('\r'));
-    let Some(_) = lines.by_ref().find(|l| l.starts_with(&heading)) else {
+    let heading = |line: &str| Interrupted::parse(line).map(|h| h.cpu as usize).ok();
+    let Some(_) = lines.by_ref().find(|&l| heading(l) == Some(cpu)) else {
         return Vec::new();
     };
     lines.take_while(|l| !l.starts_with("cpu ")).collect()

@@ -21,8 +21,6 @@ pub const QEMU: &str = "qemu-system-x86_64";
 
 /// How many serial lines a failure or timeout report shows.
 pub const REPORT_LINES: usize = 15;
-/// The line the kernel prints before its backtrace's frame lines.
-const BACKTRACE_HEADING: &str = "backtrace:";
 
 /// The machine types allstop boots on.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -161,7 +159,7 @@ impl Boot<'_> {
             Some(dump) => {
                 // The panicking CPU waits for any byte once memory holds still.
                 let answer = |serial: &str| {
-                    serial.contains(core_dump::READY_LINE).then(|| {
+                    core_dump::is_ready(serial).then(|| {
                         let taken = dump.take(serial).map_err(|err| format!("{err:#}"));
                         *core.lock().unwrap_or_else(PoisonError::into_inner) = Some(taken);
                         b"\n".to_vec()
@@ -251,7 +249,7 @@ impl QemuRun {
         let mut report = String::new();
         if let Some(start) = lines[..tail_start]
             .iter()
-            .rposition(|line| line.trim_end() == BACKTRACE_HEADING)
+            .rposition(|line| line.trim_end() == wire::frames::BACKTRACE)
         {
             let frames = lines[start + 1..]
                 .iter()

@@ -19,11 +19,11 @@ use std::time::Duration;
 
 use anyhow::{bail, ensure, Context, Result};
 use serde_json::{json, Value};
+use wire::core_dump::CoreDump as CoreDumpLine;
+use wire::frames::{self, Interrupted};
 
 /// The kernel option that makes a panic wait for the dump.
 pub const KERNEL_OPTION: &str = "panic.wait_for_core=1";
-/// The line the panicking CPU prints once memory holds still.
-pub const READY_LINE: &str = "core-dump: ready";
 /// How long QEMU may take to answer a QMP command (the dump of a large guest included).
 const QMP_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -166,31 +166,29 @@ impl Qmp {
     }
 }
 
+/// Whether the guest said it waits for the dump (`core-dump: ready`) in `serial`.
+pub fn is_ready(serial: &str) -> bool {
+    serial
+        .lines()
+        .any(|line| CoreDumpLine::parse(line.trim_end_matches('\r')) == Ok(CoreDumpLine::Ready))
+}
+
 /// The registers each stopped CPU's stop interrupted, by CPU index, from the report's blocks:
-/// `cpu N was interrupted (...):` and three lines of `name=0xvalue` words.
+/// a heading (`cpu N was interrupted (...):`) and three lines of `name=0x..` words.
 pub fn interrupted_registers(serial: &str) -> BTreeMap<usize, BTreeMap<String, u64>> {
     let mut cpus = BTreeMap::new();
     let mut lines = serial.lines().map(|l| l.trim_end_matches('\r'));
     while let Some(line) = lines.next() {
-        let Some(cpu) = line
-            .strip_prefix("cpu ")
-            .and_then(|rest| rest.split_once(" was interrupted "))
-            .and_then(|(cpu, _)| cpu.parse::<usize>().ok())
-        else {
+        let Ok(heading) = Interrupted::parse(line) else {
             continue;
         };
-        let mut registers = BTreeMap::new();
-        for words in lines.by_ref().take(3) {
-            for word in words.split_whitespace() {
-                let value = word
-                    .split_once("=0x")
-                    .and_then(|(name, hex)| Some((name, u64::from_str_radix(hex, 16).ok()?)));
-                if let Some((name, value)) = value {
-                    registers.insert(name.to_string(), value);
-                }
-            }
-        }
-        cpus.insert(cpu, registers);
+        let registers = lines
+            .by_ref()
+            .take(3)
+            .flat_map(frames::registers)
+            .map(|(name, value)| (name.to_string(), value))
+            .collect();
+        cpus.insert(heading.cpu as usize, registers);
     }
     cpus
 }

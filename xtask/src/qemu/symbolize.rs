@@ -1,7 +1,7 @@
-//! Turning the kernel's backtrace lines (`  #<i> 0x<16 hex digits>`, a return address, after
-//! `backtrace:` and in each stopped CPU's block; `  rip 0x<16 hex digits>`, an interrupted
-//! instruction) into function and file:line, from the DWARF (or, without it, the symbol table)
-//! of the booted ELF.
+//! Turning the kernel's backtrace lines (`wire::frames::Frame`: return addresses after
+//! `backtrace:` and in each stopped CPU's block, and the instruction a CPU was interrupted at)
+//! into function and file:line, from the DWARF (or, without it, the symbol table) of the booted
+//! ELF.
 
 use std::ops::Range;
 use std::path::Path;
@@ -9,52 +9,9 @@ use std::sync::{Mutex, PoisonError};
 
 use anyhow::{anyhow, Context, Result};
 use object::{Object, ObjectSection, SectionKind};
+use wire::frames::Frame;
 
 use crate::host::workspace;
-
-/// One backtrace line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FrameLine {
-    /// `  #<i> 0x...`: frame `index` returns to `address`.
-    Return {
-        /// The `#<i>` number.
-        index: u32,
-        /// The return address.
-        address: u64,
-    },
-    /// `  rip 0x...`: the instruction a stopped CPU was interrupted at.
-    Interrupted {
-        /// The instruction's address.
-        address: u64,
-    },
-}
-
-/// Parses a backtrace line as the kernel prints it (a trailing `\r` is allowed); anything else,
-/// including text already appended after the address, is `None`.
-pub fn parse_frame_line(line: &str) -> Option<FrameLine> {
-    let line = line.trim_end_matches('\r');
-    if let Some(hex) = line.strip_prefix("  rip 0x") {
-        return Some(FrameLine::Interrupted {
-            address: parse_address(hex)?,
-        });
-    }
-    let (index, hex) = line.strip_prefix("  #")?.split_once(" 0x")?;
-    if index.is_empty() || !index.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    Some(FrameLine::Return {
-        index: index.parse().ok()?,
-        address: parse_address(hex)?,
-    })
-}
-
-/// Sixteen hex digits.
-fn parse_address(hex: &str) -> Option<u64> {
-    if hex.len() != 16 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    u64::from_str_radix(hex, 16).ok()
-}
 
 /// Symbol lookups in one ELF. Shareable between threads (lookups take turns).
 pub struct Symbolizer {
@@ -135,9 +92,9 @@ impl Symbolizer {
 
     /// The text to append to `line` if it is a backtrace line: ` <function> at <file>:<line>`.
     pub fn annotate(&self, line: &str) -> Option<String> {
-        let text = match parse_frame_line(line)? {
-            FrameLine::Return { address, .. } => self.describe_return_address(address),
-            FrameLine::Interrupted { address } => self.describe(address),
+        let text = match Frame::parse(line)? {
+            Frame::Return { address, .. } => self.describe_return_address(address),
+            Frame::Rip { address } => self.describe(address),
         };
         Some(format!(" {text}"))
     }
@@ -173,48 +130,6 @@ mod tests {
 
     use super::*;
 
-    #[test]
-    fn frame_lines_are_parsed_exactly() {
-        assert_eq!(
-            parse_frame_line("  #0 0x000000000012870d"),
-            Some(FrameLine::Return {
-                index: 0,
-                address: 0x12_870d
-            })
-        );
-        assert_eq!(
-            parse_frame_line("  #12 0xFFFFFFFF80001000\r"),
-            Some(FrameLine::Return {
-                index: 12,
-                address: 0xffff_ffff_8000_1000
-            })
-        );
-        assert_eq!(
-            parse_frame_line("  rip 0x0000000000110ea0"),
-            Some(FrameLine::Interrupted { address: 0x11_0ea0 })
-        );
-        for not_a_frame in [
-            "",
-            "backtrace:",
-            "#0 0x000000000012870d",
-            "   #0 0x000000000012870d",
-            "  # 0x000000000012870d",
-            "  #x 0x000000000012870d",
-            "  #0 0x12870d",
-            "  #0 0x000000000012870g",
-            "  #0 000000000000012870d",
-            "  #0 0x000000000012870d main at x.rs:1",
-            "  #0 0x0000000000012870d",
-            "  rip 0x110ea0",
-            "   rip 0x0000000000110ea0",
-            "  rip 0x0000000000110ea0 main at x.rs:1",
-        ] {
-            assert_eq!(parse_frame_line(not_a_frame), None, "{not_a_frame:?}");
-        }
-    }
-
-    /// The function the lookup test finds: three lines, `fn`, the body (which names its own
-    /// line) and the closing brace.
     #[inline(never)]
     fn lookup_target() -> u32 {
         line!()

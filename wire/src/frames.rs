@@ -1,0 +1,273 @@
+//! Where code was: the panic's `backtrace:` and, in the stop report, one block per stopped CPU.
+//!
+//! ```text
+//! backtrace:
+//!   #0 0x000000000010020a                          a return address (Frame::Return)
+//! cpu 1 was interrupted (interrupts off):         a block's heading (Interrupted)
+//! rip=0x110ea0 rsp=0x1adf38 ...                   its registers, `name=0x..` words
+//!   rip 0x0000000000110ea0                        the interrupted instruction (Frame::Rip)
+//!   #0 0x0000000000101efa
+//!   (frame chain ends at 0xdeadbeef0000: ...)     a walk cut short (ChainEnd)
+//! ```
+
+use core::fmt;
+
+use crate::fields::number;
+use crate::Error;
+
+/// The line before the panicking CPU's frames.
+pub const BACKTRACE: &str = "backtrace:";
+/// What a frame line starts with.
+const RETURN: &str = "  #";
+/// What an interrupted-instruction line starts with.
+const RIP: &str = "  rip 0x";
+/// What a block's heading starts with; then the CPU.
+const CPU: &str = "cpu ";
+/// Between the CPU and the interrupt state.
+const WAS_INTERRUPTED: &str = " was interrupted (interrupts ";
+/// What a cut-short walk's line starts with; then the address.
+const CHAIN_ENDS: &str = "  (frame chain ends at 0x";
+/// After the address.
+const NOT_A_FRAME: &str = ": not a frame on this CPU's stack)";
+
+/// One line of a backtrace: a return address, or the instruction a CPU was interrupted at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Frame {
+    /// `  #<index> 0x<16 hex digits>`: frame `index` returns to `address`.
+    Return {
+        /// The frame number, 0 innermost.
+        index: u32,
+        /// The return address.
+        address: u64,
+    },
+    /// `  rip 0x<16 hex digits>`: the instruction a stopped CPU was interrupted at.
+    Rip {
+        /// The instruction's address.
+        address: u64,
+    },
+}
+
+impl Frame {
+    /// Reads a frame line exactly as printed (a trailing `\r` is allowed); anything else,
+    /// text appended after the address included, is `None`.
+    pub fn parse(line: &str) -> Option<Self> {
+        let line = line.trim_end_matches('\r');
+        if let Some(hex) = line.strip_prefix(RIP) {
+            return Some(Frame::Rip {
+                address: address(hex)?,
+            });
+        }
+        let (index, hex) = line.strip_prefix(RETURN)?.split_once(" 0x")?;
+        if index.is_empty() || !index.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        Some(Frame::Return {
+            index: index.parse().ok()?,
+            address: address(hex)?,
+        })
+    }
+}
+
+/// The line, without a line end.
+impl fmt::Display for Frame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Frame::Return { index, address } => write!(f, "{RETURN}{index} {address:#018x}"),
+            Frame::Rip { address } => write!(f, "{RIP}{address:016x}"),
+        }
+    }
+}
+
+/// Exactly sixteen hex digits.
+fn address(hex: &str) -> Option<u64> {
+    if hex.len() != 16 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    u64::from_str_radix(hex, 16).ok()
+}
+
+/// A stopped CPU's block heading: `cpu <n> was interrupted (interrupts on|off):`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Interrupted {
+    /// The CPU's index.
+    pub cpu: u64,
+    /// Whether the interrupted code ran with maskable interrupts enabled.
+    pub interrupts_on: bool,
+}
+
+impl Interrupted {
+    /// Reads a block heading (without its line end).
+    pub fn parse(line: &str) -> Result<Self, Error<'_>> {
+        let malformed = Error::Malformed {
+            text: line,
+            form: "cpu <n> was interrupted (interrupts on|off):",
+        };
+        let (cpu, state) = line
+            .strip_prefix(CPU)
+            .and_then(|rest| rest.split_once(WAS_INTERRUPTED))
+            .ok_or(malformed)?;
+        let interrupts_on = match state {
+            "on):" => true,
+            "off):" => false,
+            _ => return Err(malformed),
+        };
+        Ok(Interrupted {
+            cpu: number(cpu)?,
+            interrupts_on,
+        })
+    }
+}
+
+/// The line, without a line end.
+impl fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = if self.interrupts_on { "on" } else { "off" };
+        write!(f, "{CPU}{}{WAS_INTERRUPTED}{state}):", self.cpu)
+    }
+}
+
+/// The `name=0x<hex>` words of a block's register lines, in order; other words are skipped.
+pub fn registers(line: &str) -> impl Iterator<Item = (&str, u64)> {
+    line.split_ascii_whitespace().filter_map(|word| {
+        let (name, hex) = word.split_once("=0x")?;
+        Some((name, u64::from_str_radix(hex, 16).ok()?))
+    })
+}
+
+/// A walk over a stopped CPU's frames that met a frame pointer outside that CPU's stack.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChainEnd {
+    /// The frame pointer.
+    pub at: u64,
+}
+
+impl ChainEnd {
+    /// Reads the line (without its line end).
+    pub fn parse(line: &str) -> Option<Self> {
+        let hex = line.strip_prefix(CHAIN_ENDS)?.strip_suffix(NOT_A_FRAME)?;
+        Some(ChainEnd {
+            at: u64::from_str_radix(hex, 16).ok()?,
+        })
+    }
+}
+
+/// The line, without a line end.
+impl fmt::Display for ChainEnd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{CHAIN_ENDS}{:x}{NOT_A_FRAME}", self.at)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_lines_round_trip() {
+        for (frame, line) in [
+            (
+                Frame::Return {
+                    index: 0,
+                    address: 0x12_870d,
+                },
+                "  #0 0x000000000012870d",
+            ),
+            (
+                Frame::Return {
+                    index: 12,
+                    address: 0xffff_ffff_8000_1000,
+                },
+                "  #12 0xffffffff80001000",
+            ),
+            (
+                Frame::Rip { address: 0x11_0ea0 },
+                "  rip 0x0000000000110ea0",
+            ),
+        ] {
+            assert_eq!(frame.to_string(), line);
+            assert_eq!(Frame::parse(line), Some(frame));
+        }
+        assert_eq!(
+            Frame::parse("  #3 0xFFFFFFFF80001000\r"),
+            Some(Frame::Return {
+                index: 3,
+                address: 0xffff_ffff_8000_1000
+            })
+        );
+    }
+
+    #[test]
+    fn anything_else_is_not_a_frame() {
+        for line in [
+            "",
+            "backtrace:",
+            "#0 0x000000000012870d",
+            "   #0 0x000000000012870d",
+            "  # 0x000000000012870d",
+            "  #x 0x000000000012870d",
+            "  #0 0x12870d",
+            "  #0 0x000000000012870g",
+            "  #0 000000000000012870d",
+            "  #0 0x000000000012870d main at x.rs:1",
+            "  #0 0x0000000000012870d",
+            "  rip 0x110ea0",
+            "   rip 0x0000000000110ea0",
+            "  rip 0x0000000000110ea0 main at x.rs:1",
+        ] {
+            assert_eq!(Frame::parse(line), None, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn block_headings_round_trip() {
+        for (heading, line) in [
+            (
+                Interrupted {
+                    cpu: 1,
+                    interrupts_on: false,
+                },
+                "cpu 1 was interrupted (interrupts off):",
+            ),
+            (
+                Interrupted {
+                    cpu: 17,
+                    interrupts_on: true,
+                },
+                "cpu 17 was interrupted (interrupts on):",
+            ),
+        ] {
+            assert_eq!(heading.to_string(), line);
+            assert_eq!(Interrupted::parse(line), Ok(heading));
+        }
+        let wrong = "cpu 2: no context (it stopped itself)";
+        assert_eq!(
+            Interrupted::parse(wrong).unwrap_err().to_string(),
+            "'cpu 2: no context (it stopped itself)' is not cpu <n> was interrupted \
+             (interrupts on|off):"
+        );
+    }
+
+    #[test]
+    fn register_words_are_read_and_others_skipped() {
+        let words: Vec<(&str, u64)> =
+            registers("rip=0x110ea0 rsp=0x1adf38 junk rflags=0x10006 r8=0xzz").collect();
+        assert_eq!(
+            words,
+            [("rip", 0x11_0ea0), ("rsp", 0x1a_df38), ("rflags", 0x1_0006)]
+        );
+    }
+
+    #[test]
+    fn a_chain_end_round_trips() {
+        let end = ChainEnd {
+            at: 0xdead_beef_0000,
+        };
+        let line = "  (frame chain ends at 0xdeadbeef0000: not a frame on this CPU's stack)";
+        assert_eq!(end.to_string(), line);
+        assert_eq!(ChainEnd::parse(line), Some(end));
+        assert_eq!(
+            ChainEnd::parse("  (frame chain ends at 0xdeadbeef0000)"),
+            None
+        );
+    }
+}
