@@ -12,7 +12,7 @@ use wire::frames::{ChainEnd, Frame, Interrupted};
 use wire::heartbeat::HeartbeatCheck;
 
 use crate::cmdline::{BootOptions, InitParkOption};
-use crate::per_cpu::MAX_CPUS;
+use crate::per_cpu::{PerCpu, MAX_CPUS};
 use crate::arch::TrapFrame;
 use crate::{arch, console, interrupted, time};
 
@@ -88,16 +88,15 @@ pub fn on_nmi(frame: &TrapFrame) {
 pub fn stop_others(reason: StopReason<'_>) -> Option<Report> {
     let report = STOP.stop_others(arch::percpu::current_index(), reason).ok()?;
     // What every CPU's record holds the moment the stop is done, for `verify_quiet`.
-    let mut at_stop = AT_STOP.lock();
-    for (cpu, slot) in at_stop.iter_mut().enumerate().take(STOP.cpu_count()) {
-        *slot = STOP.snapshot(cpu).unwrap_or_default();
+    for cpu in 0..STOP.cpu_count() {
+        *AT_STOP[cpu].lock() = STOP.snapshot(cpu).unwrap_or_default();
     }
     Some(report)
 }
 
 /// Every CPU's record as the last stop left it.
-static AT_STOP: Spinlock<[RecordSnapshot; MAX_CPUS]> =
-    Spinlock::new([RecordSnapshot::EMPTY; MAX_CPUS]);
+static AT_STOP: PerCpu<Spinlock<RecordSnapshot>> =
+    PerCpu::new([const { Spinlock::new(RecordSnapshot::EMPTY) }; MAX_CPUS]);
 
 /// Prints the report's table and its `stop-summary:` line, even if a stopped CPU holds the
 /// console lock.
@@ -158,15 +157,15 @@ pub fn verify_quiet(report: &Report) {
         return;
     }
     time::delay(Duration::from_millis(ms));
-    let at_stop = AT_STOP.lock();
     let mut checked = 0;
     for r in report.cpus().filter(|r| r.verdict == Verdict::Stopped) {
         let now = STOP.snapshot(r.index).unwrap_or_default();
-        if now != at_stop[r.index] {
+        let at_stop = *AT_STOP[r.index].lock();
+        if now != at_stop {
             let failed = HeartbeatCheck::Failed(format_args!(
                 "cpu {} wrote to its record after the stop (heartbeat or stop state): {:?} -> \
                  {now:?}",
-                r.index, at_stop[r.index]
+                r.index, at_stop
             ));
             console::write_fmt_breaking_lock(format_args!("{failed}\n"));
             return;
