@@ -4,13 +4,14 @@
 use alloc::vec::Vec;
 use core::time::Duration;
 
-use crate::smp;
+use crate::smp::{self, CpuIndex};
 
 /// Time from sending a fixed IPI to all-but-self until every other online CPU's handler has
 /// answered by a store; `None` if one did not answer within a second.
 pub fn ipi_round_trip() -> Option<Duration> {
     let me = smp::current_cpu();
-    let others: Vec<usize> = (0..crate::stopping::STOP.cpu_count())
+    let others: Vec<CpuIndex> = (0..crate::stopping::STOP.cpu_count())
+        .map(CpuIndex::new)
         .filter(|&cpu| cpu != me && smp::is_online(cpu))
         .collect();
     crate::smp::probe::ipi_round_trip(&others)
@@ -18,6 +19,6 @@ pub fn ipi_round_trip() -> Option<Duration> {
 
 /// Time from sending an NMI to CPU `cpu` (interrupts off or not) until its NMI handler answered
 /// by a store; `None` for an unknown CPU or no answer within a second.
-pub fn nmi_round_trip(cpu: usize) -> Option<Duration> {
+pub fn nmi_round_trip(cpu: CpuIndex) -> Option<Duration> {
     crate::smp::probe::nmi_round_trip(cpu, smp::apic_id(cpu)?)
 }

@@ -4,6 +4,7 @@
 //! stop (the stop controller's Release stores then publish it to the stopper, which reads it
 //! only once the CPU is stopped); nothing is written after the CPU's last stop-state store.
 
+use stop::CpuIndex;
 use core::ops::Range;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
@@ -108,7 +109,7 @@ pub fn forget() {
 }
 
 /// What CPU `cpu` saved; read it only once the CPU is stopped.
-pub fn context(cpu: usize) -> Context {
+pub fn context(cpu: CpuIndex) -> Context {
     let slot = &SLOTS[cpu];
     if slot.saved.load(Ordering::Acquire) {
         let words = core::array::from_fn(|i| slot.frame[i].load(Ordering::Relaxed));

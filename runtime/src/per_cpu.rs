@@ -4,6 +4,8 @@
 
 use core::ops::Index;
 
+use stop::CpuIndex;
+
 /// Most CPUs the runtime runs: the length of every [`PerCpu`] and the stop controller's record
 /// count.
 pub const MAX_CPUS: usize = 256;
@@ -20,16 +22,16 @@ impl<T> PerCpu<T> {
     /// The calling CPU's value.
     #[cfg(target_os = "none")]
     pub fn current(&self) -> &T {
-        &self.0[crate::arch::percpu::current_index()]
+        &self[crate::arch::percpu::current_index()]
     }
 }
 
-impl<T> Index<usize> for PerCpu<T> {
+impl<T> Index<CpuIndex> for PerCpu<T> {
     type Output = T;
 
     /// CPU `cpu`'s value; panics if `cpu` is not below [`MAX_CPUS`].
-    fn index(&self, cpu: usize) -> &T {
-        &self.0[cpu]
+    fn index(&self, cpu: CpuIndex) -> &T {
+        &self.0[cpu.get()]
     }
 }
 
@@ -41,9 +43,10 @@ mod tests {
     #[test]
     fn each_cpu_has_its_own_value() {
         static COUNTS: PerCpu<AtomicU32> = PerCpu::new([const { AtomicU32::new(0) }; MAX_CPUS]);
-        COUNTS[3].fetch_add(1, Ordering::Relaxed);
-        COUNTS[MAX_CPUS - 1].fetch_add(2, Ordering::Relaxed);
-        let counts: [u32; 3] = [3, 4, MAX_CPUS - 1].map(|i| COUNTS[i].load(Ordering::Relaxed));
+        COUNTS[CpuIndex::new(3)].fetch_add(1, Ordering::Relaxed);
+        COUNTS[CpuIndex::new(MAX_CPUS - 1)].fetch_add(2, Ordering::Relaxed);
+        let counts: [u32; 3] =
+            [3, 4, MAX_CPUS - 1].map(|i| COUNTS[CpuIndex::new(i)].load(Ordering::Relaxed));
         assert_eq!(counts, [1, 0, 2]);
     }
 
@@ -51,6 +54,6 @@ mod tests {
     #[should_panic(expected = "index out of bounds")]
     fn an_index_past_the_last_cpu_panics() {
         let flags = PerCpu::new([false; MAX_CPUS]);
-        let _ = flags[MAX_CPUS];
+        let _ = flags[CpuIndex::new(MAX_CPUS)];
     }
 }

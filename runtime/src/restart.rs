@@ -23,6 +23,7 @@
 //! INIT parking is allowed (`stop.init_park`, off on bare metal by default); otherwise the
 //! machine is reset too. Each fallback prints a `restart:` line first.
 
+use stop::CpuIndex;
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use core::time::Duration;
@@ -128,13 +129,13 @@ pub fn restart() -> ! {
 /// began; `report` is the stop this CPU ran (`None` if it was already the stopper).
 pub(crate) fn after_panic(
     panicked_ns: u64,
-    cpu: usize,
+    cpu: CpuIndex,
     message: fmt::Arguments<'_>,
     report: Option<&Report>,
 ) -> ! {
     let mut record = CrashRecord::NONE;
     record.present = true;
-    record.cpu = cpu as u32;
+    record.cpu = cpu.get() as u32;
     let mut text = Cut {
         buf: &mut record.message,
         len: 0,
@@ -172,7 +173,7 @@ fn begin(since_ns: u64, report: Option<&Report>) -> ! {
     // AP the stop left running may be parked that way only where INIT parking is allowed.
     let stuck_aps = report.map_or(0, |r| {
         r.cpus()
-            .filter(|c| c.index != 0 && c.verdict == Verdict::Stuck)
+            .filter(|c| c.index != CpuIndex::BOOT && c.verdict == Verdict::Stuck)
             .count()
     });
     if stuck_aps > 0 && stopping::STOP.config().init_park() == InitPark::Off {
@@ -184,14 +185,14 @@ fn begin(since_ns: u64, report: Option<&Report>) -> ! {
     }
     SURVIVOR.restarts.fetch_add(1, Ordering::Relaxed);
     SURVIVOR.crash_ns.store(since_ns.max(1), Ordering::Relaxed);
-    if crate::smp::current_cpu() == 0 {
+    if crate::smp::current_cpu() == CpuIndex::BOOT {
         crate::smp::warm::restart_here();
     }
     // A stopped boot CPU halts with NMIs deliverable (x86 platform). One reported stuck may only
     // be late (a vCPU the host did not schedule): it has its NMI, so give it time to finish.
-    let boot_cpu = report.and_then(|r| r.cpus().find(|c| c.index == 0));
+    let boot_cpu = report.and_then(|r| r.cpus().find(|c| c.index == CpuIndex::BOOT));
     let stopped = boot_cpu.is_some_and(|c| c.verdict == Verdict::Stopped)
-        || time::spin_until(stopping::BOOT_CPU_GRACE, || stopping::STOP.cpu_finished(0));
+        || time::spin_until(stopping::BOOT_CPU_GRACE, || stopping::STOP.cpu_finished(CpuIndex::BOOT));
     if !stopped {
         console::write_fmt_breaking_lock(format_args!(
             "restart: impossible: cpu 0 is still not confirmed stopped after {} ms more, so \

@@ -1,6 +1,7 @@
 //! The runtime's stop controller and how the runtime uses it: the interrupt entries, the stop
 //! before power-off/reboot/halt, and printing the report.
 
+use stop::CpuIndex;
 use core::sync::atomic::{AtomicU64, Ordering};
 use core::time::Duration;
 
@@ -88,7 +89,7 @@ pub fn on_nmi(frame: &TrapFrame) {
 pub fn stop_others(reason: StopReason<'_>) -> Option<Report> {
     let report = STOP.stop_others(arch::percpu::current_index(), reason).ok()?;
     // What every CPU's record holds the moment the stop is done, for `verify_quiet`.
-    for cpu in 0..STOP.cpu_count() {
+    for cpu in (0..STOP.cpu_count()).map(CpuIndex::new) {
         *AT_STOP[cpu].lock() = STOP.snapshot(cpu).unwrap_or_default();
     }
     Some(report)
@@ -125,7 +126,7 @@ fn print_contexts(report: &Report) {
             }
         };
         let heading = Interrupted {
-            cpu: i as u64,
+            cpu: i.get() as u64,
             interrupts_on: frame.interrupts_enabled(),
         };
         let rip = Frame::Rip { address: frame.rip };

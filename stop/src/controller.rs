@@ -5,6 +5,7 @@ use core::fmt;
 use core::time::Duration;
 
 use crate::config::{StopConfig, INIT_SETTLE};
+use crate::cpu::{ApicId, CpuIndex};
 use crate::hooks::{HooksFull, StopHook, StopHooks};
 use crate::message::PanicText;
 use crate::platform::Platform;
@@ -111,13 +112,13 @@ impl fmt::Display for CpusFull {
 /// sparse and above 255 under x2APIC. No allocation, no locks, no unbounded wait.
 ///
 /// ```
-/// use stop::{IpiFailed, Platform, StopController, StopReason};
+/// use stop::{ApicId, IpiFailed, Platform, StopController, StopReason};
 ///
 /// struct Uniprocessor;
 /// impl Platform for Uniprocessor {
 ///     fn send_stop_vector(&self) -> Result<(), IpiFailed> { Ok(()) }
-///     fn send_nmi(&self, _: u32) -> Result<(), IpiFailed> { Ok(()) }
-///     fn send_init(&self, _: u32) -> Result<(), IpiFailed> { Ok(()) }
+///     fn send_nmi(&self, _: ApicId) -> Result<(), IpiFailed> { Ok(()) }
+///     fn send_init(&self, _: ApicId) -> Result<(), IpiFailed> { Ok(()) }
 ///     fn now_ns(&self) -> u64 { 0 }
 ///     fn relax(&self) {}
 ///     fn halt(&self) -> ! { loop {} }
@@ -125,7 +126,7 @@ impl fmt::Display for CpusFull {
 ///
 /// static STOP: StopController<Uniprocessor, 256> = StopController::new(Uniprocessor);
 ///
-/// let cpu = STOP.register_cpu(0).unwrap();
+/// let cpu = STOP.register_cpu(ApicId::new(0)).unwrap();
 /// STOP.boot_cpu(cpu).unwrap();
 /// STOP.online_cpu(cpu).unwrap();
 /// let report = STOP.stop_others(cpu, StopReason::PowerOff).unwrap();
@@ -212,12 +213,12 @@ impl<P: Platform, const N: usize> StopController<P, N> {
 
     /// Registers the next CPU (index = number registered before) with its APIC ID, `Offline`.
     /// Call at boot, on one CPU, before that CPU starts.
-    pub fn register_cpu(&self, apic_id: u32) -> Result<usize, CpusFull> {
+    pub fn register_cpu(&self, apic_id: ApicId) -> Result<CpuIndex, CpusFull> {
         let index = self.registered.load(Ordering::SeqCst);
         let record = self.records.get(index).ok_or(CpusFull { capacity: N })?;
-        record.apic_id.store(apic_id, Ordering::SeqCst);
+        record.apic_id.store(apic_id.get(), Ordering::SeqCst);
         self.registered.store(index + 1, Ordering::SeqCst);
-        Ok(index)
+        Ok(CpuIndex::new(index))
     }
 
     /// How many CPUs are registered.
@@ -236,19 +237,23 @@ impl<P: Platform, const N: usize> StopController<P, N> {
     }
 
     /// A registered CPU's state.
-    pub fn cpu_state(&self, cpu: usize) -> Option<CpuState> {
+    pub fn cpu_state(&self, cpu: CpuIndex) -> Option<CpuState> {
+        let cpu = cpu.get();
         self.record(cpu).map(CpuRecord::state)
     }
 
     /// Whether a registered CPU is `Halted` with every NMI sent to it accounted for (what the
     /// stopper waits for). A runtime may keep waiting for a CPU reported stuck this way.
-    pub fn cpu_finished(&self, cpu: usize) -> bool {
+    pub fn cpu_finished(&self, cpu: CpuIndex) -> bool {
+        let cpu = cpu.get();
         self.record(cpu).is_some_and(CpuRecord::finished)
     }
 
     /// A registered CPU's APIC ID.
-    pub fn apic_id(&self, cpu: usize) -> Option<u32> {
-        self.record(cpu).map(|r| r.apic_id.load(Ordering::SeqCst))
+    pub fn apic_id(&self, cpu: CpuIndex) -> Option<ApicId> {
+        let cpu = cpu.get();
+        self.record(cpu)
+            .map(|r| ApicId::new(r.apic_id.load(Ordering::SeqCst)))
     }
 
     /// Adds a hook that every CPU runs on itself while it stops.
@@ -257,21 +262,24 @@ impl<P: Platform, const N: usize> StopController<P, N> {
     }
 
     /// Bumps `cpu`'s heartbeat (call from the CPU itself, in its normal work loop).
-    pub fn beat(&self, cpu: usize) {
+    pub fn beat(&self, cpu: CpuIndex) {
+        let cpu = cpu.get();
         if let Some(r) = self.record(cpu) {
             r.heartbeat.fetch_add(1, Ordering::Relaxed);
         }
     }
 
     /// `cpu`'s heartbeat; a stopped CPU's never moves again.
-    pub fn heartbeat(&self, cpu: usize) -> Option<u64> {
+    pub fn heartbeat(&self, cpu: CpuIndex) -> Option<u64> {
+        let cpu = cpu.get();
         self.record(cpu)
             .map(|r| r.heartbeat.load(Ordering::Relaxed))
     }
 
     /// Everything `cpu` itself writes to its record, for checking after a stop that a CPU
     /// reported stopped writes nothing more (I1): two equal snapshots mean no store changed it.
-    pub fn snapshot(&self, cpu: usize) -> Option<RecordSnapshot> {
+    pub fn snapshot(&self, cpu: CpuIndex) -> Option<RecordSnapshot> {
+        let cpu = cpu.get();
         self.record(cpu).map(|r| RecordSnapshot {
             word: r.word().0,
             nmi_done: r.nmi_done.load(Ordering::SeqCst),
@@ -287,8 +295,10 @@ impl<P: Platform, const N: usize> StopController<P, N> {
     }
 
     /// The elected stopper, if any.
-    pub fn stopper(&self) -> Option<usize> {
-        Some(self.stopper.load(Ordering::SeqCst)).filter(|&s| s != NO_STOPPER)
+    pub fn stopper(&self) -> Option<CpuIndex> {
+        Some(self.stopper.load(Ordering::SeqCst))
+            .filter(|&s| s != NO_STOPPER)
+            .map(CpuIndex::new)
     }
 
     /// Called by the CPU that starts `cpu`, before it sends `cpu` its start-up IPI:
@@ -297,7 +307,8 @@ impl<P: Platform, const N: usize> StopController<P, N> {
     /// Returns whether `cpu` may be started: false when a stop is already under way (then send
     /// no start-up IPI; the stop may still count `cpu` and report it not stopped, a safe false
     /// alarm). `cpu` then calls [`arrive`](Self::arrive), not [`boot_cpu`](Self::boot_cpu).
-    pub fn start_cpu(&self, cpu: usize) -> Result<bool, TransitionError> {
+    pub fn start_cpu(&self, cpu: CpuIndex) -> Result<bool, TransitionError> {
+        let cpu = cpu.get();
         let record = self.record_or_err(cpu)?;
         record.transition(CpuState::Offline, CpuState::Booting, None)?;
         // Pairs with the stopper's fence between raising `stop_pending` and scanning states:
@@ -308,7 +319,8 @@ impl<P: Platform, const N: usize> StopController<P, N> {
 
     /// First call of a CPU started through [`start_cpu`](Self::start_cpu), on that CPU: stops
     /// it if a stop is under way (it is `Booting`, so the stopper is waiting for it).
-    pub fn arrive(&self, cpu: usize) -> Result<(), TransitionError> {
+    pub fn arrive(&self, cpu: CpuIndex) -> Result<(), TransitionError> {
+        let cpu = cpu.get();
         let record = self.record_or_err(cpu)?;
         let state = record.state();
         if state != CpuState::Booting {
@@ -329,7 +341,8 @@ impl<P: Platform, const N: usize> StopController<P, N> {
     /// which no stopper targets). If the stop begins between that look and the transition, the
     /// stopper may have counted it as a `Booting` target, so it stops itself (`SelfStop`) and
     /// never returns: the stopper then sees it `Halted` instead of waiting it out as stuck.
-    pub fn boot_cpu(&self, cpu: usize) -> Result<(), TransitionError> {
+    pub fn boot_cpu(&self, cpu: CpuIndex) -> Result<(), TransitionError> {
+        let cpu = cpu.get();
         let record = self.record_or_err(cpu)?;
         if self.stop_pending() {
             self.platform.halt();
@@ -345,7 +358,8 @@ impl<P: Platform, const N: usize> StopController<P, N> {
 
     /// Boot path, last step (`Booting → Running`), once the CPU's IDT and NMI stack are live.
     /// If a stop is pending, the CPU stops itself (`SelfStop`) instead and never returns.
-    pub fn online_cpu(&self, cpu: usize) -> Result<(), TransitionError> {
+    pub fn online_cpu(&self, cpu: CpuIndex) -> Result<(), TransitionError> {
+        let cpu = cpu.get();
         let record = self.record_or_err(cpu)?;
         record.transition(CpuState::Booting, CpuState::Running, None)?;
         // Pairs with the stopper's fence between raising `stop_pending` and scanning states:
@@ -360,12 +374,15 @@ impl<P: Platform, const N: usize> StopController<P, N> {
     /// Whether a stop signal on `cpu` belongs to a stop under way (not spurious, not the
     /// stopper's own).
     fn is_stop_signal(&self, cpu: usize) -> bool {
-        self.stop_pending() && self.stopper() != Some(cpu) && self.record(cpu).is_some()
+        self.stop_pending()
+            && self.stopper() != Some(CpuIndex::new(cpu))
+            && self.record(cpu).is_some()
     }
 
     /// Stop-vector handler entry. Returns only if the vector is spurious (no stop under way, or
     /// this CPU is the stopper); otherwise stops this CPU (`Vector`) and never returns.
-    pub fn on_stop_vector(&self, cpu: usize) {
+    pub fn on_stop_vector(&self, cpu: CpuIndex) {
+        let cpu = cpu.get();
         if self.is_stop_signal(cpu) {
             self.stop_this_cpu(cpu, StopPath::Vector);
         }
@@ -375,7 +392,8 @@ impl<P: Platform, const N: usize> StopController<P, N> {
     /// or `Acked`, or `Halted` with an NMI not yet accounted for. Two NMIs latched together are
     /// delivered once, so a platform that also sends NMIs for other purposes must ask this
     /// first and, when it is true, call [`on_nmi`](Self::on_nmi) before serving anything else.
-    pub fn nmi_is_for_stop(&self, cpu: usize) -> bool {
+    pub fn nmi_is_for_stop(&self, cpu: CpuIndex) -> bool {
+        let cpu = cpu.get();
         self.is_stop_signal(cpu)
             && match self.records[cpu].state() {
                 CpuState::Running | CpuState::Acked => true,
@@ -389,7 +407,8 @@ impl<P: Platform, const N: usize> StopController<P, N> {
     /// election and is storing its panic message (it stops itself right after). Otherwise
     /// finishes this CPU's stop whatever state it was in, stores `nmi_done = nmi_sent` as its
     /// last store, and never returns.
-    pub fn on_nmi(&self, cpu: usize) {
+    pub fn on_nmi(&self, cpu: CpuIndex) {
+        let cpu = cpu.get();
         if !self.is_stop_signal(cpu) {
             return;
         }
@@ -482,9 +501,10 @@ impl<P: Platform, const N: usize> StopController<P, N> {
     /// writes, whatever the other CPUs do.
     pub fn stop_others(
         &self,
-        cpu: usize,
+        cpu: CpuIndex,
         reason: StopReason<'_>,
     ) -> Result<StopReport<'_, P, N>, StopError> {
+        let cpu = cpu.get();
         let record = self.record(cpu).ok_or(StopError::NoSuchCpu(cpu))?;
         if let StopReason::Panic(_) = reason {
             // Set before the election, so that a stop NMI landing while a loser stores its
@@ -592,7 +612,7 @@ impl<P: Platform, const N: usize> StopController<P, N> {
             tally.nmis_sent += 1;
             if self
                 .platform
-                .send_nmi(target.apic_id.load(Ordering::SeqCst))
+                .send_nmi(ApicId::new(target.apic_id.load(Ordering::SeqCst)))
                 .is_err()
             {
                 tally.ipi_failures += 1;
@@ -615,7 +635,7 @@ impl<P: Platform, const N: usize> StopController<P, N> {
             } else if park && !is_boot_cpu {
                 if self
                     .platform
-                    .send_init(target.apic_id.load(Ordering::SeqCst))
+                    .send_init(ApicId::new(target.apic_id.load(Ordering::SeqCst)))
                     .is_err()
                 {
                     tally.ipi_failures += 1;
@@ -658,8 +678,9 @@ impl<P: Platform, const N: usize> StopController<P, N> {
     /// that no other CPU touches the records meanwhile. The caller stays `Running`; every other
     /// CPU is `Offline` again and must go through [`boot_cpu`](Self::boot_cpu) and
     /// [`online_cpu`](Self::online_cpu). Heartbeats and APIC IDs are kept.
-    pub fn rearm(&self, cpu: usize) -> Result<(), StopError> {
-        if self.stopper() != Some(cpu) {
+    pub fn rearm(&self, cpu: CpuIndex) -> Result<(), StopError> {
+        let cpu = cpu.get();
+        if self.stopper() != Some(CpuIndex::new(cpu)) {
             return Err(StopError::NotStopper);
         }
         for (index, record) in self.records().iter().enumerate() {

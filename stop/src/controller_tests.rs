@@ -26,12 +26,12 @@ impl Platform for Mock {
         self.vectors.fetch_add(1, Ordering::SeqCst);
         Ok(())
     }
-    fn send_nmi(&self, apic_id: u32) -> Result<(), IpiFailed> {
-        self.nmis.lock().unwrap().push(apic_id);
+    fn send_nmi(&self, apic_id: ApicId) -> Result<(), IpiFailed> {
+        self.nmis.lock().unwrap().push(apic_id.get());
         Ok(())
     }
-    fn send_init(&self, apic_id: u32) -> Result<(), IpiFailed> {
-        self.inits.lock().unwrap().push(apic_id);
+    fn send_init(&self, apic_id: ApicId) -> Result<(), IpiFailed> {
+        self.inits.lock().unwrap().push(apic_id.get());
         Ok(())
     }
     fn now_ns(&self) -> u64 {
@@ -60,9 +60,12 @@ fn running(n: usize) -> Controller {
     c.config().set_vector_timeout(Duration::from_micros(5));
     c.config().set_nmi_timeout(Duration::from_micros(5));
     for i in 0..n {
-        assert_eq!(c.register_cpu(10 + i as u32), Ok(i));
-        c.boot_cpu(i).unwrap();
-        c.online_cpu(i).unwrap();
+        assert_eq!(
+            c.register_cpu(ApicId::new(10 + i as u32)),
+            Ok(CpuIndex::new(i))
+        );
+        c.boot_cpu(CpuIndex::new(i)).unwrap();
+        c.online_cpu(CpuIndex::new(i)).unwrap();
     }
     c
 }
@@ -70,25 +73,27 @@ fn running(n: usize) -> Controller {
 /// CPU 0 becomes the stopper by stopping with no targets yet answering; returns its report's
 /// summary.
 fn stop_from_0(c: &Controller) -> StopSummary {
-    c.stop_others(0, StopReason::Request).unwrap().summary()
+    c.stop_others(CpuIndex::new(0), StopReason::Request)
+        .unwrap()
+        .summary()
 }
 
 #[test]
 fn boot_path_moves_offline_booting_running() {
     let c = Controller::new(Mock::default());
-    let cpu = c.register_cpu(7).unwrap();
+    let cpu = c.register_cpu(ApicId::new(7)).unwrap();
     assert_eq!(c.cpu_state(cpu), Some(CpuState::Offline));
     c.boot_cpu(cpu).unwrap();
     assert_eq!(c.cpu_state(cpu), Some(CpuState::Booting));
     c.online_cpu(cpu).unwrap();
     assert_eq!(c.cpu_state(cpu), Some(CpuState::Running));
-    assert_eq!(c.apic_id(cpu), Some(7));
+    assert_eq!(c.apic_id(cpu), Some(ApicId::new(7)));
 }
 
 #[test]
 fn illegal_boot_steps_are_rejected() {
     let c = Controller::new(Mock::default());
-    let cpu = c.register_cpu(0).unwrap();
+    let cpu = c.register_cpu(ApicId::new(0)).unwrap();
     let not_in = |expected, actual| Err(TransitionError::NotIn { expected, actual });
     assert_eq!(
         c.online_cpu(cpu),
@@ -108,7 +113,10 @@ fn illegal_boot_steps_are_rejected() {
         c.boot_cpu(cpu),
         not_in(CpuState::Offline, CpuState::Running)
     );
-    assert_eq!(c.boot_cpu(3), Err(TransitionError::NoSuchCpu(3)));
+    assert_eq!(
+        c.boot_cpu(CpuIndex::new(3)),
+        Err(TransitionError::NoSuchCpu(3))
+    );
     assert_eq!(c.cpu_state(cpu), Some(CpuState::Running));
 }
 
@@ -117,12 +125,15 @@ fn registration_is_bounded_by_capacity() {
     let c = Controller::new(Mock::default());
     for i in 0..4 {
         assert_eq!(
-            c.register_cpu(1000 + i),
-            Ok(i as usize),
+            c.register_cpu(ApicId::new(1000 + i)),
+            Ok(CpuIndex::new(i as usize)),
             "sparse wide IDs are fine"
         );
     }
-    assert_eq!(c.register_cpu(9), Err(CpusFull { capacity: 4 }));
+    assert_eq!(
+        c.register_cpu(ApicId::new(9)),
+        Err(CpusFull { capacity: 4 })
+    );
     assert_eq!(c.cpu_count(), 4);
 }
 
@@ -138,10 +149,10 @@ fn hook_table_is_bounded() {
 #[test]
 fn signals_without_a_stop_are_spurious_and_return() {
     let c = running(2);
-    c.on_stop_vector(1);
-    c.on_nmi(1);
-    c.on_nmi(99);
-    assert_eq!(c.cpu_state(1), Some(CpuState::Running));
+    c.on_stop_vector(CpuIndex::new(1));
+    c.on_nmi(CpuIndex::new(1));
+    c.on_nmi(CpuIndex::new(99));
+    assert_eq!(c.cpu_state(CpuIndex::new(1)), Some(CpuState::Running));
     assert!(!c.stop_pending());
 }
 
@@ -149,9 +160,9 @@ fn signals_without_a_stop_are_spurious_and_return() {
 fn stopper_ignores_signals_aimed_at_itself() {
     let c = running(1);
     stop_from_0(&c);
-    c.on_stop_vector(0);
-    c.on_nmi(0);
-    assert_eq!(c.cpu_state(0), Some(CpuState::Running));
+    c.on_stop_vector(CpuIndex::new(0));
+    c.on_nmi(CpuIndex::new(0));
+    assert_eq!(c.cpu_state(CpuIndex::new(0)), Some(CpuState::Running));
 }
 
 #[test]
@@ -164,11 +175,11 @@ fn vector_stops_a_running_cpu_and_runs_hooks_once() {
     })
     .unwrap();
     stop_from_0(&c);
-    expect_halt(|| c.on_stop_vector(1));
-    assert_eq!(c.cpu_state(1), Some(CpuState::Halted));
+    expect_halt(|| c.on_stop_vector(CpuIndex::new(1)));
+    assert_eq!(c.cpu_state(CpuIndex::new(1)), Some(CpuState::Halted));
     assert_eq!(HOOK_RUNS.load(Ordering::SeqCst), 1);
     // A second vector (double delivery) only halts again: no hook re-run, path unchanged.
-    expect_halt(|| c.on_stop_vector(1));
+    expect_halt(|| c.on_stop_vector(CpuIndex::new(1)));
     assert_eq!(HOOK_RUNS.load(Ordering::SeqCst), 1);
     let row = c.records()[1].word();
     assert_eq!(row.path(), Some(StopPath::Vector));
@@ -179,7 +190,7 @@ fn nmi_on_a_running_cpu_stops_it_and_accounts() {
     let c = running(2);
     stop_from_0(&c);
     c.records()[1].nmi_sent.store(1, Ordering::SeqCst);
-    expect_halt(|| c.on_nmi(1));
+    expect_halt(|| c.on_nmi(CpuIndex::new(1)));
     let r = &c.records()[1];
     assert_eq!(r.word().state(), CpuState::Halted);
     assert_eq!(r.word().path(), Some(StopPath::Nmi));
@@ -190,26 +201,26 @@ fn nmi_on_a_running_cpu_stops_it_and_accounts() {
 fn nmi_after_the_vector_keeps_the_vector_path() {
     let c = running(2);
     stop_from_0(&c);
-    expect_halt(|| c.on_stop_vector(1));
+    expect_halt(|| c.on_stop_vector(CpuIndex::new(1)));
     c.records()[1].nmi_sent.store(1, Ordering::SeqCst);
     assert!(
         !c.records()[1].finished(),
         "an NMI in flight is not finished"
     );
-    expect_halt(|| c.on_nmi(1));
+    expect_halt(|| c.on_nmi(CpuIndex::new(1)));
     let r = &c.records()[1];
     assert_eq!(r.word().path(), Some(StopPath::Vector), "I5: counted once");
     assert!(r.finished());
     // A stray NMI now finds nothing owed and stores nothing (I1).
     let stores = c.platform().stores.load(Ordering::SeqCst);
-    let before = c.snapshot(1).unwrap();
-    expect_halt(|| c.on_nmi(1));
+    let before = c.snapshot(CpuIndex::new(1)).unwrap();
+    expect_halt(|| c.on_nmi(CpuIndex::new(1)));
     assert_eq!(c.platform().stores.load(Ordering::SeqCst), stores);
-    assert_eq!(c.snapshot(1), Some(before));
+    assert_eq!(c.snapshot(CpuIndex::new(1)), Some(before));
     // While a late NMI that still owes its accounting does change the record.
     c.records()[1].nmi_sent.store(2, Ordering::SeqCst);
-    expect_halt(|| c.on_nmi(1));
-    assert_ne!(c.snapshot(1), Some(before));
+    expect_halt(|| c.on_nmi(CpuIndex::new(1)));
+    assert_ne!(c.snapshot(CpuIndex::new(1)), Some(before));
 }
 
 #[test]
@@ -226,7 +237,7 @@ fn nmi_finishes_a_cpu_interrupted_mid_stop() {
     r.transition(CpuState::Running, CpuState::Acked, Some(StopPath::Vector))
         .unwrap();
     r.nmi_sent.store(1, Ordering::SeqCst);
-    expect_halt(|| c.on_nmi(1));
+    expect_halt(|| c.on_nmi(CpuIndex::new(1)));
     assert_eq!(r.word().state(), CpuState::Halted);
     assert_eq!(r.word().path(), Some(StopPath::Vector));
     assert_eq!(
@@ -240,7 +251,7 @@ fn nmi_finishes_a_cpu_interrupted_mid_stop() {
 #[test]
 fn nmi_to_a_booting_cpu_is_not_a_stop_nmi() {
     let c = running(1);
-    let cpu = c.register_cpu(11).unwrap();
+    let cpu = c.register_cpu(ApicId::new(11)).unwrap();
     c.boot_cpu(cpu).unwrap();
     stop_from_0(&c);
     c.on_nmi(cpu);
@@ -250,13 +261,13 @@ fn nmi_to_a_booting_cpu_is_not_a_stop_nmi() {
 #[test]
 fn booting_cpu_that_sees_a_stop_stops_itself_on_online() {
     let c = running(1);
-    let cpu = c.register_cpu(11).unwrap();
+    let cpu = c.register_cpu(ApicId::new(11)).unwrap();
     c.boot_cpu(cpu).unwrap();
     stop_from_0(&c);
     expect_halt(|| {
         let _ = c.online_cpu(cpu);
     });
-    let r = &c.records()[cpu];
+    let r = &c.records()[cpu.get()];
     assert_eq!(r.word().state(), CpuState::Halted);
     assert_eq!(r.word().path(), Some(StopPath::SelfStop));
 }
@@ -264,7 +275,7 @@ fn booting_cpu_that_sees_a_stop_stops_itself_on_online() {
 #[test]
 fn offline_cpu_that_boots_during_a_stop_halts_without_a_store() {
     let c = running(1);
-    let cpu = c.register_cpu(11).unwrap();
+    let cpu = c.register_cpu(ApicId::new(11)).unwrap();
     stop_from_0(&c);
     expect_halt(|| {
         let _ = c.boot_cpu(cpu);
@@ -278,17 +289,17 @@ fn losing_the_election_records_the_message_and_self_stops() {
     stop_from_0(&c);
     let message = "cpu 1 lost";
     expect_halt(|| {
-        let _ = c.stop_others(1, StopReason::Panic(&message));
+        let _ = c.stop_others(CpuIndex::new(1), StopReason::Panic(&message));
     });
     let r = &c.records()[1];
     assert_eq!(r.word().path(), Some(StopPath::SelfStop));
     assert_eq!(r.panic.load().as_str(), "cpu 1 lost");
     assert_eq!(
-        c.stop_others(0, StopReason::Request).err(),
+        c.stop_others(CpuIndex::new(0), StopReason::Request).err(),
         Some(StopError::Reentered)
     );
     assert_eq!(
-        c.stop_others(9, StopReason::Request).err(),
+        c.stop_others(CpuIndex::new(9), StopReason::Request).err(),
         Some(StopError::NoSuchCpu(9))
     );
 }
@@ -296,7 +307,7 @@ fn losing_the_election_records_the_message_and_self_stops() {
 #[test]
 fn unanswering_cpus_get_one_nmi_and_are_reported_stuck() {
     let c = running(3);
-    let report = c.stop_others(0, StopReason::Reboot).unwrap();
+    let report = c.stop_others(CpuIndex::new(0), StopReason::Reboot).unwrap();
     assert_eq!(c.platform().vectors.load(Ordering::SeqCst), 1);
     assert_eq!(*c.platform().nmis.lock().unwrap(), [11, 12]);
     assert!(c.platform().inits.lock().unwrap().is_empty());
@@ -312,7 +323,9 @@ fn unanswering_cpus_get_one_nmi_and_are_reported_stuck() {
 fn init_park_policy_parks_stragglers() {
     let c = running(2);
     c.config().set_init_park(InitPark::On);
-    let report = c.stop_others(0, StopReason::PowerOff).unwrap();
+    let report = c
+        .stop_others(CpuIndex::new(0), StopReason::PowerOff)
+        .unwrap();
     assert_eq!(*c.platform().inits.lock().unwrap(), [11]);
     let s = report.summary();
     assert_eq!((s.init, s.stuck), (1, 0));
@@ -326,12 +339,14 @@ fn init_park_policy_parks_stragglers() {
 #[test]
 fn booting_and_acked_targets_are_never_nmied() {
     let c = running(2);
-    let booting = c.register_cpu(12).unwrap();
+    let booting = c.register_cpu(ApicId::new(12)).unwrap();
     c.boot_cpu(booting).unwrap();
     c.records()[1]
         .transition(CpuState::Running, CpuState::Acked, Some(StopPath::SelfStop))
         .unwrap();
-    let report = c.stop_others(0, StopReason::Request).unwrap();
+    let report = c
+        .stop_others(CpuIndex::new(0), StopReason::Request)
+        .unwrap();
     assert!(c.platform().nmis.lock().unwrap().is_empty(), "I4");
     assert_eq!(report.summary().stuck, 2);
 }
@@ -339,8 +354,8 @@ fn booting_and_acked_targets_are_never_nmied() {
 #[test]
 fn offline_cpus_are_not_targets() {
     let c = running(1);
-    c.register_cpu(11).unwrap();
-    let report = c.stop_others(0, StopReason::Halt).unwrap();
+    c.register_cpu(ApicId::new(11)).unwrap();
+    let report = c.stop_others(CpuIndex::new(0), StopReason::Halt).unwrap();
     assert_eq!(report.tally().targets, 0);
     assert_eq!(
         c.platform().vectors.load(Ordering::SeqCst),
@@ -353,7 +368,9 @@ fn offline_cpus_are_not_targets() {
 #[test]
 fn report_prints_an_aligned_table_and_the_summary_line() {
     let c = running(3);
-    let report = c.stop_others(0, StopReason::Request).unwrap();
+    let report = c
+        .stop_others(CpuIndex::new(0), StopReason::Request)
+        .unwrap();
     let table = report.to_string();
     let lines: Vec<&str> = table.lines().collect();
     assert!(lines[0].starts_with("stop report: stopper cpu 0, reason request, 2 targets"));
@@ -378,22 +395,31 @@ fn report_prints_an_aligned_table_and_the_summary_line() {
 #[test]
 fn rearm_needs_the_stopper_and_starts_a_clean_round() {
     let c = running(3);
-    assert_eq!(c.rearm(0), Err(StopError::NotStopper), "no stop yet");
+    assert_eq!(
+        c.rearm(CpuIndex::new(0)),
+        Err(StopError::NotStopper),
+        "no stop yet"
+    );
     let first = stop_from_0(&c);
     assert_eq!(first.targets, 2);
-    assert_eq!(c.rearm(1), Err(StopError::NotStopper));
-    c.rearm(0).unwrap();
+    assert_eq!(c.rearm(CpuIndex::new(1)), Err(StopError::NotStopper));
+    c.rearm(CpuIndex::new(0)).unwrap();
     assert!(!c.stop_pending());
     assert_eq!(c.stopper(), None);
-    assert_eq!(c.cpu_state(0), Some(CpuState::Running));
+    assert_eq!(c.cpu_state(CpuIndex::new(0)), Some(CpuState::Running));
     for cpu in 1..3 {
-        assert_eq!(c.cpu_state(cpu), Some(CpuState::Offline));
-        assert_eq!(c.apic_id(cpu), Some(10 + cpu as u32));
-        c.boot_cpu(cpu).unwrap();
-        c.online_cpu(cpu).unwrap();
+        assert_eq!(c.cpu_state(CpuIndex::new(cpu)), Some(CpuState::Offline));
+        assert_eq!(
+            c.apic_id(CpuIndex::new(cpu)),
+            Some(ApicId::new(10 + cpu as u32))
+        );
+        c.boot_cpu(CpuIndex::new(cpu)).unwrap();
+        c.online_cpu(CpuIndex::new(cpu)).unwrap();
     }
     // A second round: CPU 1 now stops the others, and the report holds no trace of round one.
-    let report = c.stop_others(1, StopReason::Request).unwrap();
+    let report = c
+        .stop_others(CpuIndex::new(1), StopReason::Request)
+        .unwrap();
     assert_eq!(report.tally().targets, 2);
     assert!(report
         .cpus()
@@ -405,7 +431,10 @@ fn init_parking_never_targets_the_boot_cpu() {
     let c = running(3);
     c.config().set_init_park(InitPark::On);
     // CPU 2 stops the others; neither CPU 0 nor CPU 1 answers.
-    let summary = c.stop_others(2, StopReason::Request).unwrap().summary();
+    let summary = c
+        .stop_others(CpuIndex::new(2), StopReason::Request)
+        .unwrap()
+        .summary();
     assert_eq!((summary.init, summary.stuck), (1, 1));
     assert_eq!(
         *c.platform().inits.lock().unwrap(),
@@ -417,26 +446,32 @@ fn init_parking_never_targets_the_boot_cpu() {
 #[test]
 fn an_nmi_belongs_to_the_stop_until_the_target_has_accounted_for_it() {
     let c = running(3);
-    assert!(!c.nmi_is_for_stop(1), "no stop under way");
+    assert!(!c.nmi_is_for_stop(CpuIndex::new(1)), "no stop under way");
     stop_from_0(&c);
     assert!(
-        !c.nmi_is_for_stop(0),
+        !c.nmi_is_for_stop(CpuIndex::new(0)),
         "the stopper's own NMI is not a stop NMI"
     );
-    assert!(c.nmi_is_for_stop(1), "a running target owes the stop");
-    expect_halt(|| c.on_nmi(1));
-    assert_eq!(c.cpu_state(1), Some(CpuState::Halted));
     assert!(
-        !c.nmi_is_for_stop(1),
+        c.nmi_is_for_stop(CpuIndex::new(1)),
+        "a running target owes the stop"
+    );
+    expect_halt(|| c.on_nmi(CpuIndex::new(1)));
+    assert_eq!(c.cpu_state(CpuIndex::new(1)), Some(CpuState::Halted));
+    assert!(
+        !c.nmi_is_for_stop(CpuIndex::new(1)),
         "a halted target whose NMIs are all accounted for owes nothing"
     );
-    assert!(c.nmi_is_for_stop(2), "the other target still owes its NMI");
+    assert!(
+        c.nmi_is_for_stop(CpuIndex::new(2)),
+        "the other target still owes its NMI"
+    );
 }
 
 #[test]
 fn a_started_cpu_is_a_target_from_its_start_up_ipi_and_stops_on_arrival() {
     let c = running(2);
-    let ap = c.register_cpu(12).unwrap();
+    let ap = c.register_cpu(ApicId::new(12)).unwrap();
     assert_eq!(c.start_cpu(ap), Ok(true), "no stop under way: start it");
     assert_eq!(c.cpu_state(ap), Some(CpuState::Booting));
     assert_eq!(
@@ -461,11 +496,11 @@ fn a_started_cpu_is_a_target_from_its_start_up_ipi_and_stops_on_arrival() {
 #[test]
 fn no_cpu_is_started_once_a_stop_is_under_way() {
     let c = running(1);
-    let ap = c.register_cpu(12).unwrap();
+    let ap = c.register_cpu(ApicId::new(12)).unwrap();
     stop_from_0(&c);
     assert_eq!(c.start_cpu(ap), Ok(false));
     assert_eq!(
-        c.arrive(0),
+        c.arrive(CpuIndex::new(0)),
         Err(TransitionError::NotIn {
             expected: CpuState::Booting,
             actual: CpuState::Running
@@ -479,7 +514,7 @@ fn a_late_boot_cpu_gets_the_grace_and_no_other_cpu_does() {
         let c = running(2);
         c.config().set_boot_cpu_grace(grace);
         let summary = c
-            .stop_others(stopper, StopReason::Request)
+            .stop_others(CpuIndex::new(stopper), StopReason::Request)
             .unwrap()
             .summary();
         assert_eq!(summary.stuck, 1, "{summary}");

@@ -90,6 +90,7 @@ mod config;
 mod controller;
 #[cfg(all(test, not(loom)))]
 mod controller_tests;
+mod cpu;
 mod hooks;
 mod message;
 mod platform;
@@ -102,6 +103,7 @@ pub use config::{InitPark, StopConfig, DEFAULT_NMI_TIMEOUT, DEFAULT_VECTOR_TIMEO
 #[cfg(loom)]
 pub use controller::LoomVariant;
 pub use controller::{CpusFull, RecordSnapshot, StopController, StopError, StopReason};
+pub use cpu::{ApicId, CpuIndex};
 pub use hooks::{HooksFull, StopHook, MAX_STOP_HOOKS};
 pub use message::{PanicText, PANIC_MESSAGE_CAPACITY};
 pub use platform::{IpiFailed, Platform};

@@ -1,6 +1,8 @@
 //! What the protocol core needs from the machine.
 #![forbid(unsafe_code)]
 
+use crate::cpu::ApicId;
+
 /// An IPI could not be sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IpiFailed;
@@ -13,9 +15,9 @@ pub trait Platform {
     fn send_stop_vector(&self) -> Result<(), IpiFailed>;
     /// Sends an NMI to the CPU with this APIC ID. Every store the caller made before must be
     /// visible to the target before the NMI lands (x86: `mfence; lfence` before the ICR write).
-    fn send_nmi(&self, apic_id: u32) -> Result<(), IpiFailed>;
+    fn send_nmi(&self, apic_id: ApicId) -> Result<(), IpiFailed>;
     /// Sends INIT (assert) to the CPU with this APIC ID.
-    fn send_init(&self, apic_id: u32) -> Result<(), IpiFailed>;
+    fn send_init(&self, apic_id: ApicId) -> Result<(), IpiFailed>;
     /// A monotonic clock in nanoseconds, consistent across CPUs.
     fn now_ns(&self) -> u64;
     /// Called in every wait loop iteration (x86: `pause`).

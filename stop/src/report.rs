@@ -7,6 +7,7 @@ use core::time::Duration;
 
 use wire::summary::StopSummary;
 
+use crate::cpu::{ApicId, CpuIndex};
 use crate::message::PanicText;
 use crate::platform::Platform;
 use crate::record::{CpuRecord, Verdict, NO_TIME};
@@ -33,9 +34,9 @@ pub struct StopTally {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CpuReport {
     /// CPU index.
-    pub index: usize,
+    pub index: CpuIndex,
     /// Local APIC ID.
-    pub apic_id: u32,
+    pub apic_id: ApicId,
     /// The stopper's verdict on it.
     pub verdict: Verdict,
     /// How it stopped (the first path it took; [`StopPath::Init`] if parked).
@@ -88,8 +89,8 @@ impl<'a, P: Platform, const N: usize> StopReport<'a, P, N> {
     }
 
     /// The stopper's index.
-    pub fn stopper(&self) -> usize {
-        self.stopper
+    pub fn stopper(&self) -> CpuIndex {
+        CpuIndex::new(self.stopper)
     }
 
     /// Why the stop happened (`panic`, `reboot`, `poweroff`, `halt`, `request`).
@@ -139,8 +140,8 @@ fn cpu_report(index: usize, record: &CpuRecord, started: u64) -> CpuReport {
         |at: u64| (at != NO_TIME).then(|| Duration::from_nanos(at.saturating_sub(started)));
     let verdict = record.verdict();
     CpuReport {
-        index,
-        apic_id: record.apic_id.load(Ordering::SeqCst),
+        index: CpuIndex::new(index),
+        apic_id: ApicId::new(record.apic_id.load(Ordering::SeqCst)),
         verdict,
         path: match verdict {
             Verdict::Parked => Some(StopPath::Init),

@@ -29,8 +29,8 @@ use loom::sync::atomic::{AtomicBool, AtomicU64};
 use loom::thread;
 use std::sync::Arc;
 use stop::{
-    CpuReport, CpuState, IpiFailed, LoomVariant, Platform, StopController, StopPath, StopReason,
-    StopSummary, Verdict,
+    ApicId, CpuIndex, CpuReport, CpuState, IpiFailed, LoomVariant, Platform, StopController,
+    StopPath, StopReason, StopSummary, Verdict,
 };
 
 /// Most CPUs in a model.
@@ -105,7 +105,7 @@ impl Machine {
         self.assert_not_reported_stopped(cpu, "entered the NMI handler");
         c.nmi_blocked.store(true, SeqCst);
         c.took_nmi.store(true, SeqCst);
-        self.controller().on_nmi(cpu);
+        self.controller().on_nmi(CpuIndex::new(cpu));
         c.nmi_blocked.store(false, SeqCst);
     }
 
@@ -117,7 +117,7 @@ impl Machine {
         }
         self.assert_not_reported_stopped(cpu, "entered the stop-vector handler");
         c.took_vector.store(true, SeqCst);
-        self.controller().on_stop_vector(cpu);
+        self.controller().on_stop_vector(CpuIndex::new(cpu));
     }
 }
 
@@ -131,9 +131,9 @@ impl Platform for ModelPlatform {
         }
         Ok(())
     }
-    fn send_nmi(&self, apic_id: u32) -> Result<(), IpiFailed> {
-        let cpu = apic_id as usize;
-        let state = self.0.controller().cpu_state(cpu);
+    fn send_nmi(&self, apic_id: ApicId) -> Result<(), IpiFailed> {
+        let cpu = apic_id.get() as usize;
+        let state = self.0.controller().cpu_state(CpuIndex::new(cpu));
         assert!(
             !matches!(state, Some(CpuState::Offline | CpuState::Booting)),
             "I4 violated: NMI sent to cpu {cpu} in {state:?}"
@@ -141,7 +141,7 @@ impl Platform for ModelPlatform {
         self.0.cpus[cpu].nmi.store(true, SeqCst);
         Ok(())
     }
-    fn send_init(&self, _: u32) -> Result<(), IpiFailed> {
+    fn send_init(&self, _: ApicId) -> Result<(), IpiFailed> {
         Ok(())
     }
     fn now_ns(&self) -> u64 {
@@ -191,7 +191,10 @@ fn machine(n: usize, variant: LoomVariant) -> Arc<Machine> {
     controller.config().set_nmi_timeout(Duration::from_nanos(3));
     let controller: &'static Controller = Box::leak(Box::new(controller));
     for cpu in 0..n {
-        assert_eq!(controller.register_cpu(cpu as u32), Ok(cpu));
+        assert_eq!(
+            controller.register_cpu(ApicId::new(cpu as u32)),
+            Ok(CpuIndex::new(cpu))
+        );
     }
     assert!(m.controller.set(controller).is_ok());
     m
@@ -201,8 +204,8 @@ fn machine(n: usize, variant: LoomVariant) -> Arc<Machine> {
 fn running_machine(n: usize) -> Arc<Machine> {
     let m = machine(n, LoomVariant::Real);
     for cpu in 0..n {
-        m.controller().boot_cpu(cpu).unwrap();
-        m.controller().online_cpu(cpu).unwrap();
+        m.controller().boot_cpu(CpuIndex::new(cpu)).unwrap();
+        m.controller().online_cpu(CpuIndex::new(cpu)).unwrap();
     }
     m
 }
@@ -213,12 +216,12 @@ fn stop_from(m: &Machine, cpu: usize, report: &Mutex<Option<Report>>) {
     let message = format!("panic on cpu {cpu}");
     let r = m
         .controller()
-        .stop_others(cpu, StopReason::Panic(&message))
+        .stop_others(CpuIndex::new(cpu), StopReason::Panic(&message))
         .expect("a returning caller is the stopper");
     let rows: Vec<CpuReport> = r.cpus().collect();
     for row in &rows {
         if row.verdict == Verdict::Stopped {
-            m.cpus[row.index].reported_stopped.store(true, SeqCst);
+            m.cpus[row.index.get()].reported_stopped.store(true, SeqCst);
         }
     }
     m.returned.store(true, SeqCst);
@@ -275,7 +278,7 @@ fn halted(m: &Machine, cpu: usize) {
 fn check_accounting(m: &Machine, report: &Report) {
     let mut sum = 0;
     for row in &report.rows {
-        let c = &m.cpus[row.index];
+        let c = &m.cpus[row.index.get()];
         assert!(
             row.nmis <= 1,
             "I5: cpu {} sent {} NMIs",
@@ -400,12 +403,12 @@ fn late_vector_model(variant: LoomVariant, irq_off_polls: usize) -> (Arc<Machine
     let m = machine(2, variant);
     let report = Arc::new(Mutex::new(None));
     let controller = m.controller();
-    controller.boot_cpu(1).unwrap();
-    controller.online_cpu(1).unwrap();
+    controller.boot_cpu(CpuIndex::new(1)).unwrap();
+    controller.online_cpu(CpuIndex::new(1)).unwrap();
     let (m1, r0) = (m.clone(), report.clone());
     let t = thread::spawn(move || target(&m1, 1, irq_off_polls, || {}));
-    controller.boot_cpu(0).unwrap();
-    controller.online_cpu(0).unwrap();
+    controller.boot_cpu(CpuIndex::new(0)).unwrap();
+    controller.online_cpu(CpuIndex::new(0)).unwrap();
     stop_from(&m, 0, &r0);
     t.join().unwrap();
     let report = report.lock().unwrap().take().unwrap();
@@ -424,14 +427,14 @@ fn i1_late_vector_three_cpus() {
         let controller = m.controller();
         let threads: Vec<_> = (1..3)
             .map(|cpu| {
-                controller.boot_cpu(cpu).unwrap();
-                controller.online_cpu(cpu).unwrap();
+                controller.boot_cpu(CpuIndex::new(cpu)).unwrap();
+                controller.online_cpu(CpuIndex::new(cpu)).unwrap();
                 let m = m.clone();
                 thread::spawn(move || target(&m, cpu, 1, || {}))
             })
             .collect();
-        controller.boot_cpu(0).unwrap();
-        controller.online_cpu(0).unwrap();
+        controller.boot_cpu(CpuIndex::new(0)).unwrap();
+        controller.online_cpu(CpuIndex::new(0)).unwrap();
         stop_from(&m, 0, &report);
         threads.into_iter().for_each(|t| t.join().unwrap());
         check_accounting(&m, report.lock().unwrap().as_ref().unwrap());
@@ -446,15 +449,15 @@ fn i4_started_during_stop() {
     explore("i4-started-during-stop", None, || {
         let m = machine(2, LoomVariant::Real);
         let report = Arc::new(Mutex::new(None));
-        m.controller().boot_cpu(0).unwrap();
-        m.controller().online_cpu(0).unwrap();
+        m.controller().boot_cpu(CpuIndex::new(0)).unwrap();
+        m.controller().online_cpu(CpuIndex::new(0)).unwrap();
         let m1 = m.clone();
         let t = thread::spawn(move || {
             // The starter's side and, once started, the CPU's own (the IPI lands at once).
-            if m1.controller().start_cpu(1).unwrap() {
+            if m1.controller().start_cpu(CpuIndex::new(1)).unwrap() {
                 target(&m1, 1, 0, || {
-                    m1.controller().arrive(1).unwrap();
-                    let _ = m1.controller().online_cpu(1);
+                    m1.controller().arrive(CpuIndex::new(1)).unwrap();
+                    let _ = m1.controller().online_cpu(CpuIndex::new(1));
                 });
                 true
             } else {
@@ -520,13 +523,16 @@ fn i1_rearm_second_round() {
         }
         m.returned.store(false, SeqCst);
         let controller = m.controller();
-        controller.rearm(0).unwrap();
-        assert!(controller.start_cpu(1).unwrap(), "no stop under way");
+        controller.rearm(CpuIndex::new(0)).unwrap();
+        assert!(
+            controller.start_cpu(CpuIndex::new(1)).unwrap(),
+            "no stop under way"
+        );
         let m1 = m.clone();
         let t = thread::spawn(move || {
             target(&m1, 1, 1, || {
-                m1.controller().arrive(1).unwrap();
-                let _ = m1.controller().online_cpu(1);
+                m1.controller().arrive(CpuIndex::new(1)).unwrap();
+                let _ = m1.controller().online_cpu(CpuIndex::new(1));
             })
         });
         let report = Mutex::new(None);
@@ -595,7 +601,7 @@ fn i2_election() {
         // The loser always reached its message before anything could stop it, so the message
         // must be whole however it was stopped (an NMI can land between its stores).
         for row in &report.rows {
-            if row.index != report.stopper {
+            if row.index != CpuIndex::new(report.stopper) {
                 assert_eq!(
                     row.panic_message.as_str(),
                     format!("panic on cpu {}", row.index),
@@ -622,13 +628,13 @@ fn i4_booting() {
     explore("i4-booting", None, || {
         let m = machine(2, LoomVariant::Real);
         let report = Arc::new(Mutex::new(None));
-        m.controller().boot_cpu(0).unwrap();
-        m.controller().online_cpu(0).unwrap();
-        m.controller().boot_cpu(1).unwrap();
+        m.controller().boot_cpu(CpuIndex::new(0)).unwrap();
+        m.controller().online_cpu(CpuIndex::new(0)).unwrap();
+        m.controller().boot_cpu(CpuIndex::new(1)).unwrap();
         let m1 = m.clone();
         let t = thread::spawn(move || {
             target(&m1, 1, 0, || {
-                let _ = m1.controller().online_cpu(1);
+                let _ = m1.controller().online_cpu(CpuIndex::new(1));
             })
         });
         stop_from(&m, 0, &report);

@@ -199,8 +199,8 @@ impl Outcome {
             ..StopSummary::default()
         };
         for (row, seen) in stop.rows.iter().zip(&self.cpus) {
-            let cpu = row.index;
-            if row.apic_id != Scenario::apic_id(cpu) {
+            let cpu = row.index.get();
+            if row.apic_id.get() != Scenario::apic_id(cpu) {
                 found.push(report(format!("cpu {cpu}: apic id {}", row.apic_id)));
             }
             // A CPU that can be stopped (it takes the vector or an NMI, or stops itself) must
@@ -270,7 +270,7 @@ impl Outcome {
 
     /// I1 and I5 for a CPU the report calls stopped.
     fn check_stopped(&self, row: &CpuReport, seen: &CpuObservation, found: &mut Vec<Violation>) {
-        let cpu = row.index;
+        let cpu = row.index.get();
         if !quiet_after_return(seen) {
             found.push(Violation::StoreAfterDone { cpu });
         }

@@ -8,7 +8,7 @@ use std::sync::{Arc, Barrier, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use stop::{CpuState, IpiFailed, Platform, StopController, StopReason};
+use stop::{ApicId, CpuIndex, CpuState, IpiFailed, Platform, StopController, StopReason};
 
 use crate::apic::{Lines, NO_NMI};
 use crate::check::{CpuObservation, Outcome, StopResult};
@@ -83,7 +83,7 @@ impl Shared {
         if self.controller().stop_pending() {
             lines.took_nmi.store(true, Ordering::SeqCst);
         }
-        self.controller().on_nmi(cpu);
+        self.controller().on_nmi(CpuIndex::new(cpu));
         // Returned: not a stop NMI; IRET unblocks NMIs.
         lines.nmi_blocked.store(false, Ordering::SeqCst);
     }
@@ -103,7 +103,7 @@ impl Shared {
             lines.vector_during_nmi.store(true, Ordering::SeqCst);
         }
         lines.took_vector.store(true, Ordering::SeqCst);
-        self.controller().on_stop_vector(cpu);
+        self.controller().on_stop_vector(CpuIndex::new(cpu));
         lines.irq_on.store(true, Ordering::SeqCst);
     }
 
@@ -146,10 +146,10 @@ impl Platform for SimPlatform {
         Ok(())
     }
 
-    fn send_nmi(&self, apic_id: u32) -> Result<(), IpiFailed> {
-        let cpu = cpu_of(apic_id);
+    fn send_nmi(&self, apic_id: ApicId) -> Result<(), IpiFailed> {
+        let cpu = cpu_of(apic_id.get());
         let lines = self.shared.lines.get(cpu).ok_or(IpiFailed)?;
-        let state = self.shared.controller().cpu_state(cpu);
+        let state = self.shared.controller().cpu_state(CpuIndex::new(cpu));
         if matches!(state, Some(CpuState::Offline | CpuState::Booting)) {
             lines.nmis_to_unready.fetch_add(1, Ordering::SeqCst);
         }
@@ -158,8 +158,12 @@ impl Platform for SimPlatform {
         Ok(())
     }
 
-    fn send_init(&self, apic_id: u32) -> Result<(), IpiFailed> {
-        let lines = self.shared.lines.get(cpu_of(apic_id)).ok_or(IpiFailed)?;
+    fn send_init(&self, apic_id: ApicId) -> Result<(), IpiFailed> {
+        let lines = self
+            .shared
+            .lines
+            .get(cpu_of(apic_id.get()))
+            .ok_or(IpiFailed)?;
         lines.parked.store(true, Ordering::SeqCst);
         Ok(())
     }
@@ -221,7 +225,10 @@ pub fn run(scenario: &Scenario) -> Outcome {
     controller.config().set_init_park(scenario.init_park);
     assert!(shared.controller.set(controller).is_ok());
     for index in 0..n {
-        assert_eq!(controller.register_cpu(Scenario::apic_id(index)), Ok(index));
+        assert_eq!(
+            controller.register_cpu(ApicId::new(Scenario::apic_id(index))),
+            Ok(CpuIndex::new(index))
+        );
     }
 
     let heartbeats_at_return = Mutex::new(Vec::new());
@@ -241,11 +248,14 @@ pub fn run(scenario: &Scenario) -> Outcome {
             let started = &started;
             s.spawn(move || {
                 CURRENT_CPU.set(cpu);
-                shared.controller().boot_cpu(cpu).expect("fresh CPU boots");
+                shared
+                    .controller()
+                    .boot_cpu(CpuIndex::new(cpu))
+                    .expect("fresh CPU boots");
                 if !matches!(behaviour, Behaviour::Booting { .. }) {
                     shared
                         .controller()
-                        .online_cpu(cpu)
+                        .online_cpu(CpuIndex::new(cpu))
                         .expect("CPU goes online");
                 }
                 // Every CPU is up (or booting) before the scenario's clock matters.
@@ -276,7 +286,7 @@ pub fn run(scenario: &Scenario) -> Outcome {
                 vector_during_nmi: lines.vector_during_nmi.load(Ordering::SeqCst),
                 init_sent: lines.parked.load(Ordering::SeqCst),
                 heartbeat_at_return: heartbeats_at_return.get(cpu).copied().flatten(),
-                heartbeat_at_end: controller.heartbeat(cpu),
+                heartbeat_at_end: controller.heartbeat(CpuIndex::new(cpu)),
             }
         })
         .collect();
@@ -325,7 +335,9 @@ fn cpu_body(
             shared.poll_nmi(cpu);
             thread::yield_now();
         }
-        controller.online_cpu(cpu).expect("booting CPU goes online");
+        controller
+            .online_cpu(CpuIndex::new(cpu))
+            .expect("booting CPU goes online");
     }
     lines.irq_on.store(true, Ordering::SeqCst);
     if behaviour == Behaviour::NeverAnswers {
@@ -349,7 +361,7 @@ fn cpu_body(
         }
         shared.poll_nmi(cpu);
         shared.poll_vector(cpu);
-        controller.beat(cpu);
+        controller.beat(CpuIndex::new(cpu));
         thread::yield_now();
     }
 }
@@ -365,11 +377,11 @@ fn stop_from(
     let controller = shared.controller();
     let message = format!("panic on cpu {cpu}");
     let began = Instant::now();
-    let stopped = controller.stop_others(cpu, StopReason::Panic(&message));
+    let stopped = controller.stop_others(CpuIndex::new(cpu), StopReason::Panic(&message));
     let duration = began.elapsed();
     shared.returned.store(true, Ordering::SeqCst);
     *heartbeats_at_return.lock().unwrap() = (0..scenario.cpus.len())
-        .map(|c| controller.heartbeat(c))
+        .map(|c| controller.heartbeat(CpuIndex::new(c)))
         .collect();
     let result = stopped.map(|report| StopResult {
         stopper: cpu,

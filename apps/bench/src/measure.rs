@@ -66,11 +66,13 @@ pub fn raw_nmi(iters: usize) -> (Vec<u64>, usize) {
     let samples = Mutex::new(Vec::with_capacity(iters));
     READY.store(0, Ordering::SeqCst);
     RELEASE.store(false, Ordering::SeqCst);
-    smp::on_each_cpu(|cpu| match cpu {
+    smp::on_each_cpu(|cpu| match cpu.get() {
         0 => {
             wait_ready(1);
             let mut samples = samples.lock();
-            samples.extend((0..iters).filter_map(|_| bench::nmi_round_trip(1).map(ns)));
+            samples.extend(
+                (0..iters).filter_map(|_| bench::nmi_round_trip(smp::CpuIndex::new(1)).map(ns)),
+            );
             RELEASE.store(true, Ordering::SeqCst);
         }
         1 => {
@@ -115,6 +117,7 @@ pub fn stops(
         let outcome = Mutex::new(Err("the stop did not run"));
         READY.store(0, Ordering::SeqCst);
         smp::on_each_cpu(|cpu| {
+            let cpu = cpu.get();
             if cpu == 0 {
                 wait_ready(aps);
                 *outcome.lock() = stop_and_restart();

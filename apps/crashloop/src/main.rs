@@ -120,6 +120,7 @@ fn crash(run: u64, cpus: usize) -> ! {
     let spins = |cpu: usize| cpu != 0 && cpu != victim && (bits >> (8 + cpu)) & 1 == 1;
     let helpers = cpus - 1;
     smp::on_each_cpu(|cpu| {
+        let cpu = cpu.get();
         if cpu == victim {
             while READY.load(Ordering::SeqCst) < helpers {
                 smp::beat();

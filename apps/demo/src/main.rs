@@ -42,9 +42,9 @@ fn main() -> i32 {
     1
 }
 
-fn work(cpu: usize, cpus: usize) {
-    let last = cpus - 1;
-    let apic = smp::apic_id(cpu).unwrap_or(u32::MAX);
+fn work(index: smp::CpuIndex, cpus: usize) {
+    let (cpu, last) = (index.get(), cpus - 1);
+    let apic = smp::apic_id(index).map_or(u32::MAX, smp::ApicId::get);
     WORKING.fetch_add(1, Ordering::SeqCst);
     if cpu == 0 {
         println!("demo: cpu 0 (apic {apic}) coordinates, then idles with interrupts on");

@@ -178,6 +178,7 @@ fn ready() {
 /// Runs `target_work` on CPU `target`; cpu 0 (if not the target) idles; other APs go idle.
 fn on_cpu(target: usize, target_work: impl Fn(usize) + Sync) -> ! {
     smp::on_each_cpu(|cpu| {
+        let cpu = cpu.get();
         if cpu == target {
             target_work(cpu);
         }
@@ -196,6 +197,7 @@ fn panic(args: &Args) -> i32 {
 fn irqoff(args: &Args) -> i32 {
     let k = args.k.unwrap_or(1).clamp(1, smp::cpu_count() - 1);
     smp::on_each_cpu(|cpu| {
+        let cpu = cpu.get();
         if cpu == 0 {
             wait_ready(k);
             panic!("faults: cpu 0 panics with {k} CPUs spinning interrupts-off");
@@ -211,6 +213,7 @@ fn irqoff(args: &Args) -> i32 {
 fn corrupt_frames(args: &Args) -> i32 {
     let k = args.k.unwrap_or(1).clamp(1, smp::cpu_count() - 1);
     smp::on_each_cpu(|cpu| {
+        let cpu = cpu.get();
         if cpu == 0 {
             wait_ready(k);
             panic!("faults: cpu 0 panics; AP 1's frame-pointer chain is corrupt");
@@ -229,6 +232,7 @@ fn corrupt_frames(args: &Args) -> i32 {
 fn race(args: &Args) -> i32 {
     let window = Duration::from_micros(args.window_us.unwrap_or(1000));
     smp::on_each_cpu(|cpu| {
+        let cpu = cpu.get();
         if cpu == 0 {
             wait_ready(1);
             GO.store(true, Ordering::SeqCst);
@@ -253,6 +257,7 @@ fn race(args: &Args) -> i32 {
 fn concurrent(_: &Args) -> i32 {
     let cpus = smp::cpu_count();
     smp::on_each_cpu(|cpu| {
+        let cpu = cpu.get();
         irq::disable();
         ready();
         wait_ready(cpus);
@@ -263,6 +268,7 @@ fn concurrent(_: &Args) -> i32 {
 
 fn console_lock(_: &Args) -> i32 {
     smp::on_each_cpu(|cpu| {
+        let cpu = cpu.get();
         if cpu == 0 {
             wait_ready(1);
             panic!("faults: cpu 0 panics while cpu 1 holds the console lock");
@@ -291,11 +297,12 @@ fn page_fault(args: &Args) -> i32 {
 
 fn nmi_blocked(_: &Args) -> i32 {
     smp::on_each_cpu(|cpu| {
+        let cpu = cpu.get();
         if cpu == 0 {
             wait_ready(1);
             // Inside its NMI handler cpu 1 beats: two beats after the signal mean it is there.
-            let seen = smp::heartbeat(1).unwrap_or(0);
-            while smp::heartbeat(1).unwrap_or(0) < seen + 2 {
+            let seen = smp::heartbeat(smp::CpuIndex::new(1)).unwrap_or(0);
+            while smp::heartbeat(smp::CpuIndex::new(1)).unwrap_or(0) < seen + 2 {
                 core::hint::spin_loop();
             }
             panic!("faults: cpu 0 panics while cpu 1 spins with NMIs blocked");
@@ -309,6 +316,7 @@ fn nmi_blocked(_: &Args) -> i32 {
 
 fn merged_ping(_: &Args) -> i32 {
     smp::on_each_cpu(|cpu| {
+        let cpu = cpu.get();
         if cpu == 0 {
             wait_ready(1);
             panic!("faults: cpu 0 panics; cpu 1 spins interrupts-off with a ping request pending");
@@ -324,14 +332,15 @@ fn merged_ping(_: &Args) -> i32 {
 
 fn boot_nmi_panic(_: &Args) -> i32 {
     smp::on_each_cpu(|cpu| {
+        let cpu = cpu.get();
         if cpu == 0 {
             ready();
             inject::panic_in_nmi_when_stopped();
         } else if cpu == 1 {
             wait_ready(1);
             // Inside its NMI handler cpu 0 beats: two beats after the signal mean it is there.
-            let seen = smp::heartbeat(0).unwrap_or(0);
-            while smp::heartbeat(0).unwrap_or(0) < seen + 2 {
+            let seen = smp::heartbeat(smp::CpuIndex::BOOT).unwrap_or(0);
+            while smp::heartbeat(smp::CpuIndex::BOOT).unwrap_or(0) < seen + 2 {
                 core::hint::spin_loop();
             }
             panic!("faults: cpu 1 panics while cpu 0 is inside its NMI handler");
@@ -342,6 +351,7 @@ fn boot_nmi_panic(_: &Args) -> i32 {
 
 fn apic_off(_: &Args) -> i32 {
     smp::on_each_cpu(|cpu| {
+        let cpu = cpu.get();
         if cpu == 0 {
             wait_ready(1);
             panic!("faults: cpu 0 panics; cpu 1's local APIC is software-disabled");

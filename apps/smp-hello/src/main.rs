@@ -9,7 +9,7 @@ allstop::entry!(main);
 
 fn main() -> i32 {
     smp::on_each_cpu(|cpu| {
-        let apic_id = smp::apic_id(cpu).unwrap_or(u32::MAX);
+        let apic_id = smp::apic_id(cpu).map_or(u32::MAX, smp::ApicId::get);
         allstop::println!("cpu {cpu}: apic id {apic_id}");
     });
     let info = smp::info();

@@ -70,7 +70,7 @@ fn std_app_main() -> i32 {
     crate::smp::on_each_cpu(|_| crate::arch::fpu::enable());
     crate::sched::spawn(std_main_thread, 0, MAIN_STACK_SIZE, Some(0))
         .expect("no memory for the std app's main thread");
-    crate::sched::idle_loop(0)
+    crate::sched::idle_loop(stop::CpuIndex::BOOT)
 }
 
 /// The std app's main thread: calls `runtime_entry` with [`APP_NAME`] and the command line's app

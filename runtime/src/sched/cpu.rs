@@ -13,6 +13,7 @@ use crate::arch::context::{self, Context};
 use super::kick;
 use crate::arch::irq;
 use crate::per_cpu::{PerCpu, MAX_CPUS};
+use stop::CpuIndex;
 
 /// A wait with a deadline on the monotonic clock.
 struct Sleeper {
@@ -91,7 +92,7 @@ pub fn exit_current() -> ! {
 }
 
 /// Adds a wait with a deadline to CPU `index`.
-pub fn add_sleeper(index: usize, deadline_ns: u64, waiter: Waiter) {
+pub fn add_sleeper(index: CpuIndex, deadline_ns: u64, waiter: Waiter) {
     CPUS[index].used.store(true, Ordering::Release);
     CPUS[index].sleepers.lock().push(Sleeper {
         deadline_ns,
@@ -100,7 +101,7 @@ pub fn add_sleeper(index: usize, deadline_ns: u64, waiter: Waiter) {
 }
 
 /// Removes `thread`'s wait `token` from CPU `index`'s sleepers (the wait ended otherwise).
-pub fn remove_sleeper(index: usize, thread: &Arc<Thread>, token: u64) {
+pub fn remove_sleeper(index: CpuIndex, thread: &Arc<Thread>, token: u64) {
     CPUS[index]
         .sleepers
         .lock()
@@ -108,7 +109,7 @@ pub fn remove_sleeper(index: usize, thread: &Arc<Thread>, token: u64) {
 }
 
 /// Whether CPU `index` has a thread to run or a deadline that passed.
-pub fn has_work(index: usize) -> bool {
+pub fn has_work(index: CpuIndex) -> bool {
     let cpu = &CPUS[index];
     if !cpu.used.load(Ordering::Acquire) {
         return false;
@@ -121,7 +122,7 @@ pub fn has_work(index: usize) -> bool {
 }
 
 /// Ends the waits of CPU `index` whose deadline passed.
-fn wake_sleepers(index: usize) {
+fn wake_sleepers(index: CpuIndex) {
     let now = crate::time::now_ns();
     let due: Vec<Sleeper> = {
         let mut sleepers = CPUS[index].sleepers.lock();
@@ -139,7 +140,7 @@ fn wake_sleepers(index: usize) {
 /// Runs CPU `index`'s ready threads until none is left (called by its idle loop, with
 /// interrupts in any state; threads run with interrupts on). Leaves the wake-up tick running
 /// while sleepers wait.
-pub fn run_ready(index: usize) {
+pub fn run_ready(index: CpuIndex) {
     let cpu = &CPUS[index];
     if !cpu.used.load(Ordering::Acquire) {
         return;
@@ -168,7 +169,7 @@ pub fn run_ready(index: usize) {
 /// The boot CPU's life once a std app runs: run ready threads, sleep in `hlt` when there are
 /// none. (The APs do the same in their idle loop, between `on_each_cpu` jobs.)
 #[cfg(feature = "std-app")]
-pub fn idle_loop(index: usize) -> ! {
+pub fn idle_loop(index: CpuIndex) -> ! {
     loop {
         irq::sleep_unless(|| has_work(index));
         run_ready(index);

@@ -2,15 +2,16 @@
 //! that wakes a sleeping CPU to notice deadlines.
 
 use stop::x86::icr::Icr;
+use stop::CpuIndex;
 
 use crate::arch::vectors::WAKE_VECTOR;
 use crate::arch::{apic, ipi};
 use crate::stopping::STOP;
 
 /// Sends the wake vector to CPU `index` (nothing if it does not exist).
-pub fn kick(index: usize) {
+pub fn kick(index: CpuIndex) {
     if let Some(apic_id) = STOP.apic_id(index) {
-        ipi::send(Icr::fixed(WAKE_VECTOR, apic_id));
+        ipi::send(Icr::fixed(WAKE_VECTOR, apic_id.get()));
     }
 }
 

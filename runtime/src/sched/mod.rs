@@ -29,6 +29,7 @@ use crate::arch::context::Stack;
 use crate::arch::tls::TlsBlock;
 use crate::per_cpu::MAX_CPUS;
 use crate::stopping::STOP;
+use stop::CpuIndex;
 
 #[cfg(feature = "std-app")]
 pub use self::cpu::idle_loop;
@@ -69,8 +70,9 @@ pub enum JoinError {
 }
 
 /// The online CPUs' indices.
-fn online_cpus() -> Vec<usize> {
+fn online_cpus() -> Vec<CpuIndex> {
     (0..MAX_CPUS)
+        .map(CpuIndex::new)
         .filter(|&i| STOP.cpu_state(i) == Some(stop::CpuState::Running))
         .collect()
 }

@@ -7,6 +7,7 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use spinning_top::Spinlock;
 
 use super::{cpu, Tid, Woken};
+use stop::CpuIndex;
 use crate::arch::context::{Context, Stack};
 use crate::arch::tls::TlsBlock;
 
@@ -15,7 +16,7 @@ pub struct Thread {
     /// Its ID.
     pub id: Tid,
     /// The CPU it runs on, for good.
-    pub cpu: usize,
+    pub cpu: CpuIndex,
     /// Its saved context while it does not run.
     pub context: Context,
     /// Its stack's bytes (for reports of where a stopped CPU was).
@@ -47,7 +48,7 @@ impl Thread {
     /// A thread that will run `entry(arg)` on `stack` with `tls`, on CPU `cpu`.
     pub fn new(
         id: Tid,
-        cpu: usize,
+        cpu: CpuIndex,
         stack: Stack,
         tls: TlsBlock,
         entry: extern "C" fn(usize),

@@ -2,6 +2,7 @@
 //! check-in handshake and time-outs, and, after a stop, parking them with INIT and bringing
 //! them up again. The IPIs themselves and the start-up pages are `arch::ap_start`'s.
 
+use stop::{ApicId, CpuIndex};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU8, Ordering};
 use core::time::Duration;
@@ -40,7 +41,7 @@ struct Cpu {
 
 /// Whether CPU `index` is up (the stop protocol's `Running`).
 fn is_running(index: usize) -> bool {
-    STOP.cpu_state(index) == Some(CpuState::Running)
+    STOP.cpu_state(CpuIndex::new(index)) == Some(CpuState::Running)
 }
 
 /// The CPUs and the tables the trampoline reads, kept for restarts.
@@ -94,7 +95,7 @@ pub struct BringUp {
     /// CPUs the runtime tried to run (the boot CPU included).
     pub wanted: usize,
     /// APIC IDs of the APs that never checked in.
-    pub missing: Vec<u32>,
+    pub missing: Vec<ApicId>,
     /// Time from the first INIT to the last check-in.
     pub duration: Duration,
 }
@@ -104,13 +105,13 @@ pub struct BringUp {
 /// enters `Running`.
 pub fn init_boot_cpu(apic_ids: &[u32]) -> &'static CpuBlock {
     for &apic_id in apic_ids {
-        STOP.register_cpu(apic_id)
+        STOP.register_cpu(ApicId::new(apic_id))
             .expect("topology holds at most MAX_CPUS CPUs");
     }
     let block = boot_cpu::set_up(apic_ids[0]);
     crate::interrupted::set_kernel_stack(block.stack());
-    STOP.boot_cpu(0).expect("boot CPU registered as Offline");
-    STOP.online_cpu(0).expect("boot CPU is Booting");
+    STOP.boot_cpu(CpuIndex::BOOT).expect("boot CPU registered as Offline");
+    STOP.online_cpu(CpuIndex::BOOT).expect("boot CPU is Booting");
     block
 }
 
@@ -135,7 +136,7 @@ pub fn start_aps(
     });
     for (index, &apic_id) in apic_ids.iter().enumerate().skip(1) {
         cpus.push(Cpu {
-            block: CpuBlock::new(index, apic_id, None),
+            block: CpuBlock::new(CpuIndex::new(index), ApicId::new(apic_id), None),
             handshake: AtomicU8::new(WAITING),
         });
     }
@@ -154,14 +155,14 @@ pub fn start_aps(
 /// were running for `on_each_cpu` is abandoned, so a caller inside that `on_each_cpu` returns
 /// from it once its own share is done.
 pub fn restart_aps() -> Result<BringUp, RestartError> {
-    if super::current_cpu() != 0 {
+    if super::current_cpu() != CpuIndex::BOOT {
         return Err(RestartError::NotBootCpu);
     }
-    if STOP.stopper() != Some(0) {
+    if STOP.stopper() != Some(CpuIndex::BOOT) {
         return Err(RestartError::NotStopper);
     }
     park_others().map_err(RestartError::NotParked)?;
-    STOP.rearm(0).map_err(|_| RestartError::NotStopper)?;
+    STOP.rearm(CpuIndex::BOOT).map_err(|_| RestartError::NotStopper)?;
     let m = machine();
     work::abandon_current_job();
     for cpu in &m.cpus[1..] {
@@ -236,7 +237,7 @@ fn launch(m: &'static Machine, stop_during_bringup: bool) -> BringUp {
     let mut may_start = true;
     for index in 1..wanted {
         may_start &= STOP
-            .start_cpu(index)
+            .start_cpu(CpuIndex::new(index))
             .expect("an AP about to start is Offline");
     }
     if !may_start {
@@ -265,7 +266,7 @@ fn launch(m: &'static Machine, stop_during_bringup: bool) -> BringUp {
         panic!("stop requested during bring-up (inject.stop_during_bringup)");
     }
     time::spin_until(SIPI_RETRY_DELAY, || waiting().next().is_none());
-    let late: Vec<u32> = waiting().map(|c| c.block.apic_id()).collect();
+    let late: Vec<u32> = waiting().map(|c| c.block.apic_id().get()).collect();
     if !late.is_empty() {
         // A STARTUP IPI reaches only CPUs still waiting for one; the others ignore it.
         let targets = if m.all_cpus {
@@ -291,7 +292,7 @@ fn launch(m: &'static Machine, stop_during_bringup: bool) -> BringUp {
         }
         sleep_until(all_running, deadline + (deadline - start));
     }
-    let missing: Vec<u32> = (1..wanted)
+    let missing: Vec<ApicId> = (1..wanted)
         .filter(|&i| !is_running(i))
         .map(|i| m.cpus[i].block.apic_id())
         .collect();
@@ -341,20 +342,20 @@ extern "C" fn ap_entry(index: usize) -> ! {
     }
     // The boot CPU made this AP `Booting` before its STARTUP IPI; stops here if a stop is
     // already under way.
-    STOP.arrive(index).expect("a starting AP is Booting");
+    STOP.arrive(CpuIndex::new(index)).expect("a starting AP is Booting");
     let apic_id = apic::id();
     assert_eq!(
         apic_id,
-        cpu.block.apic_id(),
+        cpu.block.apic_id().get(),
         "AP {index} started with the wrong APIC ID"
     );
     let seen = work::generation();
     // Booting → Running now that the IDT and the NMI stack are live; stops itself instead if a
     // stop began meanwhile.
-    STOP.online_cpu(index).expect("a starting AP is Booting");
+    STOP.online_cpu(CpuIndex::new(index)).expect("a starting AP is Booting");
     // Wake the boot CPU, which sleeps until every AP is online.
     ipi::send(Icr::fixed(WAKE_VECTOR, machine().apic_ids[0]));
-    work::idle_loop(index, seen)
+    work::idle_loop(CpuIndex::new(index), seen)
 }
 
 /// Number of CPUs online.

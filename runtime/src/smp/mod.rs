@@ -9,6 +9,7 @@ pub(crate) mod warm;
 mod work;
 
 use spin::Once;
+pub use stop::{ApicId, CpuIndex};
 
 use crate::arch;
 pub use bringup::{BringUp, NotParked, RestartError};
@@ -43,23 +44,23 @@ pub fn cpu_count() -> usize {
 }
 
 /// Index of the calling CPU (0 is the boot CPU).
-pub fn current_cpu() -> usize {
+pub fn current_cpu() -> CpuIndex {
     arch::percpu::current_index()
 }
 
 /// Whether CPU `index` is up and running (not stopped, not offline).
-pub fn is_online(index: usize) -> bool {
+pub fn is_online(index: CpuIndex) -> bool {
     crate::stopping::STOP.cpu_state(index) == Some(stop::CpuState::Running)
 }
 
 /// APIC ID of CPU `index`.
-pub fn apic_id(index: usize) -> Option<u32> {
+pub fn apic_id(index: CpuIndex) -> Option<ApicId> {
     crate::stopping::STOP.apic_id(index)
 }
 
 /// Runs `f(cpu_index)` on every online CPU, the caller included, and returns when all are done.
 /// Not reentrant: `f` must not call `on_each_cpu`.
-pub fn on_each_cpu(f: impl Fn(usize) + Sync) {
+pub fn on_each_cpu(f: impl Fn(CpuIndex) + Sync) {
     work::on_each_cpu(&f)
 }
 
@@ -70,7 +71,7 @@ pub fn beat() {
 }
 
 /// CPU `index`'s heartbeat count.
-pub fn heartbeat(index: usize) -> Option<u64> {
+pub fn heartbeat(index: CpuIndex) -> Option<u64> {
     crate::stopping::STOP.heartbeat(index)
 }
 

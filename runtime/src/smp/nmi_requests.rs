@@ -10,6 +10,7 @@ use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 
 use crate::per_cpu::{PerCpu, MAX_CPUS};
 use crate::stopping::STOP;
+use stop::CpuIndex;
 
 /// What the next NMI on a CPU should do.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -36,17 +37,17 @@ static REQUESTS: PerCpu<AtomicU8> = PerCpu::new([const { AtomicU8::new(0) }; MAX
 static PONGS: PerCpu<AtomicU64> = PerCpu::new([const { AtomicU64::new(0) }; MAX_CPUS]);
 
 /// Asks CPU `cpu`'s next NMI to do `request` (set it before sending the NMI).
-pub fn request(cpu: usize, request: Request) {
+pub fn request(cpu: CpuIndex, request: Request) {
     REQUESTS[cpu].store(request as u8, Ordering::SeqCst);
 }
 
 /// Whether CPU `cpu` still has `request` pending (not yet taken by an NMI).
-pub fn is_pending(cpu: usize, request: Request) -> bool {
+pub fn is_pending(cpu: CpuIndex, request: Request) -> bool {
     REQUESTS[cpu].load(Ordering::SeqCst) == request as u8
 }
 
 /// Withdraws `request` from CPU `cpu` if its NMI has not taken it yet; true if withdrawn.
-pub fn withdraw(cpu: usize, request: Request) -> bool {
+pub fn withdraw(cpu: CpuIndex, request: Request) -> bool {
     REQUESTS[cpu]
         .compare_exchange(
             request as u8,
@@ -58,13 +59,13 @@ pub fn withdraw(cpu: usize, request: Request) -> bool {
 }
 
 /// Pings answered by CPU `cpu` so far.
-pub fn pongs(cpu: usize) -> u64 {
+pub fn pongs(cpu: CpuIndex) -> u64 {
     PONGS[cpu].load(Ordering::SeqCst)
 }
 
 /// Called in the NMI handler when the NMI does not belong to a stop. Returns true if the NMI was a ping (answered: the handler
 /// returns); spins forever for a spin request; returns false otherwise.
-pub fn take(cpu: usize) -> bool {
+pub fn take(cpu: CpuIndex) -> bool {
     // Load first: a stop NMI finds no request and must not store anything here.
     if REQUESTS[cpu].load(Ordering::SeqCst) == Request::None as u8 {
         return false;

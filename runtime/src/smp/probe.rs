@@ -6,6 +6,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use core::time::Duration;
 
 use stop::x86::icr::Icr;
+use stop::{ApicId, CpuIndex};
 
 use super::nmi_requests::{self, Request};
 use crate::arch::vectors::PROBE_VECTOR;
@@ -43,26 +44,26 @@ fn wait(start: u64, done: impl Fn() -> bool) -> Option<Duration> {
 }
 
 /// Sends the probe vector to all-excluding-self and waits until every CPU in `others` answered.
-pub fn ipi_round_trip(others: &[usize]) -> Option<Duration> {
+pub fn ipi_round_trip(others: &[CpuIndex]) -> Option<Duration> {
     let mut before = [0u64; MAX_CPUS];
     for &cpu in others {
-        before[cpu] = IPI_PONGS[cpu].load(Ordering::SeqCst);
+        before[cpu.get()] = IPI_PONGS[cpu].load(Ordering::SeqCst);
     }
     let start = tsc::read();
     ipi::send(Icr::fixed_all_excluding_self(PROBE_VECTOR));
     wait(start, || {
         others
             .iter()
-            .all(|&cpu| IPI_PONGS[cpu].load(Ordering::SeqCst) > before[cpu])
+            .all(|&cpu| IPI_PONGS[cpu].load(Ordering::SeqCst) > before[cpu.get()])
     })
 }
 
 /// Sends an NMI to CPU `cpu` (APIC ID `apic_id`) and waits for its answer.
-pub fn nmi_round_trip(cpu: usize, apic_id: u32) -> Option<Duration> {
+pub fn nmi_round_trip(cpu: CpuIndex, apic_id: ApicId) -> Option<Duration> {
     let before = nmi_requests::pongs(cpu);
     nmi_requests::request(cpu, Request::Ping);
     let start = tsc::read();
-    ipi::send(Icr::nmi(apic_id));
+    ipi::send(Icr::nmi(apic_id.get()));
     let answered = wait(start, || nmi_requests::pongs(cpu) > before);
     if answered.is_none() {
         // Unanswered: withdraw the ping, or the CPU's next NMI (a stop's) would be taken for it.

@@ -2,6 +2,7 @@
 //! and proves it before the image is restored under them; a stopper that is not the boot CPU
 //! first revives the stopped boot CPU to do it.
 
+use stop::CpuIndex;
 use core::time::Duration;
 
 use stop::x86::icr::Icr;
@@ -24,15 +25,15 @@ pub fn restart_here() -> ! {
 pub fn revive_boot_cpu(timeout: Duration) -> bool {
     let ticks = time::ns_to_ticks(timeout.as_nanos() as u64, time::tsc_khz());
     let deadline = arch::tsc::read().saturating_add(ticks);
-    nmi_requests::request(0, Request::Restart);
-    let bsp = super::apic_id(0).expect("CPU 0 exists");
-    arch::ipi::send(Icr::nmi(bsp));
+    nmi_requests::request(CpuIndex::BOOT, Request::Restart);
+    let bsp = super::apic_id(CpuIndex::BOOT).expect("CPU 0 exists");
+    arch::ipi::send(Icr::nmi(bsp.get()));
     loop {
-        if !nmi_requests::is_pending(0, Request::Restart) {
+        if !nmi_requests::is_pending(CpuIndex::BOOT, Request::Restart) {
             return true;
         }
         if arch::tsc::read() > deadline {
-            return !nmi_requests::withdraw(0, Request::Restart);
+            return !nmi_requests::withdraw(CpuIndex::BOOT, Request::Restart);
         }
         core::hint::spin_loop();
     }

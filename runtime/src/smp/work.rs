@@ -5,6 +5,7 @@
 //! lifetime, and waits until every CPU is done with it before it returns.
 #![allow(unsafe_code)]
 
+use stop::CpuIndex;
 use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
 use spinning_top::Spinlock;
@@ -15,7 +16,7 @@ use crate::arch::vectors::WAKE_VECTOR;
 use crate::arch::{ipi, irq};
 
 /// A job for every CPU.
-type Job = &'static (dyn Fn(usize) + Sync);
+type Job = &'static (dyn Fn(CpuIndex) + Sync);
 
 /// The work every CPU runs, published with a new generation number.
 struct Work {
@@ -42,13 +43,13 @@ static WORK: Work = Work {
 };
 
 /// Runs `f(cpu_index)` on every online CPU (the caller included) and returns when all are done.
-pub fn on_each_cpu(f: &(dyn Fn(usize) + Sync)) {
+pub fn on_each_cpu(f: &(dyn Fn(CpuIndex) + Sync)) {
     let Some(_busy) = WORK.busy.try_lock() else {
         panic!("on_each_cpu called while another on_each_cpu is running");
     };
     // SAFETY: APs use the job only until `remaining` drops to 0, which this function waits for
     // before it returns, so no use outlives `f`.
-    let mut job: Job = unsafe { core::mem::transmute::<&(dyn Fn(usize) + Sync), Job>(f) };
+    let mut job: Job = unsafe { core::mem::transmute::<&(dyn Fn(CpuIndex) + Sync), Job>(f) };
     let others = (cpu_count() - 1) as u64;
     let generation = WORK.generation.load(Ordering::Relaxed) + 1;
     WORK.job.store(&mut job, Ordering::Relaxed);
@@ -67,7 +68,7 @@ pub fn on_each_cpu(f: &(dyn Fn(usize) + Sync)) {
 
 /// An AP's life after bring-up: sleep in `hlt` with interrupts on; on each new generation run
 /// the job once; run the scheduler's ready threads (std apps) whenever there are some.
-pub fn idle_loop(index: usize, mut seen: u64) -> ! {
+pub fn idle_loop(index: CpuIndex, mut seen: u64) -> ! {
     loop {
         let mut generation = seen;
         let awake = irq::sleep_unless(|| {

@@ -6,6 +6,7 @@ use core::arch::asm;
 
 use super::icr::Icr;
 use super::{IcrWriter, STOP_VECTOR};
+use crate::cpu::ApicId;
 use crate::platform::{IpiFailed, Platform};
 
 /// The x86 platform; const-constructible so the runtime's controller can be a `static`.
@@ -41,14 +42,14 @@ impl Platform for X86Platform {
         self.send(Icr::fixed_all_excluding_self(STOP_VECTOR))
     }
 
-    fn send_nmi(&self, apic_id: u32) -> Result<(), IpiFailed> {
+    fn send_nmi(&self, apic_id: ApicId) -> Result<(), IpiFailed> {
         // The writer fences (`mfence; lfence`) before an x2APIC WRMSR, so `nmi_sent` is
         // visible before the NMI lands; the xAPIC MMIO write is ordered by x86's TSO.
-        self.send(Icr::nmi(apic_id))
+        self.send(Icr::nmi(apic_id.get()))
     }
 
-    fn send_init(&self, apic_id: u32) -> Result<(), IpiFailed> {
-        self.send(Icr::init_assert(apic_id))
+    fn send_init(&self, apic_id: ApicId) -> Result<(), IpiFailed> {
+        self.send(Icr::init_assert(apic_id.get()))
     }
 
     fn now_ns(&self) -> u64 {

@@ -1,6 +1,8 @@
 //! The boot CPU's per-CPU block, over whichever stack it runs on: the boot stack after a cold
 //! boot, the restart stack after a warm restart.
 
+use stop::{ApicId, CpuIndex};
+
 use super::paging::{unmap_guard_page, PAGE_SIZE};
 use super::warm::restart_stack;
 use crate::arch::x86_64::cpu::percpu::CpuBlock;
@@ -17,7 +19,7 @@ unsafe extern "C" {
 pub fn set_up(apic_id: u32) -> &'static CpuBlock {
     let (bottom, top) = current_stack();
     unmap_guard_page(bottom);
-    let block = CpuBlock::new(0, apic_id, Some(bottom + PAGE_SIZE..top));
+    let block = CpuBlock::new(CpuIndex::BOOT, ApicId::new(apic_id), Some(bottom + PAGE_SIZE..top));
     block.activate();
     block
 }

@@ -8,6 +8,8 @@ use core::cell::UnsafeCell;
 use core::mem::size_of;
 use core::ops::Range;
 
+use stop::{ApicId, CpuIndex};
+
 use x86::bits64::segmentation::Descriptor64;
 use x86::bits64::task::TaskStateSegment;
 use x86::dtables::{lgdt, DescriptorTablePointer};
@@ -68,7 +70,7 @@ const GUARDED_STACKS: [&str; 4] = ["kernel", "NMI", "double-fault", "machine-che
 #[repr(C)]
 pub struct CpuBlock {
     local: CpuLocal,
-    apic_id: u32,
+    apic_id: ApicId,
     /// The kernel stack: lowest usable address..top (where RSP starts).
     stack: Range<usize>,
     /// The guard page under each of [`GUARDED_STACKS`] this block allocated (0: none).
@@ -97,7 +99,7 @@ impl CpuBlock {
     /// Creates the block for CPU `index` with its IST stacks and, unless `stack` names the
     /// stack it already runs on, a kernel stack. Runs on the boot CPU before the APs start (it
     /// changes the page tables for the guard page).
-    pub fn new(index: usize, apic_id: u32, stack: Option<Range<usize>>) -> &'static Self {
+    pub fn new(index: CpuIndex, apic_id: ApicId, stack: Option<Range<usize>>) -> &'static Self {
         let mut guard_pages = [0; 4];
         let stack = stack.unwrap_or_else(|| {
             guard_pages[0] = alloc_guarded_stack(KERNEL_STACK_SIZE);
@@ -116,7 +118,7 @@ impl CpuBlock {
         let cpu = Box::leak(Box::new(CpuBlock {
             local: CpuLocal {
                 self_address: 0,
-                index,
+                index: index.get(),
             },
             apic_id,
             stack,
@@ -134,7 +136,7 @@ impl CpuBlock {
     }
 
     /// The CPU's APIC ID.
-    pub fn apic_id(&self) -> u32 {
+    pub fn apic_id(&self) -> ApicId {
         self.apic_id
     }
 
@@ -236,6 +238,6 @@ pub fn guarded_stack_at(address: usize) -> Option<&'static str> {
 }
 
 /// Index of the calling CPU.
-pub fn current_index() -> usize {
-    local_word::<{ core::mem::offset_of!(CpuLocal, index) }>()
+pub fn current_index() -> CpuIndex {
+    CpuIndex::new(local_word::<{ core::mem::offset_of!(CpuLocal, index) }>())
 }
