@@ -46,6 +46,9 @@ pub struct BootOptions {
     pub stop_nmi_timeout: Duration,
     /// `stop.init_park=auto|on|off`.
     pub stop_init_park: InitParkOption,
+    /// `stop.report=full|brief`: whether the full stop report (a panic's, or one with a stuck
+    /// CPU) ends with every stopped CPU's registers and backtrace (full) or not (brief).
+    pub stop_report_contexts: bool,
     /// `stop.verify_ms=N`: after a stop, watch the stopped CPUs' heartbeats this long (0: off).
     pub stop_verify: Duration,
     /// `restart.max=N`: more than N warm restarts within `restart.window_ms` is a crash loop.
@@ -91,6 +94,7 @@ const PLACEHOLDERS: BootOptions = BootOptions {
     stop_nmi_timeout: Duration::ZERO,
     stop_init_park: InitParkOption::Off,
     stop_verify: Duration::ZERO,
+    stop_report_contexts: false,
     restart_max: 0,
     restart_window: Duration::ZERO,
     restart_brief_report: false,
@@ -130,7 +134,7 @@ impl PartialEq for BootOption {
 impl Eq for BootOption {}
 
 /// Every kernel option.
-pub const OPTIONS: [BootOption; 13] = [
+pub const OPTIONS: [BootOption; 14] = [
     BootOption {
         key: "log",
         expected: "off|error|warn|info|debug|trace",
@@ -188,6 +192,19 @@ pub const OPTIONS: [BootOption; 13] = [
         expected: "auto|on|off",
         default: "auto",
         apply: |o, v| parse_init_park(v).map(|x| o.stop_init_park = x),
+    },
+    BootOption {
+        key: "stop.report",
+        expected: "full|brief",
+        default: "full",
+        apply: |o, v| {
+            let contexts = match v {
+                "full" => Some(true),
+                "brief" => Some(false),
+                _ => None,
+            };
+            contexts.map(|contexts| o.stop_report_contexts = contexts)
+        },
     },
     BootOption {
         key: "stop.verify_ms",
@@ -470,6 +487,7 @@ mod tests {
             stop_nmi_timeout: Duration::from_secs(7),
             stop_init_park: InitParkOption::On,
             stop_verify: Duration::from_secs(7),
+            stop_report_contexts: true,
             restart_max: 77,
             restart_window: Duration::from_secs(7),
             restart_brief_report: true,

@@ -2,7 +2,7 @@
 //! before power-off/reboot/halt, and printing the report.
 
 use stop::CpuIndex;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use core::time::Duration;
 
 use spinning_top::Spinlock;
@@ -26,10 +26,13 @@ pub type Report = StopReport<'static, X86Platform, MAX_CPUS>;
 
 /// `stop.verify_ms`, in ms (0: off).
 static VERIFY_MS: AtomicU64 = AtomicU64::new(0);
+/// `stop.report=full`: the full report ends with every stopped CPU's context.
+static REPORT_CONTEXTS: AtomicBool = AtomicBool::new(true);
 
 /// Applies the `stop.*` boot options.
 pub fn configure(opts: &BootOptions) {
     VERIFY_MS.store(opts.stop_verify.as_millis() as u64, Ordering::Relaxed);
+    REPORT_CONTEXTS.store(opts.stop_report_contexts, Ordering::Relaxed);
     let config = STOP.config();
     config.set_vector_timeout(opts.stop_vector_timeout);
     config.set_nmi_timeout(opts.stop_nmi_timeout);
@@ -99,11 +102,13 @@ pub fn stop_others(reason: StopReason<'_>) -> Option<Report> {
 static AT_STOP: PerCpu<Spinlock<RecordSnapshot>> =
     PerCpu::new([const { Spinlock::new(RecordSnapshot::EMPTY) }; MAX_CPUS]);
 
-/// Prints the report's table and its `stop-summary:` line, even if a stopped CPU holds the
-/// console lock.
+/// Prints the report's table and its `stop-summary:` line, then (`stop.report=full`) every
+/// stopped CPU's context, even if a stopped CPU holds the console lock.
 pub fn print_report(report: &Report) {
     console::write_fmt_breaking_lock(format_args!("{report}\n{}\n", report.summary()));
-    print_contexts(report);
+    if REPORT_CONTEXTS.load(Ordering::Relaxed) {
+        print_contexts(report);
+    }
 }
 
 /// Prints where each CPU the report calls stopped was: the registers its stop vector or stop

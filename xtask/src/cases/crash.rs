@@ -39,7 +39,8 @@ pub struct CrashExpect {
 }
 
 /// The crash-report cases: at 2, 4 and 8 CPUs every AP spins interrupts-off (a core is taken
-/// and read with gdb), and at 4 CPUs AP 1's frame-pointer chain is corrupt.
+/// and read with gdb), at 4 CPUs AP 1's frame-pointer chain is corrupt, and at 2 CPUs
+/// `stop.report=brief` leaves the per-CPU blocks out.
 pub fn all() -> Vec<Case> {
     let spinning = |smp: u32, scenario: &str, broken: Option<usize>, core: bool| {
         let name = match core {
@@ -76,7 +77,15 @@ pub fn all() -> Vec<Case> {
         });
         case
     };
+    // `stop.report=brief`: the table and summary, no per-CPU blocks.
+    let brief = Case::new("crash-irqoff-brief-smp2", "faults")
+        .on(Machine::Pc, 2)
+        .append("stop.report=brief -- scenario=irqoff k=1")
+        .expect(Expect::Status(PANIC), BOOT_TIMEOUT)
+        .require(&["stop report: stopper cpu 0", "stop-summary: stopper=0"])
+        .forbid_only(&[" was interrupted (interrupts ", "  rip 0x"]);
     vec![
+        brief,
         spinning(2, "irqoff", None, true).quick(),
         spinning(4, "irqoff", None, true),
         spinning(8, "irqoff", None, true),
