@@ -46,6 +46,10 @@ pub struct QemuTestArgs {
     /// Also run the endurance cases (the 10,000-restart soak).
     #[arg(long)]
     pub soak: bool,
+    /// Keep the cores the crash cases take (target/qemu-test-cores/<case>.core) even when the
+    /// case passes; by default only a failed case's core stays.
+    #[arg(long)]
+    pub keep_cores: bool,
 }
 
 /// One case's result, as written to `--json`.
@@ -202,7 +206,7 @@ pub fn qemu_test(args: &QemuTestArgs) -> Result<Tally> {
     let subset = if args.quick { " (--quick subset)" } else { "" };
     println!("running {} case(s){subset}, {jobs} at a time", cases.len());
 
-    let results = run_all(&cases, &elves, decision.accel, pace, jobs);
+    let results = run_all(&cases, &elves, decision.accel, pace, jobs, args.keep_cores);
     let mut tally = Tally::default();
     for result in &results {
         if result.passed {
@@ -297,6 +301,7 @@ fn run_all(
     accel: Accel,
     pace: Option<Pace>,
     jobs: usize,
+    keep_cores: bool,
 ) -> Vec<CaseResult> {
     // Cases that must run into their time limit start first, so their waits overlap the rest;
     // then the ones with most CPUs (the slowest), so that no long case starts last.
@@ -315,7 +320,7 @@ fn run_all(
             scope.spawn(move || {
                 while let Some(&index) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
                     let case = &cases[index];
-                    let result = run_case(case, &elves[case.app], accel, pace);
+                    let result = run_case(case, &elves[case.app], accel, pace, keep_cores);
                     if tx.send((index, result)).is_err() {
                         break;
                     }
@@ -334,7 +339,13 @@ fn run_all(
 }
 
 /// Boots one case, prints its progress line (and on failure the end of its output).
-fn run_case(case: &Case, kernel: &std::path::Path, accel: Accel, pace: Option<Pace>) -> CaseResult {
+fn run_case(
+    case: &Case,
+    kernel: &std::path::Path,
+    accel: Accel,
+    pace: Option<Pace>,
+    keep_cores: bool,
+) -> CaseResult {
     let accel = case.accel.unwrap_or(accel);
     let limit = pace.map_or(case.timeout, |p| p.limit(case, accel));
     let cpu = (!case.x2apic).then(|| accel.cpu_model(false));
@@ -367,8 +378,8 @@ fn run_case(case: &Case, kernel: &std::path::Path, accel: Accel, pace: Option<Pa
     }
     verdict = verdict.with(core_error.into_iter().collect());
     if let Some(dump) = &core {
-        // Cores are hundreds of MiB: keep one only for a case that failed.
-        if verdict.passed() {
+        // Cores are hundreds of MiB: keep one only for a case that failed, unless asked.
+        if verdict.passed() && !keep_cores {
             let _ = std::fs::remove_file(&dump.file);
         }
     }
