@@ -197,15 +197,9 @@ fn panic(args: &Args) -> i32 {
 fn irqoff(args: &Args) -> i32 {
     let k = args.k.unwrap_or(1).clamp(1, smp::cpu_count() - 1);
     smp::on_each_cpu(|cpu| {
-        let cpu = cpu.get();
-        if cpu == 0 {
-            wait_ready(k);
-            panic!("faults: cpu 0 panics with {k} CPUs spinning interrupts-off");
-        } else if cpu <= k {
-            irq::disable();
-            ready();
-            spin_forever();
-        }
+        spin_interrupts_off_then_panic(cpu.get(), k, "with APs spinning interrupts-off", |_| {
+            spin_forever()
+        })
     });
     unreachable!("cpu 0 panics");
 }
@@ -213,20 +207,28 @@ fn irqoff(args: &Args) -> i32 {
 fn corrupt_frames(args: &Args) -> i32 {
     let k = args.k.unwrap_or(1).clamp(1, smp::cpu_count() - 1);
     smp::on_each_cpu(|cpu| {
-        let cpu = cpu.get();
-        if cpu == 0 {
-            wait_ready(k);
-            panic!("faults: cpu 0 panics; AP 1's frame-pointer chain is corrupt");
-        } else if cpu <= k {
-            irq::disable();
-            ready();
-            if cpu == 1 {
-                inject::spin_with_corrupt_frame_pointer();
-            }
-            spin_forever();
-        }
+        let why = "AP 1's frame-pointer chain is corrupt";
+        spin_interrupts_off_then_panic(cpu.get(), k, why, |cpu| match cpu {
+            1 => inject::spin_with_corrupt_frame_pointer(),
+            _ => spin_forever(),
+        })
     });
     unreachable!("cpu 0 panics");
+}
+
+/// CPU `cpu`'s part of a scenario where APs 1..=k run `spin` with interrupts off and cpu 0
+/// panics (saying `why`) once they all do (`spin` never returns); other APs return to idle.
+/// Inlined, so that the spinning CPUs' frames lead straight back to the scenario's closure.
+#[inline(always)]
+fn spin_interrupts_off_then_panic(cpu: usize, k: usize, why: &str, spin: impl Fn(usize)) {
+    if cpu == 0 {
+        wait_ready(k);
+        panic!("faults: cpu 0 panics ({k} APs spinning): {why}");
+    } else if cpu <= k {
+        irq::disable();
+        ready();
+        spin(cpu);
+    }
 }
 
 fn race(args: &Args) -> i32 {
