@@ -6,18 +6,23 @@
 
 use stop::CpuIndex;
 use core::ops::Range;
-use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
 use crate::arch::{self, TrapFrame};
 use crate::per_cpu::{PerCpu, MAX_CPUS};
 
+/// `Slot::state`: nothing saved since the last [`forget`].
+const EMPTY: u8 = 0;
+/// `Slot::state`: a save began (a later save, such as an NMI's arriving while the stop vector's
+/// handler saves, leaves the slot alone).
+const CLAIMED: u8 = 1;
+/// `Slot::state`: `frame` and `stack` hold a whole context.
+const SAVED: u8 = 2;
+
 /// One CPU's slot.
 struct Slot {
-    /// Set by the first save since the last [`forget`]; later saves (an NMI that arrives while
-    /// the stop vector's handler saves) leave the slot alone.
-    claimed: AtomicBool,
-    /// Set once `frame` and `stack` hold a whole context.
-    saved: AtomicBool,
+    /// [`EMPTY`], [`CLAIMED`] or [`SAVED`].
+    state: AtomicU8,
     frame: [AtomicU64; TrapFrame::WORDS],
     stack: [AtomicUsize; 2],
     /// The stack the CPU runs on now: its kernel stack, or a scheduler thread's.
@@ -29,8 +34,7 @@ struct Slot {
 impl Slot {
     const fn new() -> Self {
         Self {
-            claimed: AtomicBool::new(false),
-            saved: AtomicBool::new(false),
+            state: AtomicU8::new(EMPTY),
             frame: [const { AtomicU64::new(0) }; TrapFrame::WORDS],
             stack: [const { AtomicUsize::new(0) }; 2],
             current_stack: [const { AtomicUsize::new(0) }; 2],
@@ -86,38 +90,51 @@ pub fn enter_kernel_stack() {
 }
 
 /// Saves `frame`, the context the calling CPU's stop vector or stop NMI interrupted, unless it
-/// saved one since the last [`forget`]; true if this call saved it.
+/// saved one since the last [`forget`] (then it stores nothing at all); true if this call saved
+/// it. The stack saved with it is the one that holds the interrupted stack pointer: the CPU's
+/// current stack, else its kernel stack (a switch between the two may be under way).
 pub fn save(frame: &TrapFrame) -> bool {
     let slot = SLOTS.current();
-    if slot.claimed.swap(true, Ordering::Relaxed) {
+    if slot.state.load(Ordering::Relaxed) != EMPTY
+        || slot
+            .state
+            .compare_exchange(EMPTY, CLAIMED, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+    {
         return false;
     }
     for (cell, word) in slot.frame.iter().zip(frame.to_words()) {
         cell.store(word, Ordering::Relaxed);
     }
-    let stack = load_range(&slot.current_stack);
+    let rsp = frame.rsp as usize;
+    let current = load_range(&slot.current_stack);
+    let kernel = load_range(&slot.kernel_stack);
+    let stack = if !current.contains(&rsp) && kernel.contains(&rsp) {
+        kernel
+    } else {
+        current
+    };
     store_range(&slot.stack, &stack);
-    slot.saved.store(true, Ordering::Release);
+    slot.state.store(SAVED, Ordering::Release);
     true
 }
 
 /// Forgets the calling CPU's saved context: its stop vector was spurious, or it starts again.
 pub fn forget() {
-    let slot = SLOTS.current();
-    slot.saved.store(false, Ordering::Relaxed);
-    slot.claimed.store(false, Ordering::Release);
+    SLOTS.current().state.store(EMPTY, Ordering::Release);
 }
 
 /// What CPU `cpu` saved; read it only once the CPU is stopped.
 pub fn context(cpu: CpuIndex) -> Context {
     let slot = &SLOTS[cpu];
-    if slot.saved.load(Ordering::Acquire) {
+    let state = slot.state.load(Ordering::Acquire);
+    if state == SAVED {
         let words = core::array::from_fn(|i| slot.frame[i].load(Ordering::Relaxed));
         Context::Saved {
             frame: TrapFrame::from_words(words),
             stack: load_range(&slot.stack),
         }
-    } else if slot.claimed.load(Ordering::Acquire) {
+    } else if state == CLAIMED {
         Context::Incomplete
     } else {
         Context::None

@@ -76,7 +76,9 @@ pub fn nmi_is_for_stop() -> bool {
 /// any stop is a fault.
 pub fn on_nmi(frame: &TrapFrame) {
     let cpu = arch::percpu::current_index();
-    let saved = STOP.stop_pending() && interrupted::save(frame);
+    // Only this CPU's stop NMI saves: a stray NMI on a CPU that is already stopped must store
+    // nothing (I1).
+    let saved = STOP.nmi_is_for_stop(cpu) && interrupted::save(frame);
     STOP.on_nmi(cpu);
     // Not this CPU's stop NMI: it runs on.
     if saved {

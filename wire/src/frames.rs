@@ -28,7 +28,7 @@ const WAS_INTERRUPTED: &str = " was interrupted (interrupts ";
 /// What a cut-short walk's line starts with; then the address.
 const CHAIN_ENDS: &str = "  (frame chain ends at 0x";
 /// After the address.
-const NOT_A_FRAME: &str = ": not a frame on this CPU's stack)";
+const NOT_A_FRAME: &str = ": not a valid frame on this CPU's stack)";
 
 /// One line of a backtrace: a return address, or the instruction a CPU was interrupted at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -262,7 +262,7 @@ mod tests {
         let end = ChainEnd {
             at: 0xdead_beef_0000,
         };
-        let line = "  (frame chain ends at 0xdeadbeef0000: not a frame on this CPU's stack)";
+        let line = "  (frame chain ends at 0xdeadbeef0000: not a valid frame on this CPU's stack)";
         assert_eq!(end.to_string(), line);
         assert_eq!(ChainEnd::parse(line), Some(end));
         assert_eq!(

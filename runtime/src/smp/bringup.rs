@@ -182,6 +182,8 @@ pub fn park_others() -> Result<(), NotParked> {
     let m = machine();
     let expected = (m.cpus.len() - 1) as u32 + super::injected::park_missing_acks();
     if expected == 0 {
+        // No AP: nothing to park, and nothing may run in the start-up pages.
+        ap_start::confirm_parked(0);
         return Ok(());
     }
     let targets = m.ap_targets();
@@ -349,13 +351,13 @@ extern "C" fn ap_entry(index: usize) -> ! {
         cpu.block.apic_id().get(),
         "AP {index} started with the wrong APIC ID"
     );
-    let seen = work::generation();
+    work::prepare_ap(CpuIndex::new(index));
     // Booting → Running now that the IDT and the NMI stack are live; stops itself instead if a
     // stop began meanwhile.
     STOP.online_cpu(CpuIndex::new(index)).expect("a starting AP is Booting");
     // Wake the boot CPU, which sleeps until every AP is online.
     ipi::send(Icr::fixed(WAKE_VECTOR, machine().apic_ids[0]));
-    work::idle_loop(CpuIndex::new(index), seen)
+    work::idle_loop(CpuIndex::new(index))
 }
 
 /// Number of CPUs online.

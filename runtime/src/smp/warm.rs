@@ -51,5 +51,10 @@ extern "C" fn warm_main() -> ! {
         power::reset_machine();
     }
     let Err(arch::ap_start::ApsMayRun) = arch::warm::restore_image_and_boot();
-    unreachable!("the APs were proven parked just now")
+    // Not reached: the APs were proven parked just now. Should it ever be, resetting is the
+    // only way on that restores nothing under a CPU that may run.
+    console::write_fmt_breaking_lock(format_args!(
+        "restart: the APs are not known to be parked; resetting the machine\n"
+    ));
+    power::reset_machine()
 }

@@ -11,9 +11,12 @@ use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use spinning_top::Spinlock;
 use stop::x86::icr::Icr;
 
-use super::cpu_count;
+use stop::CpuState;
+
 use crate::arch::vectors::WAKE_VECTOR;
 use crate::arch::{ipi, irq};
+use crate::per_cpu::{PerCpu, MAX_CPUS};
+use crate::stopping::STOP;
 
 /// A job for every CPU.
 type Job = &'static (dyn Fn(CpuIndex) + Sync);
@@ -24,8 +27,13 @@ struct Work {
     busy: Spinlock<()>,
     /// The current job: points at a `Job` on the publishing CPU's stack.
     job: AtomicPtr<Job>,
-    /// Bumped after `job` is set; APs compare it with the last one they ran.
+    /// Bumped after `job` and `assigned` are set.
     generation: AtomicU64,
+    /// The generation each AP must run: set by the publisher, before it bumps `generation`, for
+    /// exactly the APs it counts in `remaining` (those `Running` at that moment). An AP runs a
+    /// job only if it was assigned it, so one that came online while the job was being published
+    /// never touches a job whose publisher does not wait for it.
+    assigned: PerCpu<AtomicU64>,
     /// `generation << 32 | APs still running that generation's job`. Keyed by generation so that
     /// a CPU that finishes an abandoned job late (parked by INIT only when the host next ran it)
     /// cannot count against a later job.
@@ -34,11 +42,14 @@ struct Work {
 
 /// Low half of `remaining`: the count.
 const COUNT_MASK: u64 = 0xFFFF_FFFF;
+/// `assigned` of an AP with nothing to run (generations start at 1).
+const NOTHING: u64 = 0;
 
 static WORK: Work = Work {
     busy: Spinlock::new(()),
     job: AtomicPtr::new(core::ptr::null_mut()),
     generation: AtomicU64::new(0),
+    assigned: PerCpu::new([const { AtomicU64::new(NOTHING) }; MAX_CPUS]),
     remaining: AtomicU64::new(0),
 };
 
@@ -47,43 +58,66 @@ pub fn on_each_cpu(f: &(dyn Fn(CpuIndex) + Sync)) {
     let Some(_busy) = WORK.busy.try_lock() else {
         panic!("on_each_cpu called while another on_each_cpu is running");
     };
-    // SAFETY: APs use the job only until `remaining` drops to 0, which this function waits for
-    // before it returns, so no use outlives `f`.
+    // SAFETY: only the APs assigned this generation below use the job, each until it has
+    // decremented `remaining`, and this function waits for `remaining` to drop to 0 before it
+    // returns, so no use outlives `f`.
     let mut job: Job = unsafe { core::mem::transmute::<&(dyn Fn(CpuIndex) + Sync), Job>(f) };
-    let others = (cpu_count() - 1) as u64;
+    let me = super::current_cpu();
     let generation = WORK.generation.load(Ordering::Relaxed) + 1;
     WORK.job.store(&mut job, Ordering::Relaxed);
+    let mut others = 0;
+    for cpu in (0..STOP.cpu_count()).map(CpuIndex::new) {
+        if cpu != me && STOP.cpu_state(cpu) == Some(CpuState::Running) {
+            WORK.assigned[cpu].store(generation, Ordering::Relaxed);
+            others += 1;
+        }
+    }
     WORK.remaining
         .store(generation << 32 | others, Ordering::Relaxed);
     WORK.generation.store(generation, Ordering::Release);
     if others > 0 {
         ipi::send(Icr::fixed_all_excluding_self(WAKE_VECTOR));
     }
-    f(super::current_cpu());
+    f(me);
     while WORK.remaining.load(Ordering::Acquire) & COUNT_MASK != 0 {
         core::hint::spin_loop();
     }
     WORK.job.store(core::ptr::null_mut(), Ordering::Relaxed);
 }
 
-/// An AP's life after bring-up: sleep in `hlt` with interrupts on; on each new generation run
-/// the job once; run the scheduler's ready threads (std apps) whenever there are some.
-pub fn idle_loop(index: CpuIndex, mut seen: u64) -> ! {
+/// Called by a starting AP before it goes `Running`: nothing published before is its to run
+/// (an assignment left from before a restart is forgotten).
+pub fn prepare_ap(index: CpuIndex) {
+    WORK.assigned[index].store(NOTHING, Ordering::Relaxed);
+}
+
+/// The generation AP `index` was assigned and has not run yet, if the current one is.
+fn assigned_job(index: CpuIndex, last_run: u64) -> Option<u64> {
+    let generation = WORK.generation.load(Ordering::Acquire);
+    let assigned = WORK.assigned[index].load(Ordering::Relaxed);
+    (assigned == generation && generation != last_run).then_some(generation)
+}
+
+/// An AP's life after bring-up: sleep in `hlt` with interrupts on; run each job it is assigned
+/// once; run the scheduler's ready threads (std apps) whenever there are some.
+pub fn idle_loop(index: CpuIndex) -> ! {
+    let mut last_run = NOTHING;
     loop {
-        let mut generation = seen;
-        let awake = irq::sleep_unless(|| {
-            generation = WORK.generation.load(Ordering::Acquire);
-            generation != seen || crate::sched::has_work(index)
+        let mut job_generation = None;
+        irq::sleep_unless(|| {
+            job_generation = assigned_job(index, last_run);
+            job_generation.is_some() || crate::sched::has_work(index)
         });
         crate::sched::run_ready(index);
-        if !awake || generation == seen {
+        let Some(generation) = job_generation else {
             continue;
-        }
-        seen = generation;
+        };
+        last_run = generation;
         // The job may be interrupted.
         irq::enable();
-        // SAFETY: the generation we saw was published (Release) after `job`, and the publisher
-        // keeps the job alive until every AP has decremented `remaining`.
+        // SAFETY: this AP was assigned the generation it saw, and `assigned` and `job` were
+        // stored before that generation was published (Release, read with Acquire); the
+        // publisher keeps the job alive until this AP has decremented `remaining`.
         let job = unsafe { *WORK.job.load(Ordering::Relaxed) };
         job(index);
         // Count this CPU done, unless the job was abandoned (or a later one published) meanwhile.
@@ -93,12 +127,6 @@ pub fn idle_loop(index: CpuIndex, mut seen: u64) -> ! {
                 (r >> 32 == generation && r & COUNT_MASK != 0).then(|| r - 1)
             });
     }
-}
-
-/// The current work generation: an AP reads it before it goes `Running`, then runs every job
-/// published after that.
-pub fn generation() -> u64 {
-    WORK.generation.load(Ordering::Acquire)
 }
 
 /// Forgets the APs' share of the current job: they were parked with INIT and will not finish it.

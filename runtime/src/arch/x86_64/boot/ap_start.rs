@@ -17,10 +17,10 @@ use crate::arch::x86_64::interrupts::{apic, idt, ipi};
 /// INIT to STARTUP wait the SDM asks of older CPUs.
 const INIT_TO_SIPI_DELAY_LEGACY: Duration = Duration::from_millis(10);
 
-/// Whether every AP is known to wait for a STARTUP IPI (never started since power-on, or proven
-/// parked), so that nothing executes in the trampoline's or the park stub's page. Lives in
-/// `.bss`: a warm restart, which restores the image only after the APs were proven parked,
-/// finds it true again.
+/// Whether some AP may run (started, and not proven parked since): while it is, nothing may
+/// rewrite the trampoline or the park stub. False when every AP is untouched since power-on or
+/// proven parked. Lives in `.bss`: a warm restart, which restores the image only after the APs
+/// were proven parked, finds it false again.
 static APS_MAY_RUN: AtomicBool = AtomicBool::new(false);
 
 /// Which APs an INIT or STARTUP IPI goes to.
@@ -57,7 +57,7 @@ pub enum StartPage {
 
 /// Writes the trampoline, which enters `entry(index)` on each AP's own stack, and sends INIT to
 /// `targets`; after [`init_to_startup_delay`], [`startup`] into [`StartPage::Trampoline`]
-/// starts them. Refused unless every AP waits for a STARTUP IPI (nothing started yet, or
+/// starts them. Refused unless no AP may run (none started since power-on, or
 /// [`confirm_parked`] since the last start).
 pub fn prepare_start(
     tables: ApTables,
@@ -70,8 +70,9 @@ pub fn prepare_start(
     }
     // SAFETY: 1. the trampoline page is low RAM the heap never owns (it starts above the kernel
     // image) and that no loader data still needed lives in (start info was copied out). 2. no
-    // AP runs there: `APS_MAY_RUN` was false, so each waits for a STARTUP IPI. The tables are
-    // `'static`.
+    // AP runs there: `APS_MAY_RUN` was false, so each is either untouched since power-on or
+    // halted in the park stub, and only the INIT sent next (then a STARTUP IPI) starts it here.
+    // The tables are `'static`.
     unsafe {
         trampoline::install(TrampolineData {
             cr3: x86::controlregs::cr3(),
@@ -137,7 +138,7 @@ pub fn confirm_parked(expected: u32) -> bool {
     parked
 }
 
-/// Whether every AP is known to wait for a STARTUP IPI.
+/// Whether no AP may run (none started since power-on, or all proven parked since).
 pub fn aps_parked() -> bool {
     !APS_MAY_RUN.load(Ordering::Acquire)
 }
