@@ -38,6 +38,9 @@ pub mod topology;
 mod hermit;
 #[cfg(any(test, target_os = "none"))]
 mod rtc;
+// Where the other CPUs were at a crash, kept across warm restarts.
+#[cfg(any(test, target_os = "none"))]
+mod crash_places;
 
 kernel_only! {
     mod arch;

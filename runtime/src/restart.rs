@@ -4,8 +4,10 @@
 //! of one bring-up instead of a whole VM reboot.
 //!
 //! What survives a warm restart (the survivor record, in `.persistent`): the restart count, the
-//! last crash (CPU, message, stop summary), the time the last restart took, the boot information,
-//! the TSC rate, and [`APP_WORDS`] words for the app ([`app_word`], [`set_app_word`]).
+//! last crash (CPU, message, stop summary, and where each CPU the stop stopped was: its
+//! interrupted instruction and first [`PLACE_FRAMES`] return addresses), the time the last
+//! restart took, the boot information, the TSC rate, and [`APP_WORDS`] words for the app
+//! ([`app_word`], [`set_app_word`]).
 //!
 //! The boot CPU (index 0) always runs the restart. If another CPU panicked, it wakes the boot CPU
 //! with an NMI once the stop is done: a stopped boot CPU halts with NMIs deliverable, whichever
@@ -32,10 +34,18 @@ use stop::{InitPark, StopReason, Verdict};
 
 use crate::arch::survivor::{CrashRecord, CRASH_MESSAGE_MAX, SURVIVOR};
 use crate::cmdline::BootOptions;
+use crate::crash_places::{CrashPlaces, PLACE_CPUS};
+use crate::per_cpu::MAX_CPUS;
 use crate::stopping::{self, Report};
-use crate::{arch, console, time};
+use crate::{arch, console, interrupted, time};
 
 pub use crate::arch::survivor::APP_WORDS;
+pub use crate::crash_places::{CpuPlace, PLACE_FRAMES};
+
+const _: () = assert!(
+    PLACE_CPUS == MAX_CPUS,
+    "the crash record keeps a place for every CPU"
+);
 
 pub use wire::exit::{
     CRASH_LOOP as CRASH_LOOP_STATUS, RESTART_IMPOSSIBLE as RESTART_IMPOSSIBLE_STATUS,
@@ -96,6 +106,14 @@ impl LastCrash {
     pub fn summary(&self) -> stop::StopSummary {
         self.0.summary
     }
+
+    /// Where each CPU that stop called stopped was, by CPU index: the instruction its stop
+    /// interrupted and its innermost return addresses (as the stop report's per-CPU blocks
+    /// show them). A CPU that saved no context (it stopped itself, or was parked with INIT)
+    /// has no place, nor has the panicking CPU.
+    pub fn places(&self) -> impl Iterator<Item = CpuPlace<'_>> {
+        self.0.places.iter()
+    }
 }
 
 /// The crash before the last warm restart; `None` after a cold boot or an app-requested restart.
@@ -133,7 +151,11 @@ pub(crate) fn after_panic(
     message: fmt::Arguments<'_>,
     report: Option<&Report>,
 ) -> ! {
-    let mut record = CrashRecord::NONE;
+    // Filled in place: the record is large (a place per CPU), and a panic may run on a small
+    // stack (an NMI's).
+    let mut guard = SURVIVOR.crash.lock();
+    let record = &mut *guard;
+    *record = CrashRecord::NONE;
     record.present = true;
     record.cpu = cpu.get() as u32;
     let mut text = Cut {
@@ -142,9 +164,23 @@ pub(crate) fn after_panic(
     };
     let _ = text.write_fmt(message);
     record.message_len = text.len as u16;
-    record.summary = report.map(|r| r.summary()).unwrap_or(record.summary);
-    *SURVIVOR.crash.lock() = record;
+    if let Some(report) = report {
+        record.summary = report.summary();
+        record_places(&mut record.places, report);
+    }
+    drop(guard);
     begin(panicked_ns, report)
+}
+
+/// Records where each CPU `report` calls stopped was, from the context it saved; each walk
+/// reads only the frames kept. CPUs that are not stopped are not looked at.
+fn record_places(places: &mut CrashPlaces, report: &Report) {
+    for cpu in report.cpus().filter(|c| c.verdict == Verdict::Stopped) {
+        if let interrupted::Context::Saved { frame, stack } = interrupted::context(cpu.index) {
+            let walk = interrupted::frames(&frame, stack).map(|address| address as u64);
+            places.record(cpu.index, frame.rip, walk);
+        }
+    }
 }
 
 /// Crash-loop check, then hands the restart to the boot CPU.

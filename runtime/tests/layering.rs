@@ -11,6 +11,7 @@ const ARCH_MAY_NAME: &[&str] = &[
     "arch",
     "upcalls",
     "cmdline",
+    "crash_places",
     "memory",
     "rtc",
     "sleep_type",

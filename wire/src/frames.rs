@@ -79,7 +79,7 @@ impl fmt::Display for Frame {
 }
 
 /// Exactly sixteen hex digits.
-fn address(hex: &str) -> Option<u64> {
+pub(crate) fn address(hex: &str) -> Option<u64> {
     if hex.len() != 16 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }

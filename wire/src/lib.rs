@@ -14,6 +14,7 @@
 //!   sample statistics (nearest-rank median, p99) that both the guest and the host compute;
 //! - [`frames`]: backtrace lines and the stop report's per-CPU blocks (heading, registers,
 //!   interrupted instruction, a cut-short walk); [`core_dump`]: the core-dump handshake;
+//!   [`place`]: where a CPU was at the last crash, as an app reports it after a warm restart;
 //! - [`split`]: the one `key=value` word splitter, under every parser here and also under the
 //!   runtime's boot options and the apps' arguments; [`Error`]: what is wrong with a line, for
 //!   every parser.
@@ -30,6 +31,7 @@ mod fields;
 pub mod frames;
 pub mod heartbeat;
 pub mod paths;
+pub mod place;
 pub mod split;
 pub mod stats;
 pub mod summary;

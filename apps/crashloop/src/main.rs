@@ -1,6 +1,7 @@
 //! Panics on a different CPU in every run, while some APs spin with interrupts off. Boot it with
-//! `panic=restart`: each warm restart runs it again and it shows the count going up, until the
-//! crash-loop guard powers the machine off (status 103).
+//! `panic=restart`: each warm restart runs it again and it shows the count going up, and where
+//! each other CPU was at the last crash (`crashloop: cpu N was at 0x... (frames ...)`), until
+//! the crash-loop guard powers the machine off (status 103).
 //!
 //! With the app argument `cycles=N` it is a soak test: it keeps going until N warm restarts have
 //! happened (boot with a `restart.max` above N), checking on every run that
@@ -20,6 +21,7 @@ extern crate alloc;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use allstop::{heap, irq, println, restart, smp};
+use wire::place::Place;
 use wire::split::words;
 
 allstop::entry!(main);
@@ -44,12 +46,22 @@ fn main() -> i32 {
         .find_map(|word| word.value.filter(|_| word.key == "cycles"))
         .and_then(|n| n.parse::<u64>().ok());
     match restart::last_crash() {
-        Some(crash) => println!(
-            "crashloop: run #{run} on {cpus} CPUs ({} us after the crash); last crash on cpu {}: {}",
-            restart::last_restart_latency().map_or(0, |d| d.as_micros()),
-            crash.cpu(),
-            crash.message()
-        ),
+        Some(crash) => {
+            println!(
+                "crashloop: run #{run} on {cpus} CPUs ({} us after the crash); last crash on cpu {}: {}",
+                restart::last_restart_latency().map_or(0, |d| d.as_micros()),
+                crash.cpu(),
+                crash.message()
+            );
+            for place in crash.places() {
+                let place = Place {
+                    cpu: u64::from(place.cpu),
+                    rip: place.rip,
+                    frames: place.frames.iter().copied(),
+                };
+                println!("crashloop: {place}");
+            }
+        }
         None => println!("crashloop: run #{run} on {cpus} CPUs (cold boot)"),
     }
     if let Some(cycles) = cycles {
@@ -127,19 +139,26 @@ fn crash(run: u64, cpus: usize) -> ! {
             }
             panic!("crashloop: cpu {cpu} panics in run #{run}");
         }
-        let spinner = spins(cpu);
-        if spinner {
-            irq::disable();
-        }
-        READY.fetch_add(1, Ordering::SeqCst);
-        loop {
-            smp::beat();
-            if spinner {
-                core::hint::spin_loop();
-            } else {
-                irq::wait();
-            }
-        }
+        wait_for_stop(spins(cpu))
     });
     unreachable!("the victim panics");
+}
+
+/// What every CPU but the victim runs until the victim's stop stops it: it counts itself
+/// ready, then beats, spinning with interrupts off (`spinner`) or waiting for interrupts. Never
+/// inlined: the next run's places name it (qemu-test checks that they do).
+#[inline(never)]
+fn wait_for_stop(spinner: bool) -> ! {
+    if spinner {
+        irq::disable();
+    }
+    READY.fetch_add(1, Ordering::SeqCst);
+    loop {
+        smp::beat();
+        if spinner {
+            core::hint::spin_loop();
+        } else {
+            irq::wait();
+        }
+    }
 }

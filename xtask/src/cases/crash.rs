@@ -1,6 +1,7 @@
 //! What a panic's report and core show of the other CPUs: each stopped CPU's interrupted
 //! instruction and frames (symbolized), a corrupt frame chain that ends one CPU's walk without
-//! hiding the others, and a core in which gdb finds every CPU where its stop interrupted it.
+//! hiding the others, a function that some CPU runs on a stack walked to its end (a std
+//! thread's), and a core in which gdb finds every CPU where its stop interrupted it.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -26,7 +27,7 @@ const GDB_TOP_FRAMES: usize = 6;
 const GDB_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// What a case expects of the per-CPU blocks of the stop report (and of its core).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CrashExpect {
     /// CPUs whose interrupted instruction must be in [`SPIN_LOOP`], with frames below it.
     pub spinning: Vec<usize>,
@@ -36,6 +37,19 @@ pub struct CrashExpect {
     pub scenario: String,
     /// Whether to take a core (`panic.wait_for_core=1` and QMP) and check it with gdb.
     pub core: bool,
+    /// A function some stopped CPU (whichever) must be running, and how far down its walk
+    /// must go.
+    pub running: Option<Running>,
+}
+
+/// A function that some stopped CPU runs, on a stack that its walk followed to the bottom.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Running {
+    /// The function: the CPU's `  rip`, `  #0` or `  #1` line must be in it.
+    pub function: &'static str,
+    /// A function at the bottom of that stack (say a thread's entry): one of the CPU's frame
+    /// lines must be in it, so the walk went over the stack that `function` ran on.
+    pub bottom: &'static str,
 }
 
 /// The crash-report cases: at 2, 4 and 8 CPUs every AP spins interrupts-off (a core is taken
@@ -74,6 +88,7 @@ pub fn all() -> Vec<Case> {
             broken,
             scenario: format!("faults::scenarios::{}", scenario.replace('-', "_")),
             core,
+            running: None,
         });
         case
     };
@@ -113,19 +128,10 @@ pub fn problems(
         Err(err) => return vec![format!("cannot symbolize the report: {err:#}")],
     };
     for &cpu in &expect.spinning {
-        let block = cpu_block(&run.serial, cpu);
         // The interrupted instruction and the first frames. The loop may have been interrupted
         // in the heartbeat it calls, even before that function set up its frame (the walk then
         // skips the loop's own frame and starts at the loop's caller, the scenario).
-        let top: Vec<String> = block
-            .iter()
-            .filter(|l| match Frame::parse(l) {
-                Some(Frame::Rip { .. }) => true,
-                Some(Frame::Return { index, .. }) => index <= 1,
-                None => false,
-            })
-            .filter_map(|line| symbols.annotate(line))
-            .collect();
+        let top = top_frames(&cpu_block(&run.serial, cpu), &symbols);
         let in_loop = top
             .iter()
             .any(|p| p.contains(SPIN_LOOP) || p.contains(HEARTBEAT));
@@ -149,10 +155,70 @@ pub fn problems(
             ));
         }
     }
+    if let Some(running) = &expect.running {
+        problems.extend(running_problem(running, &run.serial, &symbols));
+    }
     if let Some(core) = core {
         problems.extend(core_problems(expect, run, kernel, core));
     }
     problems
+}
+
+/// A block's `  rip`, `  #0` and `  #1` lines, symbolized.
+fn top_frames(block: &[&str], symbols: &Symbolizer) -> Vec<String> {
+    block
+        .iter()
+        .filter(|l| match Frame::parse(l) {
+            Some(Frame::Rip { .. }) => true,
+            Some(Frame::Return { index, .. }) => index <= 1,
+            None => false,
+        })
+        .filter_map(|line| symbols.annotate(line))
+        .collect()
+}
+
+/// Why no stopped CPU of the report runs `running.function` on a stack walked down to
+/// `running.bottom` (each stopped CPU's top frames, and where its walk ended early); `None`
+/// if one does.
+fn running_problem(running: &Running, serial: &str, symbols: &Symbolizer) -> Option<String> {
+    let mut seen = Vec::new();
+    for cpu in stopped_cpus(serial) {
+        let block = cpu_block(serial, cpu);
+        let top = top_frames(&block, symbols);
+        let frames: Vec<String> = block
+            .iter()
+            .filter(|l| matches!(Frame::parse(l), Some(Frame::Return { .. })))
+            .filter_map(|line| symbols.annotate(line))
+            .collect();
+        let in_function = top.iter().any(|f| f.contains(running.function));
+        if in_function && frames.iter().any(|f| f.contains(running.bottom)) {
+            return None;
+        }
+        let ended = block.iter().find(|l| ChainEnd::parse(l).is_some());
+        seen.push(format!(
+            "cpu {cpu}:{}{}",
+            top.join(" /"),
+            ended.map_or(String::new(), |end| format!(" / {}", end.trim()))
+        ));
+    }
+    Some(format!(
+        "no stopped CPU is in {} with its frames walked down to {}: {}",
+        running.function,
+        running.bottom,
+        match seen.is_empty() {
+            true => "no CPU has a block".to_string(),
+            false => seen.join("; "),
+        }
+    ))
+}
+
+/// The CPUs that have a block in the report, in its order.
+fn stopped_cpus(serial: &str) -> Vec<usize> {
+    serial
+        .lines()
+        .filter_map(|l| Interrupted::parse(l.trim_end_matches('\r')).ok())
+        .map(|heading| heading.cpu as usize)
+        .collect()
 }
 
 /// The lines of CPU `cpu`'s block in the report (from its heading to the next CPU's).
@@ -260,6 +326,14 @@ mod tests {
             threads[1],
             (1, vec!["#0  0x11610d in x86::io::inb (port=1021)"])
         );
+    }
+
+    #[test]
+    fn the_cpus_with_a_block_are_found() {
+        let serial = "cpu 2 was interrupted (interrupts on):\r\n  rip 0x01\r\n\
+                      cpu 0: no context (it stopped itself)\n\
+                      cpu 3 was interrupted (interrupts off):\n";
+        assert_eq!(stopped_cpus(serial), [2, 3]);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 mod crash;
 mod matrix;
 mod pace;
+mod places;
 mod qemu_test;
 mod restart;
 mod std_apps;

@@ -17,7 +17,7 @@ use crate::cases::pace::{self, Pace};
 use crate::cases::summary::{self, StopSummary};
 use crate::cases::table::{self, Case, Expect};
 use crate::cases::verdict::{self, Verdict};
-use crate::cases::{crash, std_apps, stop};
+use crate::cases::{crash, places, std_apps, stop};
 use crate::host::child::Echo;
 use crate::host::setup;
 use crate::qemu::accel::{self, Accel, AccelArg};
@@ -375,6 +375,9 @@ fn run_case(
         let core_file = core.as_ref().map(|dump| dump.file.as_path());
         let problems = crash::problems(expect, run, kernel, core_file);
         verdict = verdict.with(problems);
+    }
+    if let (Some(expect), Some(run)) = (&case.places, &run) {
+        verdict = verdict.with(places::problems(expect, &run.serial, kernel));
     }
     verdict = verdict.with(core_error.into_iter().collect());
     if let Some(dump) = &core {

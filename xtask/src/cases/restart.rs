@@ -1,12 +1,26 @@
-//! Warm-restart cases, guarding that a panic restarts the app in place: the crash-loop guard, and soaks of many restarts in one VM, each
-//! run checked by the crashloop app (restart count, last crash, heap bytes, `.data`/`.bss`
-//! globals) and by the runtime's post-stop check.
+//! Warm-restart cases, guarding that a panic restarts the app in place: the crash-loop guard
+//! (which also checks that each run knows where the other CPUs were at the last crash), and
+//! soaks of many restarts in one VM, each run checked by the crashloop app (restart count, last
+//! crash, heap bytes, `.data`/`.bss` globals) and by the runtime's post-stop check.
 
 use std::time::Duration;
 
+use crate::cases::places::PlacesExpect;
 use crate::cases::table::{Case, Expect};
 use crate::qemu::exit_status::{CRASH_LOOP, RESTART_IMPOSSIBLE, SUCCESS};
 use crate::qemu::Machine;
+
+/// Where the crashloop's CPUs other than the victim wait for the stop: the places it prints
+/// after a restart must be there (or on the first instruction of the heartbeat or the wait for
+/// an interrupt that it calls).
+const CRASHLOOP_PLACES: PlacesExpect = PlacesExpect {
+    prefix: "crashloop: ",
+    function: "crashloop::wait_for_stop",
+    callees: &[
+        "allstop::smp::beat",
+        "allstop::arch::x86_64::cpu::irq::wait",
+    ],
+};
 
 /// A soak of `cycles` warm restarts at `smp` CPUs; `limit` bounds the whole run.
 fn soak(cycles: u32, smp: u32, limit: Duration) -> Case {
@@ -34,6 +48,7 @@ pub fn all() -> Vec<Case> {
                 "restart: crash loop: 6 restarts within 60000 ms",
             ])
             .forbid_only(&["FAILED", "restart: impossible"])
+            .places(CRASHLOOP_PLACES)
             .quick(),
         // The boot CPU stops itself inside an NMI handler (NMIs blocked, reported stopped)
         // while AP 1 runs the stop: the revive NMI cannot reach it, and the restart must say

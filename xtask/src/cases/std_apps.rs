@@ -5,6 +5,7 @@
 use anyhow::Result;
 
 use crate::build::std_app;
+use crate::cases::crash::{CrashExpect, Running};
 use crate::cases::summary::Field;
 use crate::cases::table::{Case, Expect};
 use crate::qemu::exit_status::PANIC;
@@ -12,6 +13,13 @@ use crate::qemu::Machine;
 
 /// CPU counts std-sync runs with.
 const SYNC_SMP: [u32; 4] = [1, 2, 3, 8];
+
+/// Where std-panic's spinning thread is when the worker panics: in its spin loop, on its own
+/// stack, which the stop report must walk down to the runtime's thread entry.
+const STD_SPINNER: Running = Running {
+    function: "std_panic::spin",
+    bottom: "allstop::sched::thread::thread_main",
+};
 
 /// The std-app cases: std-hello and std-panic at 4 CPUs and std-sync at 4 in the quick subset,
 /// std-sync at 1, 2, 3 and 8 CPUs in the full run.
@@ -32,24 +40,35 @@ pub fn all() -> Vec<Case> {
             ])
             .field(Field::Stuck, 0)
             .quick(),
-        Case::new("std-panic-smp4", "std-panic")
-            .on(Machine::Q35, 4)
-            .expect(Expect::Status(PANIC), crate::cases::table::BOOT_TIMEOUT)
-            .require(&[
-                "std-panic: holder has the lock and sleeps",
-                "panicked at apps/std-panic/src/main.rs",
-                "std-panic: worker gives up",
-                "PANIC on cpu",
-                "sys_abort called",
-            ])
-            .forbid_only(&["std-panic: FAILED", "inside the panic path"])
-            .field(Field::Targets, 3)
-            .field(Field::Stuck, 0)
-            .quick(),
+        std_panic_smp4(),
         sync(4).quick(),
     ];
     cases.extend(SYNC_SMP.map(sync));
     cases
+}
+
+/// std-panic at 4 CPUs: the worker's panic stops the others (the thread holding the lock, a
+/// waiter, the spinner), and the spinner's CPU shows the spinning thread's frames.
+fn std_panic_smp4() -> Case {
+    let mut case = Case::new("std-panic-smp4", "std-panic")
+        .on(Machine::Q35, 4)
+        .expect(Expect::Status(PANIC), crate::cases::table::BOOT_TIMEOUT)
+        .require(&[
+            "std-panic: holder has the lock and sleeps",
+            "panicked at apps/std-panic/src/main.rs",
+            "std-panic: worker gives up",
+            "PANIC on cpu",
+            "sys_abort called",
+        ])
+        .forbid_only(&["std-panic: FAILED", "inside the panic path"])
+        .field(Field::Targets, 3)
+        .field(Field::Stuck, 0)
+        .quick();
+    case.crash = Some(CrashExpect {
+        running: Some(STD_SPINNER),
+        ..CrashExpect::default()
+    });
+    case
 }
 
 /// Drops the cases that boot std apps when std apps cannot be built here, saying why.

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use crate::cases::crash::CrashExpect;
 use crate::cases::matrix::Row;
+use crate::cases::places::PlacesExpect;
 use crate::cases::stop_expect::{Check, StopExpect};
 use crate::cases::summary::Field;
 use crate::cases::{crash, restart, std_apps, stop};
@@ -67,6 +68,9 @@ pub struct Case {
     pub accel: Option<Accel>,
     /// What the report's per-CPU blocks (and the core) must show (`None`: not checked).
     pub crash: Option<CrashExpect>,
+    /// What the place lines an app prints after a warm restart must show (`None`: not
+    /// checked).
+    pub places: Option<PlacesExpect>,
 }
 
 impl Case {
@@ -90,6 +94,7 @@ impl Case {
             soak: false,
             accel: None,
             crash: None,
+            places: None,
         }
     }
 
@@ -158,6 +163,12 @@ impl Case {
     /// Puts the case in the `--quick` subset.
     pub fn quick(mut self) -> Case {
         self.quick = true;
+        self
+    }
+
+    /// The app's place lines after a warm restart must satisfy `expect`.
+    pub fn places(mut self, expect: PlacesExpect) -> Case {
+        self.places = Some(expect);
         self
     }
 

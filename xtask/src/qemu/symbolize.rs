@@ -52,7 +52,7 @@ impl Symbolizer {
 
     /// [`describe_return_address`](Self::describe_return_address) for the instruction at
     /// `probe` itself.
-    fn describe(&self, probe: u64) -> String {
+    pub fn describe(&self, probe: u64) -> String {
         if !self.code.iter().any(|range| range.contains(&probe)) {
             return "?? (not in a code section)".to_string();
         }

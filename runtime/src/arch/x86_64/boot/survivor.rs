@@ -1,5 +1,5 @@
 //! The survivor record: what a warm restart keeps while it restores everything else (restart
-//! counts, the last crash, the boot information, the TSC rate, a few words for the app). It lives
+//! counts, the last crash and where the other CPUs were, the boot information, the TSC rate, a few words for the app). It lives
 //! in `.persistent`, which only a cold boot zeroes; every field is valid as all-zero bytes, which
 //! is what a cold boot leaves.
 
@@ -9,6 +9,7 @@ use spinning_top::Spinlock;
 use stop::StopSummary;
 
 use super::pvh::StartInfo;
+use crate::crash_places::CrashPlaces;
 
 /// Longest crash message kept.
 pub const CRASH_MESSAGE_MAX: usize = 256;
@@ -28,6 +29,8 @@ pub struct CrashRecord {
     pub message_len: u16,
     /// The stop's summary.
     pub summary: StopSummary,
+    /// Where each CPU the stop stopped was.
+    pub places: CrashPlaces,
 }
 
 impl CrashRecord {
@@ -47,6 +50,7 @@ impl CrashRecord {
             stuck: 0,
             total_us: 0,
         },
+        places: CrashPlaces::NONE,
     };
 }
 
