@@ -178,7 +178,7 @@ fn record_places(places: &mut CrashPlaces, report: &Report) {
     for cpu in report.cpus().filter(|c| c.verdict == Verdict::Stopped) {
         if let interrupted::Context::Saved { frame, stack } = interrupted::context(cpu.index) {
             let walk = interrupted::frames(&frame, stack).map(|address| address as u64);
-            places.record(cpu.index, frame.rip, walk);
+            places.record(cpu.index.get(), frame.rip, walk);
         }
     }
 }
