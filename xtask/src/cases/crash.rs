@@ -20,9 +20,14 @@ const SPIN_LOOP: &str = "faults::scenarios::spin_forever";
 const HEARTBEAT: &str = "allstop::smp::beat";
 /// The crash cases' NMI timeout (µs): long enough that every spinning CPU takes its NMI.
 const CRASH_NMI_TIMEOUT_US: u32 = 1_000_000;
-/// Frames of a gdb thread in which the spin loop must appear (gdb lists inlined calls, such as
-/// the heartbeat's, as frames of their own).
-const GDB_TOP_FRAMES: usize = 6;
+/// Frames of a gdb thread in which the spin loop must appear: gdb lists inlined calls as frames
+/// of their own, and the heartbeat's chain (smp::beat, the controller's beat, record,
+/// cpu_count, an atomic load) is six deep. A thread left at the stop handler's registers
+/// unwinds through the handler and the trap entry and ends there, never reaching the loop.
+const GDB_TOP_FRAMES: usize = 12;
+/// Frame lines of a report block looked at besides its rip line: the heartbeat's calls may sit
+/// between the interrupted instruction and the spin loop.
+const TOP_FRAMES: usize = 3;
 /// How long gdb may take to read a core.
 const GDB_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -129,8 +134,9 @@ pub fn problems(
     };
     for &cpu in &expect.spinning {
         // The interrupted instruction and the first frames. The loop may have been interrupted
-        // in the heartbeat it calls, even before that function set up its frame (the walk then
-        // skips the loop's own frame and starts at the loop's caller, the scenario).
+        // in the heartbeat it calls, up to two calls deep (smp::beat, and the index accessor
+        // the controller's beat calls), or before such a function set up its frame (the walk
+        // then skips the loop's own frame and starts at the loop's caller, the scenario).
         let top = top_frames(&cpu_block(&run.serial, cpu), &symbols);
         let in_loop = top
             .iter()
@@ -164,13 +170,13 @@ pub fn problems(
     problems
 }
 
-/// A block's `  rip`, `  #0` and `  #1` lines, symbolized.
+/// A block's `  rip` line and its first [`TOP_FRAMES`] frame lines, symbolized.
 fn top_frames(block: &[&str], symbols: &Symbolizer) -> Vec<String> {
     block
         .iter()
         .filter(|l| match Frame::parse(l) {
             Some(Frame::Rip { .. }) => true,
-            Some(Frame::Return { index, .. }) => index <= 1,
+            Some(Frame::Return { index, .. }) => (index as usize) < TOP_FRAMES,
             None => false,
         })
         .filter_map(|line| symbols.annotate(line))
