@@ -18,6 +18,13 @@ pub const DOUBLE_PANIC: u32 = 102;
 pub const CRASH_LOOP: u32 = 103;
 /// A warm restart could not run (the boot CPU could not be confirmed stopped, or woken).
 pub const RESTART_IMPOSSIBLE: u32 = 104;
+/// The loader's boot information is unusable: not booted by a PVH loader, or overwritten (a
+/// boot command line longer than the loader's room for it).
+pub const BAD_BOOT_INFO: u32 = 105;
+/// The longest boot command line the kernel takes, in bytes: it keeps this much and warns about
+/// the rest, and the runner refuses a longer one (QEMU's PVH loader itself overwrites the boot
+/// information with a line of about 4 KiB).
+pub const CMDLINE_MAX: usize = 1024;
 
 /// What the status announcement starts with; the status follows.
 pub const STATUS_PREFIX: &str = "allstop: exit status ";

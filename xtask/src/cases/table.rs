@@ -9,8 +9,9 @@ use crate::cases::stop_expect::{Check, StopExpect};
 use crate::cases::summary::Field;
 use crate::cases::{crash, restart, std_apps, stop};
 use crate::qemu::accel::Accel;
-use crate::qemu::exit_status::{PANIC, SUCCESS};
+use crate::qemu::exit_status::{BAD_BOOT_INFO, PANIC, SUCCESS};
 use crate::qemu::Machine;
+use wire::exit::CMDLINE_MAX;
 
 /// Hard limit for a boot that is expected to exit by itself.
 pub const BOOT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -237,6 +238,24 @@ pub fn all() -> Vec<Case> {
             .forbid_only(&[])
             .field(Field::Targets, 1)
             .field(Field::Stuck, 0)
+            .quick(),
+        // A line longer than the kernel takes is cut with a warning; one long enough to overrun
+        // the loader's room for it ends the run at once with status 105, never a hang.
+        Case::new("hostile-boot-line-2k", "hello")
+            .append(&"x".repeat(2 * CMDLINE_MAX))
+            .require(&[
+                GREETING,
+                "boot command line longer than 1024 bytes; the rest is ignored",
+            ])
+            .forbid_only(&["PANIC"]),
+        Case::new("hostile-boot-line-overrun", "hello")
+            .append(&"x".repeat(5 * CMDLINE_MAX))
+            .expect(Expect::Status(BAD_BOOT_INFO), BOOT_TIMEOUT)
+            .require(&[
+                "allstop: bad hvm_start_info magic",
+                "allstop: exit status 105",
+            ])
+            .forbid_only(&[GREETING])
             .quick(),
         Case::new("hang-times-out", "hang")
             .expect(Expect::Timeout, HANG_TIMEOUT)

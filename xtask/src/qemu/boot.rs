@@ -90,10 +90,7 @@ impl Boot<'_> {
             self.smp.to_string(),
             self.mem.to_string(),
         );
-        let append = match self.core {
-            Some(_) => with_kernel_option(self.append, core_dump::KERNEL_OPTION),
-            None => self.append.to_string(),
-        };
+        let append = self.append_line();
         let mut argv: Vec<OsString> = vec!["-kernel".into(), self.kernel.into()];
         argv.extend(
             [
@@ -119,6 +116,14 @@ impl Boot<'_> {
             argv.extend(["-qmp".into(), core.qmp_argument().into()]);
         }
         argv
+    }
+
+    /// The boot command line QEMU passes (`append`, plus the kernel option `core` needs).
+    pub fn append_line(&self) -> String {
+        match self.core {
+            Some(_) => with_kernel_option(self.append, core_dump::KERNEL_OPTION),
+            None => self.append.to_string(),
+        }
     }
 
     /// The whole command line, for the user to read (and paste).

@@ -12,7 +12,7 @@ use std::fmt;
 
 use wire::exit::{Ending, STATUS_PREFIX};
 /// The statuses the runtime ends with.
-pub use wire::exit::{CRASH_LOOP, DOUBLE_PANIC, PANIC, RESTART_IMPOSSIBLE, SUCCESS};
+pub use wire::exit::{BAD_BOOT_INFO, CRASH_LOOP, DOUBLE_PANIC, PANIC, RESTART_IMPOSSIBLE, SUCCESS};
 
 /// What QEMU prints when KVM stops a vCPU it cannot run (e.g. an instruction its emulator lacks);
 /// QEMU then waits with the VM paused instead of exiting.
@@ -117,6 +117,7 @@ pub fn meaning(status: u32) -> &'static str {
         DOUBLE_PANIC => "double panic",
         CRASH_LOOP => "crash loop: too many warm restarts",
         RESTART_IMPOSSIBLE => "warm restart impossible",
+        BAD_BOOT_INFO => "boot information unusable",
         1..=100 => "chosen by the app",
         _ => "undocumented status",
     }

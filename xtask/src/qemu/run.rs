@@ -14,6 +14,7 @@ use crate::qemu::accel::{self, AccelArg};
 use crate::qemu::core_dump::CoreDump;
 use crate::qemu::exit_status;
 use crate::qemu::{Boot, Machine, MemSize, Outcome, Symbolizer};
+use wire::exit::CMDLINE_MAX;
 
 /// The showcase app: it always ends in a deliberate panic, to show the stop report.
 const DEMO_APP: &str = "demo";
@@ -91,6 +92,13 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         gdb: args.gdb,
         core: core.as_ref(),
     };
+    let line = boot.append_line().len();
+    if line > CMDLINE_MAX {
+        bail!(
+            "the boot command line is {line} bytes; the kernel takes at most {CMDLINE_MAX} \
+             (README, Kernel options)"
+        );
+    }
     eprintln!(
         "xtask: {} (timeout {}s)",
         boot.command_line(),

@@ -32,7 +32,7 @@ struct HvmMemmapEntry {
 /// E820 type of usable RAM.
 const E820_RAM: u32 = 1;
 /// Longest boot command line we keep.
-pub const CMDLINE_MAX: usize = 1024;
+pub const CMDLINE_MAX: usize = wire::exit::CMDLINE_MAX;
 /// Most memory-map entries we keep.
 pub const MEMMAP_MAX: usize = 32;
 

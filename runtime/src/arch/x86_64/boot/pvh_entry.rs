@@ -148,13 +148,20 @@ extern "C" fn boot_main(start_info: u32) -> ! {
             crate::upcalls::boot(info, heap)
         }
         Err(magic) => {
+            // Nothing else is set up: say why on COM1 and end the run with its own status (under
+            // QEMU the debug-exit device takes it; elsewhere the CPU halts).
+            let status = wire::exit::BAD_BOOT_INFO;
             let _ = core::fmt::Write::write_fmt(
                 &mut crate::arch::x86_64::platform::serial::com1(),
                 format_args!(
-                    "allstop: bad hvm_start_info magic {magic:#x}: not booted by a PVH loader\n"
+                    "allstop: bad hvm_start_info magic {magic:#x}: not booted by a PVH loader, or \
+                     the boot information was overwritten (a boot command line of more than \
+                     {} bytes can do that)\n{}\n",
+                    wire::exit::CMDLINE_MAX,
+                    wire::exit::Ending::Status(status)
                 ),
             );
-            crate::arch::x86_64::platform::power::halt_forever()
+            crate::arch::x86_64::platform::power::poweroff(status, || {})
         }
     }
 }
