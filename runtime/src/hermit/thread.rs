@@ -10,8 +10,8 @@ const SPAWN_STACK_SIZE: usize = 1 << 20;
 
 /// Starts a thread running `func(arg)` with a stack of at least `stack_size` bytes, on CPU
 /// `core_id` (modulo the online CPUs) or, when it is negative, on the next CPU round-robin.
-/// `prio` is ignored: every thread has the same priority. Returns its ID, or 0 when memory ran
-/// out.
+/// `prio` is ignored: every thread has the same priority. Returns its ID, or 0 when it cannot
+/// start (memory ran out, a stack size no allocation can have, thread IDs ran out).
 #[unsafe(no_mangle)]
 pub extern "C" fn sys_spawn2(
     func: extern "C" fn(usize),

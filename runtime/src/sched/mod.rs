@@ -79,7 +79,8 @@ fn online_cpus() -> Vec<CpuIndex> {
 
 /// Starts a thread running `entry(arg)` on a stack of at least `stack_size` bytes, on CPU
 /// `core` (taken modulo the online CPUs) or, with `None`, on the next CPU round-robin. Returns
-/// its ID, or `None` when memory for its stack ran out.
+/// its ID; `None` when memory for its stack or TLS ran out, when no stack can be that large,
+/// or when thread IDs ran out.
 pub fn spawn(
     entry: extern "C" fn(usize),
     arg: usize,
@@ -90,8 +91,12 @@ pub fn spawn(
     let slot = core.unwrap_or_else(|| NEXT_CPU.fetch_add(1, Ordering::Relaxed));
     let cpu = cpus[slot % cpus.len()];
     let stack = Stack::new(stack_size.max(MIN_STACK_SIZE))?;
-    let tls = TlsBlock::new();
-    let id = NEXT_TID.fetch_add(1, Ordering::Relaxed);
+    let tls = TlsBlock::new()?;
+    // IDs are never reused: after the last one, spawning fails instead of wrapping to 0 (which
+    // the ABI reads as failure) or to an ID a live thread may still have.
+    let id = NEXT_TID
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |id| id.checked_add(1))
+        .ok()?;
     let thread = Arc::new(Thread::new(id, cpu, stack, tls, entry, arg));
     THREADS.lock().insert(id, thread.clone());
     cpu::make_ready(thread);

@@ -42,6 +42,14 @@ pub fn all() -> Vec<Case> {
             .quick(),
         std_panic_smp4(),
         sync(4).quick(),
+        // Every thread asks for a stack no allocation can have: spawning must fail cleanly (std
+        // then panics its own way), not overflow the runtime's size arithmetic.
+        Case::new("hostile-std-spawn-huge-stack-smp2", "std-hello")
+            .on(Machine::Q35, 2)
+            .append("-- env:RUST_MIN_STACK=18446744073709551000")
+            .expect(Expect::Status(PANIC), crate::cases::table::BOOT_TIMEOUT)
+            .require(&["failed to spawn thread", "sys_abort called"])
+            .forbid_only(&["overflow", "std-hello: done"]),
     ];
     cases.extend(SYNC_SMP.map(sync));
     cases

@@ -187,9 +187,10 @@ unsafe impl Sync for Stack {}
 
 impl Stack {
     /// A stack of at least `size` bytes (rounded up to whole pages); `None` when the heap is
-    /// exhausted.
+    /// exhausted or no allocation can be that large.
     pub fn new(size: usize) -> Option<Self> {
-        let layout = Layout::from_size_align(size.next_multiple_of(PAGE_SIZE), PAGE_SIZE).ok()?;
+        let pages = size.checked_next_multiple_of(PAGE_SIZE)?;
+        let layout = Layout::from_size_align(pages, PAGE_SIZE).ok()?;
         // SAFETY: the size is at least one page.
         let base = unsafe { alloc(layout) };
         (!base.is_null()).then_some(Self { base, layout })

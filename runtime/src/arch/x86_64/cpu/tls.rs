@@ -44,14 +44,16 @@ unsafe impl Sync for TlsBlock {}
 
 impl TlsBlock {
     /// A fresh block: the template's `.tdata` copied, `.tbss` zeroed, the TCB pointing to
-    /// itself. Panics when the heap is exhausted.
-    pub fn new() -> Self {
+    /// itself; `None` when the heap is exhausted.
+    pub fn new() -> Option<Self> {
         let (size, init, align) = template();
         let data = size.next_multiple_of(align);
         let layout = Layout::from_size_align(data + TCB_SIZE, align).expect("TLS layout");
         // SAFETY: `layout` has a non-zero size (at least the TCB).
         let base = unsafe { alloc_zeroed(layout) };
-        assert!(!base.is_null(), "out of memory for a TLS block");
+        if base.is_null() {
+            return None;
+        }
         // Variant II: the data ends where the TCB starts; `data - size` bytes of padding come
         // first so that the TCB (the thread pointer) is aligned.
         let data_start = data - size;
@@ -63,11 +65,11 @@ impl TlsBlock {
             core::ptr::copy_nonoverlapping(&raw const __tls_start, base.add(data_start), init);
             (tcb as *mut u64).write(tcb as u64);
         }
-        Self {
+        Some(Self {
             base,
             layout,
             thread_pointer: tcb as u64,
-        }
+        })
     }
 
     /// The FS base its thread runs with.
