@@ -5,11 +5,20 @@ use wire::exit::Ending;
 
 use crate::{arch, console, stopping};
 
-/// Stops every other CPU, then powers the machine off; under QEMU the runner sees `status`
-/// (keep it in 0..=127).
+/// Stops every other CPU, then powers the machine off; under QEMU the runner sees `status`. An
+/// app's status is `0..=100` (README, Exit statuses): any other ends the run with status 106,
+/// after a line saying which it was, since 101 and up are the runtime's own.
 pub fn poweroff(status: u32) -> ! {
     stop_everything_else(StopReason::PowerOff);
-    exit(status)
+    let ending = wire::exit::app_status(status);
+    if ending != status {
+        console::write_fmt_breaking_lock(format_args!(
+            "allstop: the app's exit status {status} is outside 0..={} (the runtime's own \
+             statuses are above it); ending with {ending}\n",
+            wire::exit::APP_STATUS_MAX
+        ));
+    }
+    exit(ending)
 }
 
 /// Powers the machine off with `status`, stopping nothing first (every other CPU is stopped or

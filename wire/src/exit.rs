@@ -21,6 +21,22 @@ pub const RESTART_IMPOSSIBLE: u32 = 104;
 /// The loader's boot information is unusable: not booted by a PVH loader, or overwritten (a
 /// boot command line longer than the loader's room for it).
 pub const BAD_BOOT_INFO: u32 = 105;
+/// The app's statuses are `0..=APP_STATUS_MAX`; the runtime's own start above it.
+pub const APP_STATUS_MAX: u32 = 100;
+/// The app ended with a status outside `0..=APP_STATUS_MAX` (which would read as one of the
+/// runtime's); the runtime says which before it ends with this one.
+pub const APP_STATUS_OUT_OF_RANGE: u32 = 106;
+
+/// The status a run ends with when the app ends with `status`: the same within
+/// `0..=APP_STATUS_MAX`, else [`APP_STATUS_OUT_OF_RANGE`].
+pub fn app_status(status: u32) -> u32 {
+    if status <= APP_STATUS_MAX {
+        status
+    } else {
+        APP_STATUS_OUT_OF_RANGE
+    }
+}
+
 /// The longest boot command line the kernel takes, in bytes: it keeps this much and warns about
 /// the rest, and the runner refuses a longer one (QEMU's PVH loader itself overwrites the boot
 /// information with a line of about 4 KiB).
@@ -77,6 +93,24 @@ impl fmt::Display for Ending {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn app_statuses_never_read_as_the_runtimes() {
+        assert_eq!(app_status(0), 0);
+        assert_eq!(app_status(APP_STATUS_MAX), APP_STATUS_MAX);
+        for status in [APP_STATUS_MAX + 1, PANIC, RESTART_IMPOSSIBLE, 255, u32::MAX] {
+            assert_eq!(app_status(status), APP_STATUS_OUT_OF_RANGE, "{status}");
+        }
+        let runtime = [
+            PANIC,
+            DOUBLE_PANIC,
+            CRASH_LOOP,
+            RESTART_IMPOSSIBLE,
+            BAD_BOOT_INFO,
+        ];
+        assert!(runtime.iter().all(|&s| s > APP_STATUS_MAX));
+        assert!(!runtime.contains(&APP_STATUS_OUT_OF_RANGE));
+    }
 
     #[test]
     fn every_ending_round_trips() {

@@ -6,7 +6,8 @@ fn exit_status(code: i32) -> u32 {
     u32::from(code as u8)
 }
 
-/// Ends the run: stops every other CPU, then powers off with status `status & 0xFF`.
+/// Ends the run: stops every other CPU, then powers off with status `status & 0xFF` (106 if
+/// that is above the app's range, 0..=100).
 #[cfg(target_os = "none")]
 #[unsafe(no_mangle)]
 pub extern "C" fn sys_exit(status: i32) -> ! {

@@ -9,7 +9,7 @@ use crate::cases::stop_expect::{Check, StopExpect};
 use crate::cases::summary::Field;
 use crate::cases::{crash, restart, std_apps, stop};
 use crate::qemu::accel::Accel;
-use crate::qemu::exit_status::{BAD_BOOT_INFO, PANIC, SUCCESS};
+use crate::qemu::exit_status::{APP_STATUS_OUT_OF_RANGE, BAD_BOOT_INFO, PANIC, SUCCESS};
 use crate::qemu::Machine;
 use wire::exit::CMDLINE_MAX;
 
@@ -257,6 +257,18 @@ pub fn all() -> Vec<Case> {
             ])
             .forbid_only(&[GREETING])
             .quick(),
+        // An app status that would read as one of the runtime's (101 and up) ends the run with
+        // 106 instead, after a line naming it: through `poweroff` and through `sys_exit`.
+        Case::new("hostile-app-status-101", "faults")
+            .on(Machine::Pc, 2)
+            .append("-- scenario=poweroff status=101")
+            .expect(Expect::Status(APP_STATUS_OUT_OF_RANGE), BOOT_TIMEOUT)
+            .require(&["allstop: the app's exit status 101 is outside 0..=100"])
+            .quick(),
+        Case::new("hostile-sys-exit-250", "abi-hello")
+            .append("-- exit=250")
+            .expect(Expect::Status(APP_STATUS_OUT_OF_RANGE), BOOT_TIMEOUT)
+            .require(&["allstop: the app's exit status 250 is outside 0..=100"]),
         Case::new("hang-times-out", "hang")
             .expect(Expect::Timeout, HANG_TIMEOUT)
             .require(&["hang: spinning forever"])

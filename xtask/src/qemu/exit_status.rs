@@ -12,7 +12,10 @@ use std::fmt;
 
 use wire::exit::{Ending, STATUS_PREFIX};
 /// The statuses the runtime ends with.
-pub use wire::exit::{BAD_BOOT_INFO, CRASH_LOOP, DOUBLE_PANIC, PANIC, RESTART_IMPOSSIBLE, SUCCESS};
+pub use wire::exit::{
+    APP_STATUS_OUT_OF_RANGE, BAD_BOOT_INFO, CRASH_LOOP, DOUBLE_PANIC, PANIC, RESTART_IMPOSSIBLE,
+    SUCCESS,
+};
 
 /// What QEMU prints when KVM stops a vCPU it cannot run (e.g. an instruction its emulator lacks);
 /// QEMU then waits with the VM paused instead of exiting.
@@ -118,6 +121,7 @@ pub fn meaning(status: u32) -> &'static str {
         CRASH_LOOP => "crash loop: too many warm restarts",
         RESTART_IMPOSSIBLE => "warm restart impossible",
         BAD_BOOT_INFO => "boot information unusable",
+        APP_STATUS_OUT_OF_RANGE => "the app's status was out of its range",
         1..=100 => "chosen by the app",
         _ => "undocumented status",
     }
