@@ -19,6 +19,8 @@ use crate::qemu::{MemSize, Symbolizer};
 /// The QEMU binary.
 pub const QEMU: &str = "qemu-system-x86_64";
 
+/// Where QEMU listens for gdb with `--gdb`: this machine only.
+const GDB_LISTEN: &str = "tcp:127.0.0.1:1234";
 /// How many serial lines a failure or timeout report shows.
 pub const REPORT_LINES: usize = 15;
 
@@ -110,7 +112,8 @@ impl Boot<'_> {
         let cpu = self.cpu.unwrap_or(self.accel.cpu_model(true));
         argv.extend(["-accel", accel, "-cpu", cpu].map(OsString::from));
         if self.gdb {
-            argv.extend(["-s", "-S"].map(OsString::from));
+            // `-s` would listen on every interface; the debugger is local.
+            argv.extend(["-gdb", GDB_LISTEN, "-S"].map(OsString::from));
         }
         if let Some(core) = self.core {
             argv.extend(["-qmp".into(), core.qmp_argument().into()]);
@@ -128,14 +131,10 @@ impl Boot<'_> {
 
     /// The whole command line, for the user to read (and paste).
     pub fn command_line(&self) -> String {
-        let args = self.argv().into_iter().map(|arg| {
-            let arg = arg.to_string_lossy().into_owned();
-            if arg.is_empty() || arg.contains(char::is_whitespace) {
-                format!("'{arg}'")
-            } else {
-                arg
-            }
-        });
+        let args = self
+            .argv()
+            .into_iter()
+            .map(|arg| shell_quoted(&arg.to_string_lossy()));
         std::iter::once(QEMU.to_string())
             .chain(args)
             .collect::<Vec<_>>()
@@ -190,6 +189,17 @@ impl Boot<'_> {
             pid: done.pid,
             core: core.into_inner().unwrap_or_else(PoisonError::into_inner),
         })
+    }
+}
+
+/// `arg` as a POSIX shell reads it back: as is when every character is safe, else in single
+/// quotes, each `'` in it written `'\''`.
+fn shell_quoted(arg: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "-_./,:=+@%".contains(c);
+    if !arg.is_empty() && arg.chars().all(safe) {
+        arg.to_string()
+    } else {
+        format!("'{}'", arg.replace('\'', "'\\''"))
     }
 }
 
@@ -308,6 +318,32 @@ mod tests {
     }
 
     #[test]
+    fn the_printed_command_line_reads_back_as_the_same_arguments() {
+        let mut b = boot(Accel::Tcg);
+        let nasty = "log=debug -- it's $HOME; `rm -rf x` \"q\" a\\b";
+        b.append = nasty;
+        let line = b.command_line();
+        // The shell gives back exactly QEMU's argv.
+        let out = std::process::Command::new("sh")
+            .args([
+                "-c",
+                &format!("printf '%s\\n' {}", line.replacen(QEMU, "", 1)),
+            ])
+            .output()
+            .unwrap();
+        let echoed: Vec<String> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(String::from)
+            .collect();
+        assert_eq!(echoed, argv(&b));
+        assert!(
+            line.contains("'log=debug -- it'\\''s $HOME; `rm -rf x` \"q\" a\\b'"),
+            "{line}"
+        );
+    }
+
+    #[test]
     fn a_kernel_option_goes_before_the_app_arguments() {
         let add = |append| with_kernel_option(append, "k=1");
         assert_eq!(add(""), "k=1");
@@ -376,11 +412,8 @@ mod tests {
         b.cpu = Some("qemu64");
         b.gdb = true;
         let got = argv(&b);
-        let tail: Vec<&str> = got[got.len() - 6..].iter().map(String::as_str).collect();
-        assert_eq!(
-            tail,
-            ["-accel", "tcg,thread=multi", "-cpu", "qemu64", "-s", "-S"]
-        );
+        let tail: Vec<&str> = got[got.len() - 5..].iter().map(String::as_str).collect();
+        assert_eq!(tail, ["-cpu", "qemu64", "-gdb", "tcp:127.0.0.1:1234", "-S"]);
     }
 
     #[test]

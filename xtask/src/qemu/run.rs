@@ -106,7 +106,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     );
     if args.gdb {
         eprintln!(
-            "xtask: QEMU waits for gdb: gdb -ex 'target remote :1234' {}",
+            "xtask: QEMU waits for gdb on 127.0.0.1 only: gdb -ex 'target remote :1234' {}",
             boot.kernel.display()
         );
     }
