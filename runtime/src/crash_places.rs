@@ -3,11 +3,9 @@
 //! entry per CPU index, that a warm restart keeps in `.persistent`: every field is valid as
 //! all-zero bytes (no places), and nothing read back from it can index out of bounds.
 //!
-//! It names no other module: the survivor record (in `arch`) holds it.
+//! It names only the pure `topology` (the CPU count): the survivor record (in `arch`) holds it.
 
-/// CPUs the table has room for: as many as the runtime runs (`per_cpu::MAX_CPUS`; `restart`
-/// checks at compile time that they agree).
-pub const PLACE_CPUS: usize = 256;
+use crate::topology::MAX_CPUS;
 /// Return addresses kept per CPU (the innermost ones).
 pub const PLACE_FRAMES: usize = 4;
 
@@ -34,11 +32,11 @@ impl Entry {
 
 /// Every CPU's place at a crash, by CPU index.
 #[derive(Clone, Copy)]
-pub struct CrashPlaces([Entry; PLACE_CPUS]);
+pub struct CrashPlaces([Entry; MAX_CPUS]);
 
 impl CrashPlaces {
     /// No places (all zero).
-    pub const NONE: Self = Self([Entry::NONE; PLACE_CPUS]);
+    pub const NONE: Self = Self([Entry::NONE; MAX_CPUS]);
 
     /// Records that CPU `cpu` was interrupted at `rip`, with the return addresses `frames`
     /// (innermost first; the first [`PLACE_FRAMES`] are kept, the rest are not read). A CPU
@@ -96,7 +94,7 @@ mod tests {
         let mut places = CrashPlaces::NONE;
         places.record(3, 0x30, [0x31, 0x32]);
         places.record(1, 0x10, 0x11..0x20);
-        places.record(PLACE_CPUS - 1, 0xf0, []);
+        places.record(MAX_CPUS - 1, 0xf0, []);
         let got: Vec<CpuPlace<'_>> = places.iter().collect();
         assert_eq!(
             got,
@@ -112,7 +110,7 @@ mod tests {
                     frames: &[0x31, 0x32]
                 },
                 CpuPlace {
-                    cpu: (PLACE_CPUS - 1) as u32,
+                    cpu: (MAX_CPUS - 1) as u32,
                     rip: 0xf0,
                     frames: &[]
                 },
@@ -139,7 +137,7 @@ mod tests {
     #[test]
     fn a_cpu_past_the_table_is_ignored() {
         let mut places = CrashPlaces::NONE;
-        places.record(PLACE_CPUS, 0x10, [1]);
+        places.record(MAX_CPUS, 0x10, [1]);
         assert_eq!(places.iter().count(), 0);
     }
 

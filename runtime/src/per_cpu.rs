@@ -6,9 +6,7 @@ use core::ops::Index;
 
 use stop::CpuIndex;
 
-/// Most CPUs the runtime runs: the length of every [`PerCpu`] and the stop controller's record
-/// count.
-pub const MAX_CPUS: usize = 256;
+pub use crate::topology::MAX_CPUS;
 
 /// One `T` per CPU, indexed by CPU index (0 is the boot CPU).
 pub struct PerCpu<T>([T; MAX_CPUS]);

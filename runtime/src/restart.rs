@@ -34,18 +34,13 @@ use stop::{InitPark, StopReason, Verdict};
 
 use crate::arch::survivor::{CrashRecord, CRASH_MESSAGE_MAX, SURVIVOR};
 use crate::cmdline::BootOptions;
-use crate::crash_places::{CrashPlaces, PLACE_CPUS};
-use crate::per_cpu::MAX_CPUS;
+use crate::crash_places::CrashPlaces;
 use crate::stopping::{self, Report};
 use crate::{arch, console, interrupted, time};
 
 pub use crate::arch::survivor::APP_WORDS;
 pub use crate::crash_places::{CpuPlace, PLACE_FRAMES};
 
-const _: () = assert!(
-    PLACE_CPUS == MAX_CPUS,
-    "the crash record keeps a place for every CPU"
-);
 
 pub use wire::exit::{
     CRASH_LOOP as CRASH_LOOP_STATUS, RESTART_IMPOSSIBLE as RESTART_IMPOSSIBLE_STATUS,

@@ -2,6 +2,10 @@
 
 use alloc::vec::Vec;
 
+/// Most CPUs the runtime runs: the length of every per-CPU table (`per_cpu::PerCpu`, the crash
+/// record's places) and the stop controller's record count.
+pub const MAX_CPUS: usize = 256;
+
 /// `Enabled` flag of a MADT processor entry: the CPU is usable.
 pub const MADT_ENABLED: u32 = 1 << 0;
 /// `Online Capable` flag: the CPU is disabled now but could be brought online (hot-plug).
