@@ -5,7 +5,7 @@ use core::sync::atomic::Ordering;
 use spin::Once;
 
 use crate::arch::{self, StartInfo};
-use crate::cmdline::{BootOptions, CommandLine};
+use crate::cmdline::{BootOptions, CommandLine, CutLine};
 use crate::per_cpu::MAX_CPUS;
 use crate::stopping;
 use crate::{console, memory, panic, smp, time, topology};
@@ -30,21 +30,25 @@ pub fn main(info: StartInfo, (heap_start, heap_len): (u64, u64)) -> ! {
     console::init(BootOptions::default().log);
     let raw = &info.cmdline[..info.cmdline_len];
     let line = match core::str::from_utf8(raw) {
-        Ok(line) => line,
-        Err(e) => {
+        Ok(line) if !info.cmdline_truncated => line,
+        Ok(line) => {
+            let cut = CutLine::new(line);
             log::warn!(
-                "boot command line is not UTF-8 after byte {}; ignoring the rest",
+                "boot command line longer than {} bytes; the rest is ignored{cut}",
+                raw.len()
+            );
+            cut.kept
+        }
+        Err(e) => {
+            let valid = core::str::from_utf8(&raw[..e.valid_up_to()]).unwrap_or_default();
+            let cut = CutLine::new(valid);
+            log::warn!(
+                "boot command line is not UTF-8 after byte {}; ignoring the rest{cut}",
                 e.valid_up_to()
             );
-            core::str::from_utf8(&raw[..e.valid_up_to()]).unwrap_or_default()
+            cut.kept
         }
     };
-    if info.cmdline_truncated {
-        log::warn!(
-            "boot command line longer than {} bytes; the rest is ignored",
-            raw.len()
-        );
-    }
     let opts = BootOptions::parse(CommandLine::split(line).kernel, |w| log::warn!("{w}"));
     console::set_level(opts.log);
     stopping::configure(&opts);

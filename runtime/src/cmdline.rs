@@ -1,7 +1,8 @@
 //! The boot command line (`-append`): kernel options, then ` -- ` and the app's own arguments.
 //!
-//! Options are `key=value` words. An unknown key or a malformed value never stops the boot: it
-//! produces one [`Warning`] naming it (and the default kept) and the default stays in force.
+//! Options are `key=value` words, separated by ASCII whitespace (as the app's arguments are). An
+//! unknown key, a malformed value or a repeated option never stops the boot: it produces one
+//! [`Warning`] naming it and the value that stays in force (the last valid one, else the default).
 
 use core::fmt;
 use core::time::Duration;
@@ -155,10 +156,13 @@ pub const OPTIONS: [BootOption; 14] = [
     },
     BootOption {
         key: "restart.window_ms",
-        expected: "milliseconds, at least 1",
+        expected: "milliseconds, 1..=3600000",
         default: "1000",
         apply: |o, v| {
-            let ms = v.parse::<u64>().ok().filter(|&ms| ms > 0);
+            let ms = v
+                .parse::<u64>()
+                .ok()
+                .filter(|ms| (1..=MAX_RESTART_WINDOW_MS).contains(ms));
             ms.map(|ms| o.restart_window = Duration::from_millis(ms))
         },
     },
@@ -249,12 +253,21 @@ pub enum Warning<'a> {
         /// The whole word.
         word: &'a str,
     },
-    /// The key is known but its value is missing or malformed: the option's default stays.
+    /// The key is known but its value is missing or malformed: what was in force stays.
     BadValue {
         /// The whole word.
         word: &'a str,
         /// The option.
         option: &'static BootOption,
+        /// The earlier word that set the option, if one did (else its default stays).
+        kept: Option<&'a str>,
+    },
+    /// A valid value for an option an earlier word had already set: the later one wins.
+    Repeated {
+        /// The whole (winning) word.
+        word: &'a str,
+        /// The earlier word it overrides.
+        earlier: &'a str,
     },
 }
 
@@ -262,11 +275,27 @@ impl fmt::Display for Warning<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Warning::UnknownKey { word } => write!(f, "unknown boot option '{word}'; ignored"),
-            Warning::BadValue { word, option } => write!(
+            Warning::BadValue {
+                word,
+                option,
+                kept: Some(kept),
+            } => write!(
+                f,
+                "boot option '{word}': invalid value (expected {}); keeping {kept}",
+                option.expected
+            ),
+            Warning::BadValue {
+                word,
+                option,
+                kept: None,
+            } => write!(
                 f,
                 "boot option '{word}': invalid value (expected {}); keeping {}={}",
                 option.expected, option.key, option.default
             ),
+            Warning::Repeated { word, earlier } => {
+                write!(f, "boot option '{word}' overrides the earlier '{earlier}'")
+            }
         }
     }
 }
@@ -302,10 +331,61 @@ impl<'a> CommandLine<'a> {
     }
 }
 
+/// What stays of a command line that was cut short (at the kernel's length limit, or before its
+/// first byte that is not UTF-8): everything before its last word, when the cut may have split
+/// that word (a `restart.max=12` cut from `restart.max=1200` must not take effect).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CutLine<'a> {
+    /// The words kept.
+    pub kept: &'a str,
+    /// The last word, dropped because the cut may have split it.
+    pub dropped: Option<&'a str>,
+    /// Whether the cut falls in the app's arguments (after ` -- `).
+    pub in_app_args: bool,
+}
+
+impl<'a> CutLine<'a> {
+    /// What stays of `line`, the bytes before a cut.
+    pub fn new(line: &'a str) -> Self {
+        let ends_in_space = line.ends_with(|c: char| c.is_ascii_whitespace());
+        let last = words(line).last().map(|word| word.text);
+        let (kept, dropped) = match last {
+            Some(word) if !ends_in_space => {
+                // `word` is a sub-slice of `line`: its offset is where the kept part ends.
+                let at = word.as_ptr() as usize - line.as_ptr() as usize;
+                (&line[..at], Some(word))
+            }
+            _ => (line, None),
+        };
+        let in_app_args = words(line).any(|word| word.text == "--");
+        Self {
+            kept,
+            dropped,
+            in_app_args,
+        }
+    }
+}
+
+impl fmt::Display for CutLine<'_> {
+    /// The end of the warning about the cut: what else is lost.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(word) = self.dropped {
+            write!(f, ", and the last word '{word}', which may be cut")?;
+        }
+        if self.in_app_args {
+            write!(f, " (the app's arguments are cut)")?;
+        }
+        Ok(())
+    }
+}
+
 /// Longest stop timeout accepted, so a typo cannot make a stop wait for hours.
 const MAX_STOP_TIMEOUT_US: u64 = 10_000_000;
 /// Longest heartbeat watch accepted.
 const MAX_VERIFY_MS: u64 = 10_000;
+/// Longest crash-loop window accepted (an hour): longer ones are typos, and in nanoseconds it
+/// stays far inside a `u64`.
+const MAX_RESTART_WINDOW_MS: u64 = 3_600_000;
 /// What a stop timeout may be.
 const TIMEOUT_RANGE: &str = "microseconds, 1..=10000000";
 
@@ -313,15 +393,24 @@ impl BootOptions {
     /// Parses the kernel part of the command line, reporting each bad word to `warn`.
     pub fn parse<'a>(kernel: &'a str, mut warn: impl FnMut(Warning<'a>)) -> Self {
         let mut opts = Self::default();
+        // The word that last set each option, by its index in OPTIONS.
+        let mut set_by: [Option<&'a str>; OPTIONS.len()] = [None; OPTIONS.len()];
         for word in words(kernel) {
             let (key, value, word) = (word.key, word.value, word.text);
-            let Some(option) = OPTIONS.iter().find(|o| o.key == key) else {
+            let Some(index) = OPTIONS.iter().position(|o| o.key == key) else {
                 warn(Warning::UnknownKey { word });
                 continue;
             };
+            let option = &OPTIONS[index];
+            let kept = set_by[index];
             if value.and_then(|v| (option.apply)(&mut opts, v)).is_none() {
-                warn(Warning::BadValue { word, option });
+                warn(Warning::BadValue { word, option, kept });
+                continue;
             }
+            if let Some(earlier) = kept {
+                warn(Warning::Repeated { word, earlier });
+            }
+            set_by[index] = Some(word);
         }
         opts
     }
@@ -567,6 +656,71 @@ mod tests {
         );
         let restart_max = OPTIONS.iter().find(|o| o.key == "restart.max").unwrap();
         assert_ne!(rows[1].1, restart_max.default);
+    }
+
+    #[test]
+    fn a_repeated_option_warns_and_the_last_valid_value_wins() {
+        let (opts, warnings) = parse("log=debug log=warn panic=halt log=trace");
+        assert_eq!(
+            (opts.log, opts.panic),
+            (LevelFilter::Trace, PanicAction::Halt)
+        );
+        assert_eq!(
+            warnings,
+            [
+                "boot option 'log=warn' overrides the earlier 'log=debug'",
+                "boot option 'log=trace' overrides the earlier 'log=warn'",
+            ]
+        );
+        // A bad value after a good one keeps the good one, and says so.
+        let (opts, warnings) = parse("restart.max=7 restart.max=-1");
+        assert_eq!(opts.restart_max, 7);
+        assert_eq!(
+            warnings,
+            ["boot option 'restart.max=-1': invalid value (expected a number of restarts); keeping restart.max=7"]
+        );
+    }
+
+    #[test]
+    fn huge_numbers_are_bad_values_not_truncated() {
+        let (opts, warnings) = parse(
+            "restart.window_ms=3600001 restart.window_ms=18446744073709551615 \
+             restart.max=18446744073709551616 stop.nmi_timeout_us=99999999999999999999",
+        );
+        assert_eq!(opts, BootOptions::default());
+        assert_eq!(warnings.len(), 4, "{warnings:?}");
+        assert!(warnings[0].contains("expected milliseconds, 1..=3600000"));
+        let (opts, warnings) = parse("restart.window_ms=3600000");
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(opts.restart_window, Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn a_cut_line_drops_its_last_word_unless_the_cut_is_at_a_space() {
+        let cut = CutLine::new("log=debug restart.max=12");
+        assert_eq!(
+            cut,
+            CutLine {
+                kept: "log=debug ",
+                dropped: Some("restart.max=12"),
+                in_app_args: false
+            }
+        );
+        assert_eq!(
+            cut.to_string(),
+            ", and the last word 'restart.max=12', which may be cut"
+        );
+        let cut = CutLine::new("log=debug -- n=1 ");
+        assert_eq!((cut.kept, cut.dropped), ("log=debug -- n=1 ", None));
+        assert_eq!(cut.to_string(), " (the app's arguments are cut)");
+        let cut = CutLine::new("-- scenario=poweroff stat");
+        assert_eq!(
+            (cut.kept, cut.dropped),
+            ("-- scenario=poweroff ", Some("stat"))
+        );
+        assert!(cut.in_app_args);
+        assert_eq!(CutLine::new("").kept, "");
+        assert_eq!(CutLine::new("xxxx").kept, "");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! the boot command line. The run ends when a thread calls `sys_exit` (std's `process::exit`,
 //! or `main` returning) or `sys_abort` (a panic).
 //!
-//! The app's part of the command line (after ` -- `) is split at whitespace; words of the form
+//! The app's part of the command line (after ` -- `) is split at ASCII whitespace, like the kernel options; words of the form
 //! `env:KEY=VALUE` go to the environment (as `KEY=VALUE`), the others are the arguments after
 //! `argv[0]`, the app's name.
 
@@ -13,6 +13,8 @@ use alloc::boxed::Box;
 use alloc::ffi::CString;
 use alloc::vec::Vec;
 use core::ffi::c_char;
+
+use wire::split::words;
 
 /// `argv[0]` of every std app (the runtime library is shared by all of them).
 #[cfg(all(target_os = "none", feature = "std-app"))]
@@ -29,7 +31,7 @@ const ENV_PREFIX: &str = "env:";
 fn split(app_args: &str) -> (Vec<&str>, Vec<&str>) {
     let mut args = Vec::new();
     let mut env = Vec::new();
-    for word in app_args.split_whitespace() {
+    for word in words(app_args).map(|word| word.text) {
         match word.strip_prefix(ENV_PREFIX) {
             Some(entry) if entry.contains('=') => env.push(entry),
             _ => args.push(word),
@@ -98,6 +100,9 @@ mod tests {
         assert_eq!(args, ["8", "--fast", "env:bare", "x=1"]);
         assert_eq!(env, ["RUST_MIN_STACK=65536", "A=b=c"]);
         assert_eq!(split(""), (vec![], vec![]));
+        // Only ASCII whitespace separates words, as in the kernel options: a no-break space
+        // (U+00A0) is part of a word.
+        assert_eq!(split("a\u{a0}b\tc"), (vec!["a\u{a0}b", "c"], vec![]));
     }
 
     #[test]
