@@ -7,11 +7,10 @@ use crate::cases::matrix::Row;
 use crate::cases::places::PlacesExpect;
 use crate::cases::stop_expect::{Check, StopExpect};
 use crate::cases::summary::Field;
-use crate::cases::{crash, restart, std_apps, stop};
+use crate::cases::{crash, hostile_boot_line, restart, std_apps, stop};
 use crate::qemu::accel::Accel;
-use crate::qemu::exit_status::{APP_STATUS_OUT_OF_RANGE, BAD_BOOT_INFO, PANIC, SUCCESS};
+use crate::qemu::exit_status::{APP_STATUS_OUT_OF_RANGE, PANIC, SUCCESS};
 use crate::qemu::Machine;
-use wire::exit::CMDLINE_MAX;
 
 /// Hard limit for a boot that is expected to exit by itself.
 pub const BOOT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -19,7 +18,7 @@ pub const BOOT_TIMEOUT: Duration = Duration::from_secs(30);
 const HANG_TIMEOUT: Duration = Duration::from_secs(4);
 
 /// The hello app's greeting.
-const GREETING: &str = "Hello from allstop!";
+pub const GREETING: &str = "Hello from allstop!";
 /// Text that no clean boot prints: a panic or a boot-option warning.
 const CLEAN_BOOT: &[&str] = &["PANIC", "unknown boot option", "invalid value"];
 
@@ -239,24 +238,6 @@ pub fn all() -> Vec<Case> {
             .field(Field::Targets, 1)
             .field(Field::Stuck, 0)
             .quick(),
-        // A line longer than the kernel takes is cut with a warning; one long enough to overrun
-        // the loader's room for it ends the run at once with status 105, never a hang.
-        Case::new("hostile-boot-line-2k", "hello")
-            .append(&"x".repeat(2 * CMDLINE_MAX))
-            .require(&[
-                GREETING,
-                "boot command line longer than 1024 bytes; the rest is ignored",
-            ])
-            .forbid_only(&["PANIC"]),
-        Case::new("hostile-boot-line-overrun", "hello")
-            .append(&"x".repeat(5 * CMDLINE_MAX))
-            .expect(Expect::Status(BAD_BOOT_INFO), BOOT_TIMEOUT)
-            .require(&[
-                "allstop: bad hvm_start_info magic",
-                "allstop: exit status 105",
-            ])
-            .forbid_only(&[GREETING])
-            .quick(),
         // An app status that would read as one of the runtime's (101 and up) ends the run with
         // 106 instead, after a line naming it: through `poweroff` and through `sys_exit`.
         Case::new("hostile-app-status-101", "faults")
@@ -281,6 +262,7 @@ pub fn all() -> Vec<Case> {
     cases.extend(restart::all());
     cases.extend(std_apps::all());
     cases.extend(crash::all());
+    cases.extend(hostile_boot_line::all());
     cases
 }
 
