@@ -49,7 +49,9 @@ pub fn all() -> Vec<Case> {
             .append("-- env:RUST_MIN_STACK=18446744073709551000")
             .expect(Expect::Status(PANIC), crate::cases::table::BOOT_TIMEOUT)
             .require(&["failed to spawn thread", "sys_abort called"])
-            .forbid_only(&["overflow", "std-hello: done"]),
+            .forbid_only(&["overflow", "std-hello: done"])
+            .field(Field::Targets, 1)
+            .field(Field::Stuck, 0),
     ];
     cases.extend(SYNC_SMP.map(sync));
     cases
