@@ -129,3 +129,14 @@ fn a_boot_line_that_is_not_utf8_is_refused() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("invalid UTF-8"), "{}", stderr(&out));
 }
+
+/// `--append "-- a b"` (app arguments only) is a value, not an unknown flag.
+#[test]
+fn an_append_value_may_start_with_dashes() {
+    let out = xtask(&["run", "--append", "-- a b", "--app", "nope"]);
+    let err = stderr(&out);
+    assert!(
+        err.contains("unknown app 'nope'"),
+        "the value parsed: {err}"
+    );
+}

@@ -62,7 +62,13 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t)]
     accel: AccelArg,
     /// Boot command line, e.g. "log=debug" (at most 1024 bytes: what the kernel takes).
-    #[arg(long, value_name = "\"k=v ...\"", default_value = "", value_parser = boot_line)]
+    #[arg(
+        long,
+        value_name = "\"k=v ...\"",
+        default_value = "",
+        value_parser = boot_line,
+        allow_hyphen_values = true
+    )]
     append: String,
     /// Hard limit in seconds; QEMU is killed after it (default: 60, or 3600 with --gdb).
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
