@@ -53,6 +53,20 @@ pub fn main(info: StartInfo, (heap_start, heap_len): (u64, u64)) -> ! {
     crate::core_dump::set_enabled(opts.panic_wait_for_core);
 
     let map = &info.memmap[..info.memmap_len];
+    if info.memmap_entries > map.len() {
+        log::warn!(
+            "memory map: {} entries, only the first {} are used",
+            info.memmap_entries,
+            map.len()
+        );
+    }
+    for i in memory::wrapping_entries(map) {
+        log::warn!(
+            "memory map: entry {i} ({:#x} + {:#x}) runs past 2^64; clipped",
+            map[i].start,
+            map[i].len
+        );
+    }
     log::debug!("memory map: {map:?}; ACPI RSDP at {:?}", info.rsdp());
     CMDLINE.call_once(|| String::from(line));
     log::info!(

@@ -147,19 +147,13 @@ extern "C" fn boot_main(start_info: u32) -> ! {
             let heap = crate::arch::x86_64::platform::heap::init_from_memory_map(&info.memmap[..info.memmap_len]);
             crate::upcalls::boot(info, heap)
         }
-        Err(magic) => {
+        Err(bad) => {
             // Nothing else is set up: say why on COM1 and end the run with its own status (under
             // QEMU the debug-exit device takes it; elsewhere the CPU halts).
             let status = wire::exit::BAD_BOOT_INFO;
             let _ = core::fmt::Write::write_fmt(
                 &mut crate::arch::x86_64::platform::serial::com1(),
-                format_args!(
-                    "allstop: bad hvm_start_info magic {magic:#x}: not booted by a PVH loader, or \
-                     the boot information was overwritten (a boot command line of more than \
-                     {} bytes can do that)\n{}\n",
-                    wire::exit::CMDLINE_MAX,
-                    wire::exit::Ending::Status(status)
-                ),
+                format_args!("allstop: {bad}\n{}\n", wire::exit::Ending::Status(status)),
             );
             crate::arch::x86_64::platform::power::poweroff(status, || {})
         }
