@@ -25,6 +25,7 @@ macro_rules! kernel_only {
 }
 
 // Built everywhere: pure logic that host unit tests cover.
+pub mod acpi_check;
 mod app;
 pub mod cmdline;
 pub mod memory;

@@ -8,6 +8,7 @@ use std::path::Path;
 
 /// What a file under `arch/` may name besides `crate::arch`: the upcalls and the pure logic.
 const ARCH_MAY_NAME: &[&str] = &[
+    "acpi_check",
     "arch",
     "upcalls",
     "cmdline",
