@@ -75,7 +75,7 @@ pub fn main(info: StartInfo, (heap_start, heap_len): (u64, u64)) -> ! {
         memory::total_ram(map) >> 20,
         heap_len >> 20,
     );
-    start_cpus(info.rsdp(), &opts);
+    start_cpus(info.rsdp(), map, &opts);
 
     let status = arch::app_entry::run_app();
     log::info!("app exited with status {status}");
@@ -84,12 +84,12 @@ pub fn main(info: StartInfo, (heap_start, heap_len): (u64, u64)) -> ! {
 
 /// Enables the local APIC, reads ACPI, sets up the clock and every CPU's state, and starts the
 /// APs.
-fn start_cpus(rsdp: Option<usize>, opts: &BootOptions) {
+fn start_cpus(rsdp: Option<usize>, map: &[memory::MemoryRegion], opts: &BootOptions) {
     arch::idt::load();
     let mode = arch::apic::init_boot_cpu();
     let boot_apic_id = arch::apic::id();
-    let acpi = arch::acpi::read(rsdp).unwrap_or_else(|e| {
-        log::warn!("ACPI tables unusable ({e:?}); running on the boot CPU only");
+    let acpi = arch::acpi::read(rsdp, map).unwrap_or_else(|e| {
+        log::warn!("{e}; running on the boot CPU only");
         arch::acpi::AcpiInfo::default()
     });
     arch::power::init(acpi.power);
