@@ -138,6 +138,12 @@ pvh_start64:
 extern "C" fn boot_main(start_info: u32) -> ! {
     // First: nothing has written `.data` yet, so this is the copy warm restarts restore.
     super::warm::save_pristine();
+    // Next: a fault from here to the real IDT says so on COM1 instead of a triple fault.
+    crate::arch::x86_64::interrupts::early_idt::with_installed(boot_with_early_idt, start_info)
+}
+
+/// The rest of [`boot_main`], under the early IDT.
+fn boot_with_early_idt(start_info: u32) -> ! {
     crate::arch::x86_64::cpu::percpu::init_boot_cpu_early();
     // SAFETY: `start_info` is the `ebx` value the PVH loader passed; low memory is identity-mapped
     // and nothing has been written yet except `.bss`, which holds no loader data.
