@@ -203,7 +203,7 @@ impl fmt::Display for Rejected {
 pub struct Validated {
     /// The RSDP's address.
     pub rsdp: u64,
-    /// The first MADT's bytes, if the root table lists one.
+    /// The first MADT's bytes, if the root table lists one (every MADT listed is checked).
     pub madt: Option<Vec<u8>>,
 }
 
@@ -238,13 +238,14 @@ pub fn validate(
         let addr = u64::from_le_bytes(pointer);
         let table = read_table(mem, map, addr, None, SDT_HEADER_LEN)?;
         match &table[..4] {
-            b"APIC" if madt.is_none() => {
+            // Every MADT is checked (a second one is as suspect as the first); the first is used.
+            b"APIC" => {
                 check_madt(&table).map_err(|problem| Rejected {
                     signature: *b"APIC",
                     addr,
                     problem,
                 })?;
-                madt = Some(table);
+                madt.get_or_insert(table);
             }
             b"FACP" => check_fadt(mem, map, addr, &table)?,
             _ => {}
@@ -956,6 +957,18 @@ mod tests {
             problem(&with(MADT, after_a_good_one)).1,
             Problem::EntryShort {
                 offset: 52,
+                len: 0,
+                min: 2
+            }
+        );
+        // A second MADT is checked too.
+        let mut tables = good();
+        tables.push((MADT + 0x800, madt(&[vec![4, 0]])));
+        tables[1] = (XSDT, xsdt(&[MADT, FADT, MADT + 0x800]));
+        assert_eq!(
+            problem(&Mem(tables)).1,
+            Problem::EntryShort {
+                offset: 44,
                 len: 0,
                 min: 2
             }

@@ -134,6 +134,14 @@ fn start_cpus(rsdp: Option<usize>, map: &[memory::MemoryRegion], opts: &BootOpti
         .iter()
         .filter(|c| c.flags & topology::MADT_ENABLED != 0)
         .count();
+    log::debug!("MADT processors: {:?}", acpi.cpus);
+    let disabled = acpi.cpus.len() - madt_cpus;
+    if disabled > 0 {
+        log::info!(
+            "MADT: {disabled} disabled CPU(s) ({} online-capable) not started",
+            topology.online_capable
+        );
+    }
     smp::injected::set_ap_entry_fault(opts.inject_ap_entry_fault);
     smp::injected::set_park_missing_ack(opts.inject_park_missing_ack);
     let boot = smp::bringup::init_boot_cpu(&topology.apic_ids);

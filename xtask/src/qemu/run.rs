@@ -91,6 +91,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         cpu: args.cpu.as_deref(),
         gdb: args.gdb,
         core: core.as_ref(),
+        extra: &[],
     };
     let line = boot.append_line().len();
     if line > CMDLINE_MAX {
