@@ -317,7 +317,8 @@ fn check_range(
         return Err(Problem::Unmapped { addr, len });
     }
     let in_bios_area = addr >= BIOS_AREA.0 && addr + len <= BIOS_AREA.1;
-    if !covered(map, addr, len) && !(bios_area_ok && in_bios_area) {
+    let readable = covered(map, addr, len) || (bios_area_ok && in_bios_area);
+    if !readable {
         return Err(Problem::NotInMemoryMap { addr, len });
     }
     Ok(())
@@ -949,7 +950,7 @@ mod tests {
             (vec![4], Problem::EntryPastEnd { offset: 44, len: 1 }),
         ];
         for (entry, expected) in cases {
-            let got = problem(&with(MADT, madt(&[entry.clone()]))).1;
+            let got = problem(&with(MADT, madt(std::slice::from_ref(&entry)))).1;
             assert_eq!(got, expected, "entry {entry:?}");
         }
         let after_a_good_one = madt(&[local_apic(0, 1), vec![4, 0]]);

@@ -18,6 +18,7 @@ const ARCH_MAY_NAME: &[&str] = &[
     "sleep_type",
     "time",
     "topology",
+    "tsc_rate",
 ];
 
 /// The one edge allowed to point up: the hardware calling the runtime's entry points.

@@ -5,7 +5,7 @@ use raw_cpuid::CpuId;
 use x86::io::{inb, inl, outb};
 
 use super::acpi::PmTimer;
-use crate::time::PLAUSIBLE_TSC_KHZ;
+use crate::tsc_rate::PLAUSIBLE_TSC_KHZ;
 
 /// How the TSC frequency was found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
