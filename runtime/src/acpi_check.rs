@@ -1048,4 +1048,41 @@ mod tests {
         tables[0] = (0xF_5250, rsdp_v2(XSDT));
         assert!(validate(&Mem(tables), &map(), 0xF_5250).is_ok());
     }
+
+    /// Re-sums `bytes` (a table of `good()`, or the RSDP at index 0) after a mutation, over
+    /// what its (possibly mutated) length field says, as far as the bytes go.
+    fn resum(index: usize, bytes: &mut [u8]) {
+        if index == 0 {
+            fix_checksum(bytes, 8, 20);
+            fix_checksum(bytes, 32, 36);
+        } else {
+            let len = u32::from_le_bytes(bytes[4..8].try_into().unwrap()) as usize;
+            fix_checksum(bytes, 9, len.min(bytes.len()));
+        }
+    }
+
+    proptest::proptest! {
+        /// Mutated machines (bytes changed anywhere, checksums re-summed or not): validation
+        /// never panics, and a MADT it accepts walks without an error.
+        #[test]
+        fn mutated_tables_never_get_past_validation_broken(
+            mutations in proptest::collection::vec(
+                (0usize..5, 0usize..300, proptest::prelude::any::<u8>(), proptest::prelude::any::<bool>()),
+                1..6,
+            )
+        ) {
+            let mut tables = good();
+            for (index, at, byte, fix) in mutations {
+                let bytes = &mut tables[index].1;
+                let at = at % bytes.len();
+                bytes[at] = byte;
+                if fix {
+                    resum(index, bytes);
+                }
+            }
+            if let Ok(Validated { madt: Some(madt), .. }) = check(&Mem(tables)) {
+                proptest::prop_assert!(madt_entries(&madt).all(|e| e.is_ok()));
+            }
+        }
+    }
 }
