@@ -127,8 +127,9 @@ impl fmt::Display for Unusable {
 /// Reads low memory for the validator.
 fn read_physical(addr: u64, out: &mut [u8]) {
     // SAFETY: `acpi_check` asks only for ranges inside the identity map (checked, without
-    // wrapping) that the memory map lists or that lie in the BIOS area below 1 MiB; firmware
-    // tables there are never written while the runtime reads them.
+    // wrapping): ones the memory map lists, or, for the RSDP and its search, the BIOS data
+    // area, the EBDA and the BIOS area, all below 1 MiB. Reading them has no side effects, and
+    // nothing writes the firmware's tables while the runtime reads them.
     let bytes = unsafe { core::slice::from_raw_parts(addr as *const u8, out.len()) };
     out.copy_from_slice(bytes);
 }
