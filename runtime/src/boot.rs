@@ -57,6 +57,20 @@ pub fn main(info: StartInfo, (heap_start, heap_len): (u64, u64)) -> ! {
     crate::core_dump::set_enabled(opts.panic_wait_for_core);
 
     let map = &info.memmap[..info.memmap_len];
+    if info.memmap_entries > map.len() {
+        log::warn!(
+            "memory map: {} entries, only the first {} are used",
+            info.memmap_entries,
+            map.len()
+        );
+    }
+    for i in memory::wrapping_entries(map) {
+        log::warn!(
+            "memory map: entry {i} ({:#x} + {:#x}) runs past 2^64; clipped",
+            map[i].start,
+            map[i].len
+        );
+    }
     log::debug!("memory map: {map:?}; ACPI RSDP at {:?}", info.rsdp());
     CMDLINE.call_once(|| String::from(line));
     log::info!(
@@ -65,7 +79,7 @@ pub fn main(info: StartInfo, (heap_start, heap_len): (u64, u64)) -> ! {
         memory::total_ram(map) >> 20,
         heap_len >> 20,
     );
-    start_cpus(info.rsdp(), &opts);
+    start_cpus(info.rsdp(), map, &opts);
 
     let status = arch::app_entry::run_app();
     log::info!("app exited with status {status}");
@@ -74,12 +88,12 @@ pub fn main(info: StartInfo, (heap_start, heap_len): (u64, u64)) -> ! {
 
 /// Enables the local APIC, reads ACPI, sets up the clock and every CPU's state, and starts the
 /// APs.
-fn start_cpus(rsdp: Option<usize>, opts: &BootOptions) {
+fn start_cpus(rsdp: Option<usize>, map: &[memory::MemoryRegion], opts: &BootOptions) {
     arch::idt::load();
     let mode = arch::apic::init_boot_cpu();
     let boot_apic_id = arch::apic::id();
-    let acpi = arch::acpi::read(rsdp).unwrap_or_else(|e| {
-        log::warn!("ACPI tables unusable ({e:?}); running on the boot CPU only");
+    let acpi = arch::acpi::read(rsdp, map).unwrap_or_else(|e| {
+        log::warn!("{e}; running on the boot CPU only");
         arch::acpi::AcpiInfo::default()
     });
     arch::power::init(acpi.power);
@@ -124,6 +138,14 @@ fn start_cpus(rsdp: Option<usize>, opts: &BootOptions) {
         .iter()
         .filter(|c| c.flags & topology::MADT_ENABLED != 0)
         .count();
+    log::debug!("MADT processors: {:?}", acpi.cpus);
+    let disabled = acpi.cpus.len() - madt_cpus;
+    if disabled > 0 {
+        log::info!(
+            "MADT: {disabled} disabled CPU(s) ({} online-capable) not started",
+            topology.online_capable
+        );
+    }
     smp::injected::set_ap_entry_fault(opts.inject_ap_entry_fault);
     smp::injected::set_park_missing_ack(opts.inject_park_missing_ack);
     let boot = smp::bringup::init_boot_cpu(&topology.apic_ids);

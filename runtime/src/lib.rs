@@ -25,6 +25,7 @@ macro_rules! kernel_only {
 }
 
 // Built everywhere: pure logic that host unit tests cover.
+pub mod acpi_check;
 mod app;
 pub mod cmdline;
 pub mod memory;
@@ -32,6 +33,7 @@ pub mod per_cpu;
 pub mod sleep_type;
 pub mod time;
 pub mod topology;
+pub mod tsc_rate;
 
 // The Hermit ABI and the std app's start (their logic is host-tested too).
 #[cfg(any(test, target_os = "none"))]

@@ -8,6 +8,7 @@ use std::path::Path;
 
 /// What a file under `arch/` may name besides `crate::arch`: the upcalls and the pure logic.
 const ARCH_MAY_NAME: &[&str] = &[
+    "acpi_check",
     "arch",
     "upcalls",
     "cmdline",
@@ -17,6 +18,7 @@ const ARCH_MAY_NAME: &[&str] = &[
     "sleep_type",
     "time",
     "topology",
+    "tsc_rate",
 ];
 
 /// The one edge allowed to point up: the hardware calling the runtime's entry points.

@@ -172,6 +172,7 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
             cpu: None,
             gdb: false,
             core: None,
+            extra: &[],
         };
         let mut result =
             boot_once(&boot, timeout).with_context(|| format!("bench at smp {smp}"))?;

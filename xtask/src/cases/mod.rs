@@ -3,6 +3,7 @@
 
 mod crash;
 mod hostile_boot_line;
+mod hostile_host;
 mod matrix;
 mod pace;
 mod places;

@@ -86,6 +86,7 @@ fn boot_time(kernel: &Path, accel: Accel) -> Result<Duration> {
         cpu: None,
         gdb: false,
         core: None,
+        extra: &[],
     };
     let run = boot.boot(PACE_BOOT_TIMEOUT, Echo::Nothing)?;
     match run.outcome {

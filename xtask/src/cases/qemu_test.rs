@@ -338,6 +338,22 @@ fn run_all(
         .collect()
 }
 
+/// The case's further QEMU arguments, with its ACPI table written to a file for
+/// `-acpitable file=`.
+fn qemu_args(case: &Case) -> anyhow::Result<Vec<String>> {
+    let mut args = case.qemu_args.clone();
+    if let Some(table) = &case.acpi_table {
+        let dir = crate::host::workspace::target_dir()?.join("qemu-test-acpi");
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join(format!("{}.bin", case.name));
+        std::fs::write(&path, table)?;
+        // QEMU reads a comma in an option value written twice.
+        let file = path.display().to_string().replace(',', ",,");
+        args.extend(["-acpitable".to_string(), format!("file={file}")]);
+    }
+    Ok(args)
+}
+
 /// Boots one case, prints its progress line (and on failure the end of its output).
 fn run_case(
     case: &Case,
@@ -356,6 +372,10 @@ fn run_case(
         },
         None => (None, None),
     };
+    let (extra, extra_error) = match qemu_args(case) {
+        Ok(extra) => (extra, None),
+        Err(err) => (Vec::new(), Some(format!("no ACPI table file: {err:#}"))),
+    };
     let boot = Boot {
         kernel,
         append: &case.append,
@@ -366,6 +386,7 @@ fn run_case(
         cpu,
         gdb: false,
         core: core.as_ref(),
+        extra: &extra,
     };
     let (mut verdict, run) = match boot.boot(limit, Echo::Nothing) {
         Ok(run) => (verdict::judge(case, &run), Some(run)),
@@ -379,7 +400,7 @@ fn run_case(
     if let (Some(expect), Some(run)) = (&case.places, &run) {
         verdict = verdict.with(places::problems(expect, &run.serial, kernel));
     }
-    verdict = verdict.with(core_error.into_iter().collect());
+    verdict = verdict.with(core_error.into_iter().chain(extra_error).collect());
     if let Some(dump) = &core {
         // Cores are hundreds of MiB: keep one only for a case that failed, unless asked.
         if verdict.passed() && !keep_cores {

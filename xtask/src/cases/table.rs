@@ -7,7 +7,7 @@ use crate::cases::matrix::Row;
 use crate::cases::places::PlacesExpect;
 use crate::cases::stop_expect::{Check, StopExpect};
 use crate::cases::summary::Field;
-use crate::cases::{crash, hostile_boot_line, restart, std_apps, stop};
+use crate::cases::{crash, hostile_boot_line, hostile_host, restart, std_apps, stop};
 use crate::qemu::accel::Accel;
 use crate::qemu::exit_status::{APP_STATUS_OUT_OF_RANGE, PANIC, SUCCESS};
 use crate::qemu::Machine;
@@ -71,6 +71,10 @@ pub struct Case {
     /// What the place lines an app prints after a warm restart must show (`None`: not
     /// checked).
     pub places: Option<PlacesExpect>,
+    /// Further QEMU arguments (e.g. `-machine acpi=off`).
+    pub qemu_args: Vec<String>,
+    /// An ACPI table QEMU adds to the guest's (`-acpitable file=`), as bytes.
+    pub acpi_table: Option<Vec<u8>>,
 }
 
 impl Case {
@@ -95,6 +99,8 @@ impl Case {
             accel: None,
             crash: None,
             places: None,
+            qemu_args: Vec::new(),
+            acpi_table: None,
         }
     }
 
@@ -169,6 +175,18 @@ impl Case {
     /// The app's place lines after a warm restart must satisfy `expect`.
     pub fn places(mut self, expect: PlacesExpect) -> Case {
         self.places = Some(expect);
+        self
+    }
+
+    /// Passes `args` to QEMU after the usual ones.
+    pub fn qemu_args(mut self, args: &[&str]) -> Case {
+        self.qemu_args.extend(strings(args));
+        self
+    }
+
+    /// Has QEMU add `table` (a whole ACPI table) to the guest's tables.
+    pub fn acpi_table(mut self, table: Vec<u8>) -> Case {
+        self.acpi_table = Some(table);
         self
     }
 
@@ -263,6 +281,7 @@ pub fn all() -> Vec<Case> {
     cases.extend(std_apps::all());
     cases.extend(crash::all());
     cases.extend(hostile_boot_line::all());
+    cases.extend(hostile_host::all());
     cases
 }
 

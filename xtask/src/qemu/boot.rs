@@ -77,6 +77,9 @@ pub struct Boot<'a> {
     pub gdb: bool,
     /// Write a core of the machine at its panic's stop.
     pub core: Option<&'a CoreDump>,
+    /// Further QEMU arguments, given last (QEMU merges a repeated `-machine` or `-smp` into the
+    /// first: `-machine acpi=off`, `-smp maxcpus=8`).
+    pub extra: &'a [String],
 }
 
 impl Boot<'_> {
@@ -118,6 +121,7 @@ impl Boot<'_> {
         if let Some(core) = self.core {
             argv.extend(["-qmp".into(), core.qmp_argument().into()]);
         }
+        argv.extend(self.extra.iter().map(OsString::from));
         argv
     }
 
@@ -307,6 +311,7 @@ mod tests {
             cpu: None,
             gdb: false,
             core: None,
+            extra: &[],
         }
     }
 

@@ -110,6 +110,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         cpu: args.cpu.as_deref(),
         gdb: args.gdb,
         core: core.as_ref(),
+        extra: &[],
     };
     // `--core` adds a kernel option: the line QEMU gets must still fit.
     boot_line(&boot.append_line()).map_err(|err| anyhow!("with --core: {err}"))?;

@@ -1,6 +1,9 @@
 //! Reading Xen's `hvm_start_info`, which QEMU's PVH loader hands to the kernel.
 
-use crate::memory::{MemoryRegion, RegionKind};
+use core::fmt;
+use core::mem::size_of;
+
+use crate::memory::{identity_mapped, MemoryRegion, RegionKind};
 
 /// `hvm_start_info.magic`.
 const HVM_START_MAGIC: u32 = 0x336e_c578;
@@ -53,6 +56,8 @@ pub struct StartInfo {
     pub memmap: [MemoryRegion; MEMMAP_MAX],
     /// Valid entries in `memmap`.
     pub memmap_len: usize,
+    /// Entries the loader's map had (more than `memmap_len` when some were dropped).
+    pub memmap_entries: usize,
 }
 
 impl StartInfo {
@@ -64,6 +69,7 @@ impl StartInfo {
         rsdp: 0,
         memmap: [MemoryRegion::EMPTY; MEMMAP_MAX],
         memmap_len: 0,
+        memmap_entries: 0,
     };
 
     /// The RSDP address, if the loader gave one.
@@ -72,17 +78,78 @@ impl StartInfo {
     }
 }
 
+/// Why `hvm_start_info` cannot be used.
+#[derive(Clone, Copy, Debug)]
+pub enum BadStartInfo {
+    /// The structure lies outside the identity map.
+    Outside(u64),
+    /// Its magic is wrong: not a PVH loader, or something overwrote it.
+    Magic(u32),
+    /// A field points (with the bytes read there) outside the identity map.
+    Pointer {
+        /// The field's name.
+        field: &'static str,
+        /// Its value.
+        paddr: u64,
+    },
+}
+
+impl fmt::Display for BadStartInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            BadStartInfo::Outside(paddr) => write!(
+                f,
+                "hvm_start_info at {paddr:#x} lies outside the identity-mapped low 4 GiB"
+            ),
+            BadStartInfo::Magic(magic) => write!(
+                f,
+                "bad hvm_start_info magic {magic:#x}: not booted by a PVH loader, or the boot \
+                 information was overwritten (a boot command line of more than {} bytes can do \
+                 that)",
+                CMDLINE_MAX
+            ),
+            BadStartInfo::Pointer { field, paddr } => write!(
+                f,
+                "hvm_start_info.{field} = {paddr:#x} points outside the identity-mapped low 4 GiB"
+            ),
+        }
+    }
+}
+
+/// `Ok` if `len` bytes at `paddr` are identity-mapped, else the error naming `field`.
+fn mapped(field: &'static str, paddr: u64, len: usize) -> Result<(), BadStartInfo> {
+    match identity_mapped(paddr, len as u64) {
+        true => Ok(()),
+        false => Err(BadStartInfo::Pointer { field, paddr }),
+    }
+}
+
 /// Copies what the kernel needs out of `hvm_start_info`.
 ///
 /// # Safety
 /// `paddr` must be the physical address the PVH loader passed in `ebx`, identity-mapped, with the
 /// structures it points to intact.
-pub unsafe fn read(paddr: usize) -> Result<StartInfo, u32> {
-    // SAFETY: the caller guarantees `paddr` points to a mapped `hvm_start_info`.
+pub unsafe fn read(paddr: usize) -> Result<StartInfo, BadStartInfo> {
+    if !identity_mapped(paddr as u64, size_of::<HvmStartInfo>() as u64) {
+        return Err(BadStartInfo::Outside(paddr as u64));
+    }
+    // SAFETY: the caller guarantees `paddr` points to a `hvm_start_info`, which lies in the
+    // identity map (checked above).
     let info = unsafe { &*(paddr as *const HvmStartInfo) };
     if info.magic != HVM_START_MAGIC {
-        return Err(info.magic);
+        return Err(BadStartInfo::Magic(info.magic));
     }
+    // Every byte read below lies in the identity map (no fault before the IDT), however long
+    // the loader's string or map would be.
+    let memmap_count = (info.memmap_entries as usize).min(MEMMAP_MAX);
+    if info.cmdline_paddr != 0 {
+        mapped("cmdline_paddr", info.cmdline_paddr, CMDLINE_MAX + 1)?;
+    }
+    if info.version >= 1 && info.memmap_paddr != 0 {
+        let len = memmap_count * size_of::<HvmMemmapEntry>();
+        mapped("memmap_paddr", info.memmap_paddr, len)?;
+    }
+    // The RSDP is only read after ACPI validation, which checks its address.
     let mut out = StartInfo {
         rsdp: info.rsdp_paddr as usize,
         ..StartInfo::EMPTY
@@ -90,8 +157,8 @@ pub unsafe fn read(paddr: usize) -> Result<StartInfo, u32> {
     if info.cmdline_paddr != 0 {
         let mut p = info.cmdline_paddr as *const u8;
         loop {
-            // SAFETY: the loader's command line is a NUL-terminated string in mapped memory; we
-            // stop at its NUL.
+            // SAFETY: the loader's command line is a NUL-terminated string; we stop at its NUL
+            // or after `CMDLINE_MAX + 1` bytes, all identity-mapped (checked above).
             let byte = unsafe { p.read() };
             if byte == 0 {
                 break;
@@ -108,10 +175,10 @@ pub unsafe fn read(paddr: usize) -> Result<StartInfo, u32> {
     }
     // memmap fields exist from version 1 on.
     if info.version >= 1 && info.memmap_paddr != 0 {
-        let count = (info.memmap_entries as usize).min(MEMMAP_MAX);
         let entries = info.memmap_paddr as *const HvmMemmapEntry;
-        for i in 0..count {
-            // SAFETY: the loader's table has `memmap_entries` entries; `i` is below that.
+        for i in 0..memmap_count {
+            // SAFETY: the loader's table has `memmap_entries` entries; `i` is below that and
+            // below `MEMMAP_MAX`, and those entries are identity-mapped (checked above).
             let e = unsafe { &*entries.add(i) };
             out.memmap[i] = MemoryRegion {
                 start: e.addr,
@@ -123,7 +190,8 @@ pub unsafe fn read(paddr: usize) -> Result<StartInfo, u32> {
                 },
             };
         }
-        out.memmap_len = count;
+        out.memmap_len = memmap_count;
+        out.memmap_entries = info.memmap_entries as usize;
     }
     Ok(out)
 }

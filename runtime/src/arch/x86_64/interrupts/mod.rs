@@ -2,6 +2,7 @@
 //! APIC and sending IPIs.
 
 pub mod apic;
+pub mod early_idt;
 pub mod idt;
 pub mod ipi;
 mod trap;

@@ -1,14 +1,17 @@
 //! Reading the ACPI tables the runtime needs: the MADT's processors and the FADT's PM timer.
-//! The tables sit in identity-mapped low memory, so mapping a region is the identity.
+//! The tables sit in identity-mapped low memory, so mapping a region is the identity. Nothing
+//! reads them before `acpi_check` has validated the whole chain.
 
 use alloc::vec::Vec;
+use core::fmt;
 use core::ptr::NonNull;
 
 use acpi::address::{AddressSpace, GenericAddress};
 use acpi::fadt::Fadt;
-use acpi::madt::{Madt, MadtEntry};
 use acpi::{AcpiError, AcpiHandler, AcpiTable, AcpiTables, PhysicalMapping};
 
+use crate::acpi_check::{self, Rejected};
+use crate::memory::MemoryRegion;
 use crate::sleep_type::{find_s5, S5};
 use crate::topology::MadtCpu;
 
@@ -100,34 +103,63 @@ fn io_port(block: &GenericAddress) -> Option<u16> {
     }
 }
 
-/// Reads the tables from `rsdp` (given by the loader) or, without one, from a BIOS-area search.
-pub fn read(rsdp: Option<usize>) -> Result<AcpiInfo, AcpiError> {
-    // SAFETY: the RSDP address comes from the PVH loader (or the BIOS-area search finds a
-    // checksummed one); the tables it leads to are identity-mapped and never written.
-    let tables = unsafe {
-        match rsdp {
-            Some(address) => AcpiTables::from_rsdp(IdentityMapped, address)?,
-            None => AcpiTables::search_for_rsdp_bios(IdentityMapped)?,
+/// Why the runtime goes without ACPI.
+#[derive(Debug)]
+pub enum Unusable {
+    /// The loader gave no RSDP and the BIOS areas hold none (e.g. `-machine ...,acpi=off`).
+    NoRsdp,
+    /// A table failed validation.
+    Rejected(Rejected),
+    /// The `acpi` crate refused the (validated) tables.
+    Crate(AcpiError),
+}
+
+impl fmt::Display for Unusable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Unusable::NoRsdp => write!(f, "ACPI: no RSDP found"),
+            Unusable::Rejected(r) => write!(f, "ACPI tables rejected: {r}"),
+            Unusable::Crate(e) => write!(f, "ACPI tables unusable ({e:?})"),
         }
+    }
+}
+
+/// Reads low memory for the validator.
+fn read_physical(addr: u64, out: &mut [u8]) {
+    // SAFETY: `acpi_check` asks only for ranges inside the identity map (checked, without
+    // wrapping): ones the memory map lists, or, for the RSDP and its search, the BIOS data
+    // area, the EBDA and the BIOS area, all below 1 MiB. Reading them has no side effects, and
+    // nothing writes the firmware's tables while the runtime reads them.
+    let bytes = unsafe { core::slice::from_raw_parts(addr as *const u8, out.len()) };
+    out.copy_from_slice(bytes);
+}
+
+/// Validates the tables from `rsdp` (given by the loader) or, without one, from a BIOS-area
+/// search, against the memory map `map`; then reads them.
+pub fn read(rsdp: Option<usize>, map: &[MemoryRegion]) -> Result<AcpiInfo, Unusable> {
+    let rsdp = match rsdp {
+        Some(address) => address as u64,
+        None => acpi_check::find_rsdp(&read_physical).ok_or(Unusable::NoRsdp)?,
     };
+    let valid = acpi_check::validate(&read_physical, map, rsdp).map_err(Unusable::Rejected)?;
+    // SAFETY: `acpi_check::validate` checked the RSDP and every table it leads to (addresses
+    // inside the identity map and the memory map, lengths, checksums, MADT entries, the DSDT);
+    // the tables are never written.
+    let tables = unsafe { AcpiTables::from_rsdp(IdentityMapped, valid.rsdp as usize) }
+        .map_err(Unusable::Crate)?;
     let mut info = AcpiInfo::default();
-    match tables.find_table::<Madt>() {
-        Ok(madt) => {
-            for entry in madt.get().entries() {
-                match entry {
-                    MadtEntry::LocalApic(e) => info.cpus.push(MadtCpu {
-                        apic_id: e.apic_id.into(),
-                        flags: e.flags,
-                    }),
-                    MadtEntry::LocalX2Apic(e) => info.cpus.push(MadtCpu {
-                        apic_id: e.x2apic_id,
-                        flags: e.flags,
-                    }),
-                    _ => {}
-                }
+    match valid.madt {
+        Some(madt) => {
+            let cpus = acpi_check::madt_cpus(&madt);
+            if cpus.broadcast > 0 {
+                log::warn!(
+                    "ACPI: MADT lists {} processor(s) with the broadcast APIC ID; left out",
+                    cpus.broadcast
+                );
             }
+            info.cpus = cpus.cpus;
         }
-        Err(e) => log::warn!("ACPI: no usable MADT ({e:?}); running on the boot CPU only"),
+        None => log::warn!("ACPI: no MADT; running on the boot CPU only"),
     }
     if let Ok(fadt) = tables.find_table::<Fadt>() {
         info.pm_timer = fadt

@@ -5,6 +5,7 @@ use raw_cpuid::CpuId;
 use x86::io::{inb, inl, outb};
 
 use super::acpi::PmTimer;
+use crate::tsc_rate::PLAUSIBLE_TSC_KHZ;
 
 /// How the TSC frequency was found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,14 +51,31 @@ pub fn is_invariant() -> bool {
         .is_some_and(|p| p.has_invariant_tsc())
 }
 
-/// Finds the TSC frequency in kHz.
+/// `khz` as stated by `source`, if it is plausible; else a warning and `None`.
+fn stated(khz: Option<u64>, source: FrequencySource) -> Option<(u64, FrequencySource)> {
+    let khz = khz?;
+    if PLAUSIBLE_TSC_KHZ.contains(&khz) {
+        return Some((khz, source));
+    }
+    log::warn!(
+        "TSC: {source:?} states {khz} kHz, outside {}..={} kHz; not used",
+        PLAUSIBLE_TSC_KHZ.start(),
+        PLAUSIBLE_TSC_KHZ.end()
+    );
+    None
+}
+
+/// Finds the TSC frequency in kHz: a plausible rate CPUID or the hypervisor states, else a
+/// measurement.
 pub fn frequency_khz(pm_timer: Option<PmTimer>) -> Option<(u64, FrequencySource)> {
     let cpuid = CpuId::new();
-    if let Some(hz) = cpuid.get_tsc_info().and_then(|t| t.tsc_frequency()) {
-        return Some((hz / 1000, FrequencySource::CpuidTscLeaf));
+    let leaf_15 = cpuid.get_tsc_info().and_then(|t| t.tsc_frequency());
+    if let Some(found) = stated(leaf_15.map(|hz| hz / 1000), FrequencySource::CpuidTscLeaf) {
+        return Some(found);
     }
-    if let Some(khz) = cpuid.get_hypervisor_info().and_then(|h| h.tsc_frequency()) {
-        return Some((khz.into(), FrequencySource::HypervisorLeaf));
+    let hypervisor = cpuid.get_hypervisor_info().and_then(|h| h.tsc_frequency());
+    if let Some(found) = stated(hypervisor.map(u64::from), FrequencySource::HypervisorLeaf) {
+        return Some(found);
     }
     if let Some(khz) = pm_timer.and_then(calibrate_with_pm_timer) {
         return Some((khz, FrequencySource::AcpiPmTimer));
@@ -68,7 +86,9 @@ pub fn frequency_khz(pm_timer: Option<PmTimer>) -> Option<(u64, FrequencySource)
     let mhz = cpuid
         .get_processor_frequency_info()?
         .processor_base_frequency();
-    (mhz != 0).then(|| (u64::from(mhz) * 1000, FrequencySource::CpuidBaseFrequency))
+    // 0: the leaf states nothing.
+    let khz = (mhz != 0).then(|| u64::from(mhz) * 1000);
+    stated(khz, FrequencySource::CpuidBaseFrequency)
 }
 
 /// Counts TSC ticks while a reference counter advances `reference_ticks`. `elapsed` returns how
