@@ -148,6 +148,22 @@ pub fn sleep_until(deadline_ns: u64) -> bool {
     true
 }
 
+/// The ID of the thread whose stack's guard page holds `address`, if one does. For a fault
+/// report: it only tries the locks (the faulting CPU may hold one), looking at this CPU's
+/// running thread first.
+pub fn thread_with_guard_at(address: usize) -> Option<Tid> {
+    let running = CPUS.current().current.try_lock().and_then(|t| t.clone());
+    if let Some(thread) = running.filter(|t| t.guard.contains(&address)) {
+        return Some(thread.id);
+    }
+    THREADS.try_lock().and_then(|threads| {
+        threads
+            .values()
+            .find(|t| t.guard.contains(&address))
+            .map(|t| t.id)
+    })
+}
+
 /// The thread running on this CPU, if a scheduler thread runs.
 fn current() -> Option<Arc<Thread>> {
     CPUS.current().current.lock().clone()
