@@ -41,7 +41,7 @@ pub type Tid = u32;
 /// Smallest stack a thread gets, whatever it asked for.
 const MIN_STACK_SIZE: usize = 64 * 1024;
 
-/// Every thread that was not joined yet, by ID.
+/// Every thread that has not ended yet, by ID.
 static THREADS: Spinlock<BTreeMap<Tid, Arc<Thread>>> = Spinlock::new(BTreeMap::new());
 /// The next thread ID.
 static NEXT_TID: AtomicU32 = AtomicU32::new(1);
@@ -103,17 +103,23 @@ pub fn spawn(
     Some(id)
 }
 
-/// Waits until thread `id` has ended, then forgets it.
+/// Waits until thread `id` has ended; at once when it has ended already (joined or not: an
+/// ended thread is forgotten, as Hermit does).
 pub fn join(id: Tid) -> Result<(), JoinError> {
     let me = current().ok_or(JoinError::NotAThread)?;
     if me.id == id {
         return Err(JoinError::Itself);
     }
-    let target = THREADS
-        .lock()
-        .get(&id)
-        .cloned()
-        .ok_or(JoinError::NoSuchThread)?;
+    let target = THREADS.lock().get(&id).cloned();
+    let Some(target) = target else {
+        // IDs count up from 1 and are never reused: one below the next was handed out.
+        let issued = id != 0 && id < NEXT_TID.load(Ordering::Relaxed);
+        return if issued {
+            Ok(())
+        } else {
+            Err(JoinError::NoSuchThread)
+        };
+    };
     loop {
         let token = me.prepare_wait();
         if !target.add_joiner(Waiter::new(me.clone(), token)) {
@@ -122,7 +128,6 @@ pub fn join(id: Tid) -> Result<(), JoinError> {
         }
         block(&me, token, None);
     }
-    THREADS.lock().remove(&id);
     Ok(())
 }
 

@@ -105,9 +105,11 @@ impl Thread {
         true
     }
 
-    /// After its last switch away: frees its stack and TLS, marks it ended, wakes its joiners.
+    /// After its last switch away: frees its stack and TLS, forgets it (a thread nobody joins
+    /// leaves nothing behind; a later join finds it ended), marks it ended, wakes its joiners.
     pub fn finish(&self) {
         drop(self.memory.lock().take());
+        super::THREADS.lock().remove(&self.id);
         let joiners = {
             let mut exit = self.exit.lock();
             exit.0 = true;
