@@ -7,7 +7,7 @@ use crate::cases::matrix::Row;
 use crate::cases::places::PlacesExpect;
 use crate::cases::stop_expect::{Check, StopExpect};
 use crate::cases::summary::Field;
-use crate::cases::{crash, restart, std_apps, stop};
+use crate::cases::{crash, hostile_stack, restart, std_apps, stop};
 use crate::qemu::accel::Accel;
 use crate::qemu::exit_status::{APP_STATUS_OUT_OF_RANGE, BAD_BOOT_INFO, PANIC, SUCCESS};
 use crate::qemu::Machine;
@@ -281,6 +281,7 @@ pub fn all() -> Vec<Case> {
     cases.extend(restart::all());
     cases.extend(std_apps::all());
     cases.extend(crash::all());
+    cases.extend(hostile_stack::all());
     cases
 }
 
