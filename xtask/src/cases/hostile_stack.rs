@@ -8,9 +8,11 @@ use crate::qemu::exit_status::PANIC;
 use crate::qemu::Machine;
 
 /// What the runtime says of a thread that overflows its stack (the threads run on CPU 1, and
-/// the recursing one is the app's first: thread 1).
+/// abi-threads' recursing one is the app's first: thread 1).
 const THREAD_OVERFLOW: &str =
     "stack overflow on cpu 1, thread 1: its stack ran into its guard page";
+/// The end of that sentence, whichever thread it is.
+const GUARD_HIT: &str = "its stack ran into its guard page at 0x";
 
 /// The hostile-memory cases.
 pub fn all() -> Vec<Case> {
@@ -37,6 +39,21 @@ pub fn all() -> Vec<Case> {
     vec![
         overflow(2).quick(),
         overflow(4),
+        // The same through std: a thread spawned with `Builder::stack_size(64 KiB)` (the first
+        // thread round-robin goes to CPU 1).
+        Case::new("hostile-std-thread-stack-overflow-smp2", "std-overflow")
+            .on(Machine::Q35, 2)
+            .expect(Expect::Status(PANIC), BOOT_TIMEOUT)
+            .require(&[
+                "std-overflow: recursing on a 64 KiB std thread",
+                "PANIC on cpu 1",
+                "stack overflow on cpu 1, thread ",
+                GUARD_HIT,
+            ])
+            .forbid_only(&["std-overflow: FAILED"])
+            .field(Field::Stopper, 1)
+            .field(Field::Targets, 1)
+            .field(Field::Stuck, 0),
         // A write to 0x10 (a field behind a null pointer) faults: page 0 is not mapped.
         Case::new("hostile-null-write-smp2", "faults")
             .on(Machine::Pc, 2)
