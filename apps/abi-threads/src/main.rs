@@ -2,11 +2,16 @@
 //! - `recurse`: a thread with a 64 KiB stack recurses without bound. Its guard page must stop
 //!   it: the runtime panics with `stack overflow on cpu N, thread T` (status 101). Should the
 //!   overflow go unnoticed, the app prints `abi-threads: FAILED: …` and exits with status 1.
+//! - `stop-near-guard`: a thread with a 64 KiB stack recurses until it is less than
+//!   [`NEAR_GUARD`] bytes above its guard page and spins there; then `main` (on the boot CPU)
+//!   aborts. The stop vector that reaches the thread's CPU must not run on the thread's nearly
+//!   exhausted stack (it has a per-CPU stack of its own): the run ends as a plain panic of CPU
+//!   0 with CPU 1 stopped, not with a stack overflow inside the stop.
 //! - `unjoined=N`: N threads that nobody joins, spawned in batches, must leave the heap as it
 //!   was: `allstop::heap::allocated_bytes` after them equals the baseline before them. Prints
 //!   `abi-threads: ok …` and exits 0, or `abi-threads: FAILED: …` and exits 1.
 //!
-//! Both run their threads on CPU 1 (so it needs 2 CPUs): the boot CPU runs `main`, which is no
+//! All run their threads on CPU 1 (so it needs 2 CPUs): the boot CPU runs `main`, which is no
 //! scheduler thread and runs none. The batches are driven by a thread on CPU 1 too: threads
 //! switch only when they block, yield or end, and a CPU's ready queue is first come, first
 //! served, so when the driver yields after spawning a batch there, it runs again only after every
@@ -18,7 +23,7 @@
 #![no_main]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
-use core::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 
 allstop::entry!(main);
 
@@ -28,6 +33,12 @@ const FAILURE_STATUS: i32 = 1;
 const SMALL_STACK: usize = 64 * 1024;
 /// The CPU the threads run on.
 const THREAD_CPU: isize = 1;
+/// How far above its guard page `stop-near-guard`'s thread stops descending, at most: less
+/// than an interrupt's frame (22 words pushed by the entry stub and the CPU) and its handler
+/// need.
+const NEAR_GUARD: usize = 256;
+/// Page size: the runtime page-aligns each thread stack's top.
+const PAGE: usize = 4096;
 /// Threads per batch of `unjoined`.
 const BATCH: usize = 100;
 /// How long `main` waits for a scenario's thread to be done (or, for `recurse`, for the
@@ -52,13 +63,14 @@ fn main() -> i32 {
     let args = allstop::app_args();
     let (driver, stack): (extern "C" fn(usize), usize) = match args.trim() {
         "recurse" => (recurse_driver, SMALL_STACK),
+        "stop-near-guard" => (near_guard_driver, SMALL_STACK),
         other => match other.strip_prefix("unjoined=").and_then(|n| n.parse().ok()) {
             Some(n) => {
                 WANTED.store(n, Ordering::Relaxed);
                 (unjoined_driver, 0)
             }
             None => {
-                say!("FAILED: unknown arguments '{args}' (recurse | unjoined=N)");
+                say!("FAILED: unknown arguments '{args}' (recurse | stop-near-guard | unjoined=N)");
                 return FAILURE_STATUS;
             }
         },
@@ -69,6 +81,12 @@ fn main() -> i32 {
     }
     let mut waited = 0;
     while STATUS.load(Ordering::Acquire) < 0 && waited < WAIT_US {
+        if NEAR_GUARD_REACHED.load(Ordering::Acquire) {
+            say!("the thread spins just above its guard page; aborting");
+            // SAFETY: takes the runtime's panic path, which stops the thread's CPU; never
+            // returns.
+            unsafe { hermit_abi::abort() }
+        }
         // SAFETY: takes a plain number; outside a thread it busy-waits with interrupts on.
         unsafe { hermit_abi::usleep(POLL_US) };
         waited += POLL_US;
@@ -101,6 +119,36 @@ extern "C" fn recurse_driver(_: usize) {
 fn recurse(depth: u64) -> u64 {
     let frame = core::hint::black_box([depth; 32]);
     recurse(depth + 1) + frame[31]
+}
+
+/// Set once `stop-near-guard`'s thread spins near its guard page.
+static NEAR_GUARD_REACHED: AtomicBool = AtomicBool::new(false);
+
+/// `stop-near-guard`: descends to just above the guard page and spins there.
+extern "C" fn near_guard_driver(_: usize) {
+    // The runtime's thread stacks are whole pages over the guard page, so the stack's top is
+    // the page boundary above this first frame, and the guard page ends `SMALL_STACK` below it.
+    let marker = core::hint::black_box(0u8);
+    let top = (&raw const marker as usize).next_multiple_of(PAGE);
+    say!(
+        "descending to {NEAR_GUARD} bytes above the guard page of a {} KiB thread stack",
+        SMALL_STACK / 1024
+    );
+    let never = descend(top - SMALL_STACK + NEAR_GUARD);
+    say!("FAILED: the descent returned ({never})");
+    STATUS.store(FAILURE_STATUS, Ordering::Release);
+}
+
+/// Recurses until its frame is below `floor`, then signals and spins with interrupts on.
+fn descend(floor: usize) -> u64 {
+    let frame = core::hint::black_box([floor as u64; 8]);
+    if (&raw const frame as usize) < floor {
+        NEAR_GUARD_REACHED.store(true, Ordering::Release);
+        loop {
+            core::hint::spin_loop();
+        }
+    }
+    descend(floor) + frame[7]
 }
 
 /// A thread of `unjoined`: counts itself and ends.

@@ -54,6 +54,24 @@ pub fn all() -> Vec<Case> {
             .field(Field::Stopper, 1)
             .field(Field::Targets, 1)
             .field(Field::Stuck, 0),
+        // abi-threads' thread on CPU 1 spins less than an interrupt frame above its guard page;
+        // CPU 0 aborts. The stop vector must reach CPU 1 on a stack of its own (on the thread's,
+        // CPU 1 overflowed inside the stop and stopped itself instead). A generous vector
+        // timeout keeps a slow host from sending the NMI (also on a stack of its own) instead.
+        Case::new("hostile-stop-near-guard-smp2", "abi-threads")
+            .on(Machine::Pc, 2)
+            .append("stop.vector_timeout_us=1000000 -- stop-near-guard")
+            .expect(Expect::Status(PANIC), BOOT_TIMEOUT)
+            .require(&[
+                "abi-threads: the thread spins just above its guard page; aborting",
+                "PANIC on cpu 0",
+                "cpu 1 was interrupted (interrupts on)",
+            ])
+            .forbid_only(&["abi-threads: FAILED", "stack overflow", "double fault"])
+            .field(Field::Stopper, 0)
+            .field(Field::Vector, 1)
+            .field(Field::SelfStop, 0)
+            .field(Field::Stuck, 0),
         // A write to 0x10 (a field behind a null pointer) faults: page 0 is not mapped.
         Case::new("hostile-null-write-smp2", "faults")
             .on(Machine::Pc, 2)
