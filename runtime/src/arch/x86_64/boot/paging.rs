@@ -61,13 +61,13 @@ static SPLIT_TABLES: Spinlock<SplitTables> = Spinlock::new(SplitTables {
 });
 
 /// Reserves, from the heap just set up at `start..start + len`, one page table for each 2 MiB
-/// page the heap spans and one for the first 2 MiB (page 0): every page that is ever unmapped
-/// lies in one of them. The boot CPU calls it once per boot (cold or warm), right after the heap
-/// is set up; a warm restart forgets the old reservation with the rest of `.bss` and the heap.
+/// page from address 0 to the heap's end: every page that is ever unmapped (page 0, the guard
+/// under the boot or restart stack in the kernel image, guards in the heap) lies there. That is
+/// 1/512 of the memory covered. The boot CPU calls it once per boot (cold or warm), right after
+/// the heap is set up; a warm restart forgets the old reservation with the rest of `.bss` and
+/// the heap.
 pub fn reserve_split_tables(start: usize, len: usize) {
-    let first = start / LARGE_PAGE_SIZE;
-    let last = (start + len.max(1) - 1) / LARGE_PAGE_SIZE;
-    let count = last - first + 2;
+    let count = (start + len).div_ceil(LARGE_PAGE_SIZE);
     let tables: alloc::vec::Vec<PageTable> =
         (0..count).map(|_| PageTable([0; 512])).collect();
     let mut split = SPLIT_TABLES.lock();
