@@ -7,7 +7,7 @@ use crate::smp::nmi_requests::{self, Request};
 use crate::{arch, console, time};
 
 pub use arch::inject::{
-    disable_local_apic, nmi_self, page_fault, spin_with_corrupt_frame_pointer,
+    disable_local_apic, nmi_self, null_write, page_fault, spin_with_corrupt_frame_pointer,
 };
 
 /// Enters the calling CPU's NMI handler and spins there forever, so no NMI reaches it again.

@@ -29,3 +29,9 @@ pub fn interrupt(interrupt: Interrupt, frame: &TrapFrame) {
         }
     }
 }
+
+/// The ID of the scheduler thread whose stack's guard page holds `address`, if one does: for
+/// the report of a fault there (a thread's stack overflow).
+pub fn thread_with_guard_at(address: usize) -> Option<u32> {
+    crate::sched::thread_with_guard_at(address)
+}

@@ -73,6 +73,12 @@ pub const ALL: &[Scenario] = &[
         run: page_fault,
     },
     Scenario {
+        name: "null-write",
+        what: "CPU cpu=N (default last) writes through a null pointer plus an offset (page 0)",
+        min_cpus: 1,
+        run: null_write,
+    },
+    Scenario {
         name: "nmi-blocked",
         what: "AP 1 spins inside its NMI handler (NMIs blocked); cpu 0 panics",
         min_cpus: 2,
@@ -295,6 +301,11 @@ fn nmi_panic(args: &Args) -> i32 {
 fn page_fault(args: &Args) -> i32 {
     let target = args.cpu.unwrap_or(Cpu::Last).resolve(smp::cpu_count());
     on_cpu(target, |_| inject::page_fault())
+}
+
+fn null_write(args: &Args) -> i32 {
+    let target = args.cpu.unwrap_or(Cpu::Last).resolve(smp::cpu_count());
+    on_cpu(target, |_| inject::null_write())
 }
 
 fn nmi_blocked(_: &Args) -> i32 {

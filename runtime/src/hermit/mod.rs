@@ -21,9 +21,9 @@
 //! | `sys_usleep(usecs)`, `sys_nanosleep(req)` | on a scheduler thread (std apps): blocks until the time passed, its CPU runs other threads or sleeps in `hlt`; elsewhere busy-waits on the TSC clock (interrupts as they are, so a stop still reaches the CPU); a negative or out-of-range `req` `-EINVAL` |
 //! | `sys_writev(fd, iov, iovcnt)` | fd 1 and 2: all buffers as one console write, returns the total; `-EBADF`, `-EFAULT`, `-EINVAL` (more than 1024 buffers) as `sys_write` |
 //! | `sys_read`, `sys_readv(fd, ...)` | fd 0 (standard input): 0, end of input (there is no input device); other fds `-EBADF` |
-//! | `sys_spawn2(func, arg, prio, stack_size, core)` | a thread on CPU `core` (modulo the online CPUs) or, for a negative `core`, the next CPU round-robin; stack at least 64 KiB (no guard page); `prio` ignored; returns its ID, 0 when out of memory |
+//! | `sys_spawn2(func, arg, prio, stack_size, core)` | a thread on CPU `core` (modulo the online CPUs) or, for a negative `core`, the next CPU round-robin; stack at least 64 KiB over an unmapped 4 KiB guard page (an overflow panics: `stack overflow on cpu N, thread T`); `prio` ignored; returns its ID, 0 when out of memory |
 //! | `sys_spawn(id, func, arg, prio, core)` | `sys_spawn2` with a 1 MiB stack; 0 or `-ENOMEM` |
-//! | `sys_join(id)` | blocks until the thread ended; `-ESRCH` (unknown or joined), `-EDEADLK` (itself) |
+//! | `sys_join(id)` | blocks until the thread ended; 0 at once when it ended already (joined or not: an ended thread leaves nothing behind); `-ESRCH` (an ID never handed out), `-EDEADLK` (itself) |
 //! | `sys_yield()` | the CPU's other ready threads run first |
 //! | `sys_futex_wait(addr, expected, timeout, flags)` | blocks while `*addr == expected` until `sys_futex_wake` or the timeout (absolute monotonic, or relative with `FUTEX_RELATIVE_TIMEOUT`): 0, `-ETIMEDOUT`, `-EAGAIN` (value differed), `-EINVAL` (null or misaligned `addr`, bad flags or timeout); outside a scheduler thread returns at once (a spurious wake-up) |
 //! | `sys_futex_wake(addr, count)` | wakes up to `count` waiters across all CPUs (all for `i32::MAX`), returns how many; `-EINVAL` for a negative count or bad `addr` |

@@ -49,8 +49,9 @@ pub unsafe extern "C" fn sys_spawn(
     }
 }
 
-/// Waits for thread `id` to end. Returns 0, or minus `ESRCH` (no such thread, or joined
-/// already), `EDEADLK` (the caller itself) or `EINVAL` (not called from a thread).
+/// Waits for thread `id` to end. Returns 0 (also when it ended already, joined or not), or
+/// minus `ESRCH` (no thread ever had that ID), `EDEADLK` (the caller itself) or `EINVAL` (not
+/// called from a thread).
 #[unsafe(no_mangle)]
 pub extern "C" fn sys_join(id: Tid) -> i32 {
     zero_or_errno(sched::join(id).map_err(|e| match e {

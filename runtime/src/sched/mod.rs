@@ -41,7 +41,7 @@ pub type Tid = u32;
 /// Smallest stack a thread gets, whatever it asked for.
 const MIN_STACK_SIZE: usize = 64 * 1024;
 
-/// Every thread that was not joined yet, by ID.
+/// Every thread that has not ended yet, by ID.
 static THREADS: Spinlock<BTreeMap<Tid, Arc<Thread>>> = Spinlock::new(BTreeMap::new());
 /// The next thread ID.
 static NEXT_TID: AtomicU32 = AtomicU32::new(1);
@@ -103,17 +103,23 @@ pub fn spawn(
     Some(id)
 }
 
-/// Waits until thread `id` has ended, then forgets it.
+/// Waits until thread `id` has ended; at once when it has ended already (joined or not: an
+/// ended thread is forgotten, as Hermit does).
 pub fn join(id: Tid) -> Result<(), JoinError> {
     let me = current().ok_or(JoinError::NotAThread)?;
     if me.id == id {
         return Err(JoinError::Itself);
     }
-    let target = THREADS
-        .lock()
-        .get(&id)
-        .cloned()
-        .ok_or(JoinError::NoSuchThread)?;
+    let target = THREADS.lock().get(&id).cloned();
+    let Some(target) = target else {
+        // IDs count up from 1 and are never reused: one below the next was handed out.
+        let issued = id != 0 && id < NEXT_TID.load(Ordering::Relaxed);
+        return if issued {
+            Ok(())
+        } else {
+            Err(JoinError::NoSuchThread)
+        };
+    };
     loop {
         let token = me.prepare_wait();
         if !target.add_joiner(Waiter::new(me.clone(), token)) {
@@ -122,7 +128,6 @@ pub fn join(id: Tid) -> Result<(), JoinError> {
         }
         block(&me, token, None);
     }
-    THREADS.lock().remove(&id);
     Ok(())
 }
 
@@ -146,6 +151,22 @@ pub fn sleep_until(deadline_ns: u64) -> bool {
     let token = me.prepare_wait();
     block(&me, token, Some(deadline_ns));
     true
+}
+
+/// The ID of the thread whose stack's guard page holds `address`, if one does. For a fault
+/// report: it only tries the locks (the faulting CPU may hold one), looking at this CPU's
+/// running thread first.
+pub fn thread_with_guard_at(address: usize) -> Option<Tid> {
+    let running = CPUS.current().current.try_lock().and_then(|t| t.clone());
+    if let Some(thread) = running.filter(|t| t.guard.contains(&address)) {
+        return Some(thread.id);
+    }
+    THREADS.try_lock().and_then(|threads| {
+        threads
+            .values()
+            .find(|t| t.guard.contains(&address))
+            .map(|t| t.id)
+    })
 }
 
 /// The thread running on this CPU, if a scheduler thread runs.

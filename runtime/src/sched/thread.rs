@@ -21,6 +21,8 @@ pub struct Thread {
     pub context: Context,
     /// Its stack's bytes (for reports of where a stopped CPU was).
     pub stack: core::ops::Range<usize>,
+    /// The guard page under its stack (for the report of an overflow).
+    pub guard: core::ops::Range<usize>,
     /// Its stack and TLS block, freed once it has switched away for the last time.
     memory: Spinlock<Option<(Stack, TlsBlock)>>,
     /// What it runs, taken when it starts.
@@ -59,6 +61,7 @@ impl Thread {
             cpu,
             context: Context::new(&stack, thread_main, tls.thread_pointer()),
             stack: stack.range(),
+            guard: stack.guard_range(),
             memory: Spinlock::new(Some((stack, tls))),
             start: Spinlock::new(Some((entry, arg))),
             wait: AtomicU64::new(0),
@@ -102,9 +105,11 @@ impl Thread {
         true
     }
 
-    /// After its last switch away: frees its stack and TLS, marks it ended, wakes its joiners.
+    /// After its last switch away: frees its stack and TLS, forgets it (a thread nobody joins
+    /// leaves nothing behind; a later join finds it ended), marks it ended, wakes its joiners.
     pub fn finish(&self) {
         drop(self.memory.lock().take());
+        super::THREADS.lock().remove(&self.id);
         let joiners = {
             let mut exit = self.exit.lock();
             exit.0 = true;

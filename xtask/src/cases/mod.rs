@@ -4,6 +4,7 @@
 mod crash;
 mod hostile_boot_line;
 mod hostile_host;
+mod hostile_stack;
 mod matrix;
 mod pace;
 mod places;

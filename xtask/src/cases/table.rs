@@ -7,7 +7,9 @@ use crate::cases::matrix::Row;
 use crate::cases::places::PlacesExpect;
 use crate::cases::stop_expect::{Check, StopExpect};
 use crate::cases::summary::Field;
-use crate::cases::{crash, hostile_boot_line, hostile_host, restart, std_apps, stop};
+use crate::cases::{
+    crash, hostile_boot_line, hostile_host, hostile_stack, restart, std_apps, stop,
+};
 use crate::qemu::accel::Accel;
 use crate::qemu::exit_status::{APP_STATUS_OUT_OF_RANGE, PANIC, SUCCESS};
 use crate::qemu::Machine;
@@ -282,6 +284,7 @@ pub fn all() -> Vec<Case> {
     cases.extend(crash::all());
     cases.extend(hostile_boot_line::all());
     cases.extend(hostile_host::all());
+    cases.extend(hostile_stack::all());
     cases
 }
 

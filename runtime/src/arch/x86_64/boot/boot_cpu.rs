@@ -3,7 +3,7 @@
 
 use stop::{ApicId, CpuIndex};
 
-use super::paging::{unmap_guard_page, PAGE_SIZE};
+use super::paging::{unmap_page, PAGE_SIZE};
 use super::warm::restart_stack;
 use crate::arch::x86_64::cpu::percpu::CpuBlock;
 
@@ -15,10 +15,13 @@ unsafe extern "C" {
 }
 
 /// Sets up and activates the boot CPU's block (index 0): GDT, TSS, IST stacks, and a guard page
-/// under the stack it runs on.
+/// under the stack it runs on. Unmaps page 0 too, so a null pointer plus an offset below 4 KiB
+/// faults instead of reading or writing low memory (the ACPI tables were read already: a BIOS
+/// search for them reads page 0; the AP trampoline and the park stub live at pages 8 and 9).
 pub fn set_up(apic_id: u32) -> &'static CpuBlock {
+    unmap_page(0);
     let (bottom, top) = current_stack();
-    unmap_guard_page(bottom);
+    unmap_page(bottom);
     let block = CpuBlock::new(CpuIndex::BOOT, ApicId::new(apic_id), Some(bottom + PAGE_SIZE..top));
     block.activate();
     block

@@ -1,8 +1,8 @@
-//! Changes to the boot identity map: unmapping 4 KiB guard pages below stacks.
-//! The boot code maps the low 4 GiB with 2 MiB pages; a guard page splits its 2 MiB page into a
-//! page table of 4 KiB entries first.
+//! Changes to the boot identity map: unmapping 4 KiB pages (guard pages below stacks, page 0)
+//! and mapping them again. The boot code maps the low 4 GiB with 2 MiB pages; unmapping a page
+//! splits its 2 MiB page into a page table of 4 KiB entries first.
 
-use alloc::boxed::Box;
+use spinning_top::Spinlock;
 
 /// Page-table entry bits.
 const PRESENT: u64 = 1 << 0;
@@ -45,36 +45,100 @@ fn pt_entry(pd_entry: u64, addr: usize) -> *mut u64 {
     ((pd_entry & ADDRESS_MASK) as *mut u64).wrapping_add((addr >> 12) & 511)
 }
 
-/// Unmaps the 4 KiB page at `addr` so any access to it faults (a stack guard).
+/// The page tables splits take, reserved when the heap is set up ([`reserve_split_tables`]),
+/// and how many are in use. Its lock serialises every change to the page tables.
+struct SplitTables {
+    tables: &'static mut [PageTable],
+    used: usize,
+}
+
+/// Reserving the tables up front means an unmap after boot never allocates: it cannot fail for
+/// lack of memory, and the heap's counters come back to where they were when the stacks that
+/// split pages are freed (a split stays: see [`unmap_page`]).
+static SPLIT_TABLES: Spinlock<SplitTables> = Spinlock::new(SplitTables {
+    tables: &mut [],
+    used: 0,
+});
+
+/// Reserves, from the heap just set up at `start..start + len`, one page table for each 2 MiB
+/// page from address 0 to the heap's end: every page that is ever unmapped (page 0, the guard
+/// under the boot or restart stack in the kernel image, guards in the heap) lies there. That is
+/// 1/512 of the memory covered. The boot CPU calls it once per boot (cold or warm), right after
+/// the heap is set up; a warm restart forgets the old reservation with the rest of `.bss` and
+/// the heap.
+pub fn reserve_split_tables(start: usize, len: usize) {
+    let count = (start + len).div_ceil(LARGE_PAGE_SIZE);
+    let tables: alloc::vec::Vec<PageTable> =
+        (0..count).map(|_| PageTable([0; 512])).collect();
+    let mut split = SPLIT_TABLES.lock();
+    assert!(split.tables.is_empty(), "page tables reserved twice");
+    split.tables = alloc::vec::Vec::leak(tables);
+    split.used = 0;
+}
+
+/// Unmaps the 4 KiB page at `addr` so any access to it faults (a stack guard, page 0), first
+/// splitting its 2 MiB page into a page table of 4 KiB entries that map it the same way (a table
+/// from [`reserve_split_tables`]; it stays, even once the page is mapped again: another CPU may
+/// hold the table in its paging-structure caches, so it cannot be freed while others run).
 ///
-/// Only the boot CPU calls this, before the APs start (they load the same CR3 afterwards, so no
-/// other TLB holds the old mapping).
-pub fn unmap_guard_page(addr: usize) {
+/// Any CPU may call it, while the others run. Only the calling CPU's TLB is flushed: another CPU
+/// may go on using a stale translation of the page (or of its 2 MiB page, which maps the same
+/// way) until it flushes it (`invlpg`); a CPU that must fault on the page (the one that
+/// runs on a stack over it) has to do that first. The split itself needs no flush elsewhere: the
+/// old 2 MiB entry and the new 4 KiB entries translate every address alike.
+pub fn unmap_page(addr: usize) {
     assert!(
         addr.is_multiple_of(PAGE_SIZE) && addr < MAPPED_END,
-        "guard page {addr:#x} not in the map"
+        "page {addr:#x} not in the map"
     );
+    let mut split = SPLIT_TABLES.lock();
     let entry = pd_entry(addr);
-    // SAFETY: 1. the boot code built this hierarchy and nothing frees it; page-table pages are
-    // identity-mapped, so their physical addresses are usable pointers. 2. only the boot CPU
-    // changes it, with the APs not yet running (see above), so there is no concurrent walker
-    // besides this CPU's MMU, which `invlpg` resynchronises.
+    // SAFETY: 1. the boot code built this hierarchy and nothing frees it; page-table pages
+    // (boot_pd and the reserved tables) are identity-mapped, so their physical addresses are
+    // usable pointers. 2. every change is made under the `SPLIT_TABLES` lock, and each entry is
+    // written whole, so a concurrent page walk sees either the old or the new entry, which map
+    // every address but `addr` alike. 3. the reserved table taken is used by nothing else.
     unsafe {
-        let large = *entry;
-        assert!(large & PRESENT != 0, "guard page {addr:#x} is not mapped");
+        let large = entry.read_volatile();
+        assert!(large & PRESENT != 0, "page {addr:#x} is not mapped");
         if large & HUGE_PAGE != 0 {
+            let used = split.used;
+            let table = split
+                .tables
+                .get_mut(used)
+                .expect("no page table left for a split (reserve_split_tables)");
             let base = large & ADDRESS_MASK;
             let flags = large & !ADDRESS_MASK & !HUGE_PAGE;
-            let mut table = Box::new(PageTable([0; 512]));
             for (i, e) in table.0.iter_mut().enumerate() {
                 *e = (base + (i * PAGE_SIZE) as u64) | flags;
             }
-            let table = Box::leak(table) as *mut PageTable;
-            *entry = (table as u64) | (flags & 0xFFF);
+            let table = table as *mut PageTable;
+            split.used = used + 1;
+            entry.write_volatile((table as u64) | (flags & 0xFFF));
             x86::tlb::flush(addr & !(LARGE_PAGE_SIZE - 1));
         }
-        *pt_entry(*entry, addr) = 0;
+        let small = pt_entry(entry.read_volatile(), addr);
+        small.write_volatile(small.read_volatile() & !PRESENT);
         x86::tlb::flush(addr);
+    }
+}
+
+/// Maps the page at `addr`, unmapped by [`unmap_page`], again (identity, as before). No CPU needs
+/// a flush: x86 never caches a translation of a page that is not present, so each CPU's next
+/// access walks the tables and finds the page.
+pub fn remap_page(addr: usize) {
+    let _split = SPLIT_TABLES.lock();
+    // SAFETY: as in `unmap_page`: the hierarchy is identity-mapped and lives for good, the lock
+    // serialises changes, and the entry is written whole. `unmap_page` split this 2 MiB page, so
+    // the directory entry points to a page table.
+    unsafe {
+        let large = pd_entry(addr).read_volatile();
+        assert!(
+            large & PRESENT != 0 && large & HUGE_PAGE == 0,
+            "page {addr:#x} was not unmapped"
+        );
+        let small = pt_entry(large, addr);
+        small.write_volatile(small.read_volatile() | PRESENT);
     }
 }
 
@@ -95,9 +159,10 @@ pub fn is_mapped(addr: usize) -> bool {
     }
 }
 
-/// Puts the identity map back as the boot code built it (2 MiB pages everywhere, guard pages
-/// gone) and flushes the TLB. Warm restart only: the page tables that guard pages split off live
-/// in the heap, which is about to be reset. The mapping of every address stays the same.
+/// Puts the identity map back as the boot code built it (2 MiB pages everywhere, guard pages and
+/// the hole at page 0 gone) and flushes the TLB. Warm restart only: the page tables that splits
+/// took live in the heap, which is about to be reset (and `.bss`, which held their reservation,
+/// was restored already). Every mapped address keeps its mapping.
 pub fn reset_identity_map() {
     // SAFETY: boot_pd is the live page directory array; each entry is rewritten whole with the
     // mapping it had at boot (same physical page), so every translation stays valid; only the

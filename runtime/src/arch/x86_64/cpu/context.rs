@@ -17,7 +17,7 @@ use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use x86::msr::{wrmsr, IA32_FS_BASE};
 
-use crate::arch::x86_64::boot::paging::PAGE_SIZE;
+use crate::arch::x86_64::boot::paging::{remap_page, unmap_page, PAGE_SIZE};
 
 /// MXCSR at reset: all SIMD exceptions masked, round to nearest.
 const MXCSR_DEFAULT: u32 = 0x1F80;
@@ -33,7 +33,8 @@ struct FxImage([u8; 512]);
 
 /// What [`switch`] saves, lowest address first. Keep the asm in sync: `allstop_context_switch`
 /// pushes rbp first, then reserves the FXSAVE image and the padding that keeps it 16-aligned;
-/// a new context "returns" into `allstop_thread_start`, which calls the entry in r12.
+/// a new context "returns" into `allstop_thread_start`, which flushes the stack's guard page
+/// (r13) from this CPU's TLB and calls the entry in r12.
 #[repr(C)]
 struct SwitchFrame {
     /// The x87/SSE state; only its control words (FCW, MXCSR) matter across a switch.
@@ -78,6 +79,7 @@ allstop_context_load:
 
     .global allstop_thread_start
 allstop_thread_start:
+    invlpg [r13]
     and rsp, -16
     call r12
     ud2
@@ -92,7 +94,8 @@ unsafe extern "C" {
     /// Loads the context whose saved stack pointer is `load` (its second argument), saving
     /// nothing.
     fn allstop_context_load(unused: usize, load: usize) -> !;
-    /// Where a new context starts: calls the function in r12 on an aligned stack.
+    /// Where a new context starts: flushes the page at r13 (the stack's guard) from this CPU's
+    /// TLB, then calls the function in r12 on an aligned stack.
     fn allstop_thread_start();
 }
 
@@ -127,7 +130,7 @@ impl Context {
             padding: 0,
             r15: 0,
             r14: 0,
-            r13: 0,
+            r13: stack.guard() as u64,
             r12: entry as *const () as u64,
             rbx: 0,
             rbp: 0,
@@ -174,9 +177,24 @@ fn set_fs_base(value: u64) {
     unsafe { wrmsr(IA32_FS_BASE, value) };
 }
 
-/// A thread's stack (no guard page: pages cannot be unmapped once the APs run), freed on drop.
+/// A thread's stack over an unmapped 4 KiB guard page, so an overflow faults (reported as a
+/// stack overflow) instead of running on through the heap below it; freed on drop, when the
+/// guard is mapped again.
+///
+/// Why the guard faults on the CPU that runs the thread, although other CPUs run while it is
+/// unmapped: before the unmap the page was ordinary heap memory, so any CPU may still hold a
+/// translation of it (4 KiB, or of its 2 MiB page). A thread runs on one CPU only, and that CPU
+/// first enters it through `allstop_thread_start`, whose `invlpg` drops any such translation
+/// (of every page size, with the paging-structure caches) before the thread's first
+/// instruction; from then on the CPU can only walk the tables, which say "not present" until
+/// the stack is freed, after the thread's last switch away. Stale translations on the other
+/// CPUs do no harm: nothing there touches the page (it belongs to this allocation, and the
+/// thread never runs there), so no shootdown is needed. Mapping it again on free needs no flush
+/// either (see `remap_page`).
 pub struct Stack {
+    /// The guard page; the stack proper starts one page above it.
     base: *mut u8,
+    /// Guard page and stack together.
     layout: Layout,
 }
 
@@ -186,14 +204,25 @@ unsafe impl Send for Stack {}
 unsafe impl Sync for Stack {}
 
 impl Stack {
-    /// A stack of at least `size` bytes (rounded up to whole pages); `None` when the heap is
-    /// exhausted or no allocation can be that large.
+    /// A stack of at least `size` bytes (rounded up to whole pages) over a guard page; `None`
+    /// when the heap is exhausted or no allocation can be that large.
     pub fn new(size: usize) -> Option<Self> {
-        let pages = size.checked_next_multiple_of(PAGE_SIZE)?;
+        let pages = size
+            .checked_next_multiple_of(PAGE_SIZE)?
+            .checked_add(PAGE_SIZE)?;
         let layout = Layout::from_size_align(pages, PAGE_SIZE).ok()?;
-        // SAFETY: the size is at least one page.
+        // SAFETY: the size is at least two pages.
         let base = unsafe { alloc(layout) };
-        (!base.is_null()).then_some(Self { base, layout })
+        if base.is_null() {
+            return None;
+        }
+        unmap_page(base as usize);
+        Some(Self { base, layout })
+    }
+
+    /// Its guard page's address.
+    fn guard(&self) -> usize {
+        self.base as usize
     }
 
     /// One past its highest byte (16-aligned).
@@ -201,16 +230,22 @@ impl Stack {
         self.base as usize + self.layout.size()
     }
 
-    /// The stack's bytes, lowest address..top.
+    /// The stack's bytes, lowest address..top (the guard page not included).
     pub fn range(&self) -> core::ops::Range<usize> {
-        self.base as usize..self.top()
+        self.guard() + PAGE_SIZE..self.top()
+    }
+
+    /// Its guard page's bytes.
+    pub fn guard_range(&self) -> core::ops::Range<usize> {
+        self.guard()..self.guard() + PAGE_SIZE
     }
 }
 
 impl Drop for Stack {
     fn drop(&mut self) {
-        // SAFETY: `base` came from `alloc` with `layout`; the scheduler drops a stack only after
-        // its thread switched away for good.
+        remap_page(self.guard());
+        // SAFETY: `base` came from `alloc` with `layout`, and its guard page is mapped again;
+        // the scheduler drops a stack only after its thread switched away for good.
         unsafe { dealloc(self.base, self.layout) }
     }
 }

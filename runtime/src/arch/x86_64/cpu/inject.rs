@@ -16,6 +16,18 @@ pub fn page_fault() -> ! {
     unreachable!("a write to {UNMAPPED_ADDRESS:#x} did not fault")
 }
 
+/// An address in page 0: a field of a struct behind a null pointer.
+const NULL_PLUS_OFFSET: usize = 0x10;
+
+/// Writes through a null pointer plus an offset: a page fault, page 0 being unmapped (were it
+/// mapped, the write would silently change low memory).
+pub fn null_write() -> ! {
+    // SAFETY: page 0 is unmapped (`boot_cpu::set_up`): the write faults before it changes
+    // anything; the page-fault handler panics and never returns here.
+    unsafe { (NULL_PLUS_OFFSET as *mut u64).write_volatile(0) };
+    unreachable!("a write to {NULL_PLUS_OFFSET:#x} did not fault: page 0 is mapped")
+}
+
 /// Executes an invalid instruction: #UD.
 pub fn invalid_opcode() -> ! {
     // SAFETY: `ud2` raises #UD, whose handler reports the fault and never returns here.

@@ -1,6 +1,6 @@
 //! Per-CPU blocks ([`CpuBlock`]): each CPU's index and APIC ID (reachable in O(1) through GS
-//! base), GDT, TSS and stacks: a kernel stack and IST stacks for NMI, #DF and #MC, each over a
-//! guard page. The runtime's own per-CPU state is `crate::per_cpu`, indexed by this index.
+//! base), GDT, TSS and stacks: a kernel stack and IST stacks for NMI, #DF, #MC and the
+//! interrupt vectors, each over a guard page. The runtime's own per-CPU state is `crate::per_cpu`, indexed by this index.
 
 use alloc::alloc::{alloc, Layout};
 use alloc::boxed::Box;
@@ -22,7 +22,7 @@ use x86::task::load_tr;
 use x86::Ring;
 
 use super::gdt::{CODE64_DESCRIPTOR, DATA_DESCRIPTOR, KERNEL_CS, KERNEL_DS};
-use crate::arch::x86_64::boot::paging::{unmap_guard_page, PAGE_SIZE};
+use crate::arch::x86_64::boot::paging::{unmap_page, PAGE_SIZE};
 
 /// IST slot (1-based, as in IDT gates) of the NMI stack.
 pub const IST_NMI: u8 = 1;
@@ -30,6 +30,10 @@ pub const IST_NMI: u8 = 1;
 pub const IST_DOUBLE_FAULT: u8 = 2;
 /// IST slot of the machine-check stack.
 pub const IST_MACHINE_CHECK: u8 = 3;
+/// IST slot of the stack the interrupt vectors (wake, stop, probe, spurious) run on: never the
+/// interrupted stack, which may be a thread's, exhausted. They are interrupt gates that do not
+/// enable interrupts, so one never interrupts another on this stack.
+pub const IST_INTERRUPT: u8 = 4;
 /// Size of each AP's kernel stack (above its guard page).
 const KERNEL_STACK_SIZE: usize = 64 * 1024;
 /// Size of each IST stack.
@@ -64,7 +68,7 @@ struct Gdt {
 }
 
 /// The stacks a block allocates, by name, for reports of an overflow.
-const GUARDED_STACKS: [&str; 4] = ["kernel", "NMI", "double-fault", "machine-check"];
+const GUARDED_STACKS: [&str; 5] = ["kernel", "NMI", "double-fault", "machine-check", "interrupt"];
 
 /// One CPU's block. `local` comes first: GS base points at the whole block.
 #[repr(C)]
@@ -74,7 +78,7 @@ pub struct CpuBlock {
     /// The kernel stack: lowest usable address..top (where RSP starts).
     stack: Range<usize>,
     /// The guard page under each of [`GUARDED_STACKS`] this block allocated (0: none).
-    guard_pages: [usize; 4],
+    guard_pages: [usize; GUARDED_STACKS.len()],
     tss: TaskStateSegment,
     /// The CPU sets the busy bit of the TSS descriptor when it loads TR.
     gdt: UnsafeCell<Gdt>,
@@ -91,7 +95,7 @@ fn alloc_guarded_stack(size: usize) -> usize {
     // SAFETY: `layout` has a non-zero size.
     let base = unsafe { alloc(layout) } as usize;
     assert!(base != 0, "out of memory for a {size}-byte stack");
-    unmap_guard_page(base);
+    unmap_page(base);
     base
 }
 
@@ -100,14 +104,14 @@ impl CpuBlock {
     /// stack it already runs on, a kernel stack. Runs on the boot CPU before the APs start (it
     /// changes the page tables for the guard page).
     pub fn new(index: CpuIndex, apic_id: ApicId, stack: Option<Range<usize>>) -> &'static Self {
-        let mut guard_pages = [0; 4];
+        let mut guard_pages = [0; GUARDED_STACKS.len()];
         let stack = stack.unwrap_or_else(|| {
             guard_pages[0] = alloc_guarded_stack(KERNEL_STACK_SIZE);
             let bottom = guard_pages[0] + PAGE_SIZE;
             bottom..bottom + KERNEL_STACK_SIZE
         });
         let mut tss = TaskStateSegment::new();
-        for ist in [IST_NMI, IST_DOUBLE_FAULT, IST_MACHINE_CHECK] {
+        for ist in [IST_NMI, IST_DOUBLE_FAULT, IST_MACHINE_CHECK, IST_INTERRUPT] {
             let guard = alloc_guarded_stack(IST_STACK_SIZE);
             guard_pages[usize::from(ist)] = guard;
             tss.set_ist(

@@ -9,7 +9,9 @@ use x86::segmentation::{
 use x86::Ring;
 
 use crate::arch::x86_64::cpu::gdt::KERNEL_CS;
-use crate::arch::x86_64::cpu::percpu::{IST_DOUBLE_FAULT, IST_MACHINE_CHECK, IST_NMI};
+use crate::arch::x86_64::cpu::percpu::{
+    IST_DOUBLE_FAULT, IST_INTERRUPT, IST_MACHINE_CHECK, IST_NMI,
+};
 use super::{trap, vectors};
 
 /// Vectors that run on their own IST stack, so they work whatever the interrupted stack's state.
@@ -50,10 +52,12 @@ fn build() -> Idt {
         };
         idt.0[vector] = gate(stub, ist);
     }
-    idt.0[usize::from(vectors::WAKE_VECTOR)] = gate(wake, 0);
-    idt.0[usize::from(vectors::STOP_VECTOR)] = gate(stop, 0);
-    idt.0[usize::from(vectors::PROBE_VECTOR)] = gate(probe, 0);
-    idt.0[usize::from(vectors::SPURIOUS_VECTOR)] = gate(trap::trap_spurious as *const () as u64, 0);
+    // The interrupt vectors may arrive while a thread runs with its stack nearly exhausted.
+    idt.0[usize::from(vectors::WAKE_VECTOR)] = gate(wake, IST_INTERRUPT);
+    idt.0[usize::from(vectors::STOP_VECTOR)] = gate(stop, IST_INTERRUPT);
+    idt.0[usize::from(vectors::PROBE_VECTOR)] = gate(probe, IST_INTERRUPT);
+    idt.0[usize::from(vectors::SPURIOUS_VECTOR)] =
+        gate(trap::trap_spurious as *const () as u64, IST_INTERRUPT);
     idt
 }
 

@@ -341,27 +341,42 @@ impl core::fmt::Display for DoubleFaultHint {
 
 fn exception(frame: &TrapFrame) -> ! {
     let name = EXCEPTION_NAMES[frame.vector as usize];
+    if frame.vector != DOUBLE_FAULT && frame.vector != PAGE_FAULT {
+        panic!(
+            "exception {name}, vector {}, error code {:#x}, at rip {:#x}\n{frame}",
+            frame.vector, frame.error_code, frame.rip
+        )
+    }
+    // SAFETY: reading CR2 has no side effects. It holds the address of this page fault, or of
+    // the one a double fault could not deliver: after a stack overflow, an address in the guard
+    // page (a thread's overflow faults on a push into its guard page; delivering that #PF on the
+    // same stack faults again, and the CPU raises #DF on its IST stack).
+    let address = unsafe { x86::controlregs::cr2() };
+    if let Some(thread) = crate::upcalls::thread_with_guard_at(address) {
+        let cpu = crate::arch::x86_64::cpu::percpu::current_index();
+        panic!(
+            "stack overflow on cpu {cpu}, thread {thread}: its stack ran into its guard page at \
+             {:#x} ({name}, at rip {:#x})\n{frame}",
+            address & !0xfff,
+            frame.rip
+        );
+    }
     if frame.vector == DOUBLE_FAULT {
-        // SAFETY: reading CR2 has no side effects. After a stack overflow it still holds the
-        // address of the page fault that could not be delivered.
-        let address = unsafe { x86::controlregs::cr2() } as u64;
-        let stack = crate::arch::x86_64::cpu::percpu::guarded_stack_at(address as usize);
-        let hint = DoubleFaultHint(stack.map(|s| (s, address & !0xfff)));
+        let stack = crate::arch::x86_64::cpu::percpu::guarded_stack_at(address);
+        let hint = DoubleFaultHint(stack.map(|s| (s, address as u64 & !0xfff)));
         panic!(
             "exception {name}{hint}, vector {}, error code {:#x}, at rip {:#x}\n{frame}",
             frame.vector, frame.error_code, frame.rip
         );
     }
-    if frame.vector == PAGE_FAULT {
-        // SAFETY: reading CR2 has no side effects.
-        let address = unsafe { x86::controlregs::cr2() };
-        panic!(
-            "exception {name}, vector {}, error code {:#x}, at rip {:#x}, address {address:#x}\n{frame}",
-            frame.vector, frame.error_code, frame.rip
-        );
-    }
+    // Page 0 is unmapped so that a null pointer plus a small offset faults here.
+    let null = if address < 4096 {
+        " (a null pointer: page 0 is not mapped)"
+    } else {
+        ""
+    };
     panic!(
-        "exception {name}, vector {}, error code {:#x}, at rip {:#x}\n{frame}",
+        "exception {name}, vector {}, error code {:#x}, at rip {:#x}, address {address:#x}{null}\n{frame}",
         frame.vector, frame.error_code, frame.rip
     )
 }

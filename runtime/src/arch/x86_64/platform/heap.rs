@@ -12,7 +12,8 @@ static HEAP: TalcLock<RawSpinlock, Manual> = TalcLock::new(Manual);
 const LOW_MEMORY_END: u64 = 1 << 20;
 
 /// Gives the allocator the largest free RAM region above the kernel image and returns it as
-/// `(start, len)`. Panics when there is none. Called once, by the boot CPU's entry code.
+/// `(start, len)`, and reserves from it the page tables that unmapping pages needs. Panics when
+/// there is none. Called once, by the boot CPU's entry code.
 pub fn init_from_memory_map(map: &[MemoryRegion]) -> (u64, u64) {
     let floor = (crate::arch::x86_64::boot::image_end() as u64).max(LOW_MEMORY_END);
     let Some((start, len)) = memory::heap_region(map, floor, IDENTITY_MAP_END) else {
@@ -26,6 +27,7 @@ pub fn init_from_memory_map(map: &[MemoryRegion]) -> (u64, u64) {
         claimed.is_some(),
         "heap region {start:#x}+{len:#x} too small for the allocator"
     );
+    crate::arch::x86_64::boot::paging::reserve_split_tables(start as usize, len as usize);
     (start, len)
 }
 
