@@ -37,6 +37,7 @@
 //! references, so any std program links.
 #![allow(unsafe_code)]
 
+pub mod app_memory;
 mod buffer;
 #[cfg(target_os = "none")]
 mod cpus;

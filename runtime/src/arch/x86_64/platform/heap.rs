@@ -8,8 +8,9 @@ use talc_spinlock::RawSpinlock;
 #[global_allocator]
 static HEAP: TalcLock<RawSpinlock, Manual> = TalcLock::new(Manual);
 
-/// End of the identity map the boot code builds: the heap stays below it.
-const IDENTITY_MAP_END: u64 = 4 << 30;
+/// End of the identity map the boot code builds: the heap, and every pointer an app may pass
+/// the Hermit ABI, stay below it.
+pub const IDENTITY_MAP_END: u64 = 4 << 30;
 /// Low memory (below 1 MiB) is kept for the loader's data and the AP trampoline.
 const LOW_MEMORY_END: u64 = 1 << 20;
 
