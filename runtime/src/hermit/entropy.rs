@@ -56,9 +56,11 @@ fn check_flags(flags: u32) -> Result<(), Errno> {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sys_read_entropy(buf: *mut u8, len: usize, flags: u32) -> isize {
     count_or_errno(check_flags(flags).and_then(|()| {
-        let generator = crate::arch::Generator::detect().ok_or(Errno::NoSys)?;
+        // The pointer check comes before the generator's, so a bad buffer is EFAULT/EINVAL on
+        // every machine.
         // SAFETY: the caller's promise is what `bytes_mut` asks for.
         let bytes = unsafe { buffer::bytes_mut(buf, len) }?;
+        let generator = crate::arch::Generator::detect().ok_or(Errno::NoSys)?;
         fill(bytes, generator.attempts(), || generator.draw())
     }))
 }

@@ -7,7 +7,7 @@ use crate::cases::matrix::Row;
 use crate::cases::places::PlacesExpect;
 use crate::cases::stop_expect::{Check, StopExpect};
 use crate::cases::summary::Field;
-use crate::cases::{crash, restart, std_apps, stop};
+use crate::cases::{crash, hostile_abi, restart, std_apps, stop};
 use crate::qemu::accel::Accel;
 use crate::qemu::exit_status::{APP_STATUS_OUT_OF_RANGE, BAD_BOOT_INFO, PANIC, SUCCESS};
 use crate::qemu::Machine;
@@ -135,6 +135,12 @@ impl Case {
     /// The output must contain none of `texts` (and nothing else is forbidden).
     pub fn forbid_only(mut self, texts: &[&str]) -> Case {
         self.forbidden = strings(texts);
+        self
+    }
+
+    /// The output must also contain none of `texts`.
+    pub fn forbid(mut self, texts: &[&str]) -> Case {
+        self.forbidden.extend(strings(texts));
         self
     }
 
@@ -281,6 +287,7 @@ pub fn all() -> Vec<Case> {
     cases.extend(restart::all());
     cases.extend(std_apps::all());
     cases.extend(crash::all());
+    cases.extend(hostile_abi::all());
     cases
 }
 
