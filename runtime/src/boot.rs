@@ -73,6 +73,7 @@ pub fn main(info: StartInfo, (heap_start, heap_len): (u64, u64)) -> ! {
     }
     log::debug!("memory map: {map:?}; ACPI RSDP at {:?}", info.rsdp());
     CMDLINE.call_once(|| String::from(line));
+    crate::hermit::app_memory::set_ram(map, memory::IDENTITY_MAP_END);
     log::info!(
         "allstop {}: {} MiB RAM, heap {} MiB at {heap_start:#x}",
         env!("CARGO_PKG_VERSION"),

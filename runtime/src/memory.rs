@@ -87,7 +87,7 @@ pub fn wrapping_entries(map: &[MemoryRegion]) -> impl Iterator<Item = usize> + '
 
 /// Calls `f` with each piece `[start, end)` of RAM in `map` that no reserved entry overlaps,
 /// clipped to `[floor, ceiling)`. Overlapping RAM entries may give overlapping pieces.
-fn free_ram(map: &[MemoryRegion], floor: u64, ceiling: u64, mut f: impl FnMut(u64, u64)) {
+pub fn free_ram(map: &[MemoryRegion], floor: u64, ceiling: u64, mut f: impl FnMut(u64, u64)) {
     let reserved = || {
         map.iter()
             .filter(|r| r.kind == RegionKind::Reserved && r.len > 0)

@@ -3,7 +3,8 @@
 //! `hermit_abi` calls, the proof that such an app links and runs on allstop. Each check that
 //! fails prints `abi-hello: FAILED: …` and exits with status 1 instead. App arguments (after
 //! ` -- `): `exit=S` exits with S instead of 7; `abort` calls `hermit_abi::abort` at once (the
-//! panic path, status 101).
+//! panic path, status 101); `abuse=SCENARIO` instead calls the ABI with bad pointers and sizes
+//! ([`abuse`]), prints what each call returned and exits with status 0.
 //!
 //! It depends on the runtime only to link (`allstop::entry!` and the `sys_*` exports). Every
 //! `hermit_abi` function is an `extern "C"` declaration, which Rust makes `unsafe` to call, so
@@ -49,6 +50,8 @@ macro_rules! check {
     };
 }
 
+mod abuse;
+
 fn main() -> i32 {
     let mut status = EXIT_STATUS;
     for arg in allstop::app_args().split_ascii_whitespace() {
@@ -58,9 +61,19 @@ fn main() -> i32 {
                 // SAFETY: takes the runtime's panic path; never returns.
                 unsafe { hermit_abi::abort() }
             }
+            _ if arg.starts_with("abuse=") => {
+                let scenario = &arg["abuse=".len()..];
+                if !abuse::run(scenario) {
+                    fail(format_args!("unknown abuse scenario '{scenario}'"));
+                }
+                // SAFETY: ends the run; nothing is left to clean up.
+                unsafe { hermit_abi::exit(0) }
+            }
             _ => match arg.strip_prefix("exit=").and_then(|s| s.parse().ok()) {
                 Some(s) => status = s,
-                None => fail(format_args!("unknown argument '{arg}' (abort | exit=S)")),
+                None => fail(format_args!(
+                    "unknown argument '{arg}' (abort | exit=S | abuse=SCENARIO)"
+                )),
             },
         }
     }

@@ -7,6 +7,10 @@
 //!   aborts. The stop vector that reaches the thread's CPU must not run on the thread's nearly
 //!   exhausted stack (it has a per-CPU stack of its own): the run ends as a plain panic of CPU
 //!   0 with CPU 1 stopped, not with a stack overflow inside the stop.
+//! - `write-from-guard`: a thread with a 64 KiB stack asks `sys_write` to print 16 bytes of its
+//!   own guard page. The page is RAM by the memory map but unmapped: the ABI's pointer check
+//!   must refuse it (`-EFAULT`, printed as `abi-threads: write from the guard page: -14`, status
+//!   0), not let the kernel fault on the app's behalf.
 //! - `unjoined=N`: N threads that nobody joins, spawned in batches, must leave the heap as it
 //!   was: `allstop::heap::allocated_bytes` after them equals the baseline before them. Prints
 //!   `abi-threads: ok …` and exits 0, or `abi-threads: FAILED: …` and exits 1.
@@ -64,13 +68,14 @@ fn main() -> i32 {
     let (driver, stack): (extern "C" fn(usize), usize) = match args.trim() {
         "recurse" => (recurse_driver, SMALL_STACK),
         "stop-near-guard" => (near_guard_driver, SMALL_STACK),
+        "write-from-guard" => (guard_write_driver, SMALL_STACK),
         other => match other.strip_prefix("unjoined=").and_then(|n| n.parse().ok()) {
             Some(n) => {
                 WANTED.store(n, Ordering::Relaxed);
                 (unjoined_driver, 0)
             }
             None => {
-                say!("FAILED: unknown arguments '{args}' (recurse | stop-near-guard | unjoined=N)");
+                say!("FAILED: unknown arguments '{args}' (recurse | stop-near-guard | write-from-guard | unjoined=N)");
                 return FAILURE_STATUS;
             }
         },
@@ -137,6 +142,24 @@ extern "C" fn near_guard_driver(_: usize) {
     let never = descend(top - SMALL_STACK + NEAR_GUARD);
     say!("FAILED: the descent returned ({never})");
     STATUS.store(FAILURE_STATUS, Ordering::Release);
+}
+
+/// `write-from-guard`: hands the runtime a pointer into this thread's own guard page.
+extern "C" fn guard_write_driver(_: usize) {
+    // As in `near_guard_driver`: the guard page is the page below the stack's lowest one.
+    let marker = core::hint::black_box(0u8);
+    let top = (&raw const marker as usize).next_multiple_of(PAGE);
+    let guard = top - SMALL_STACK - PAGE;
+    // SAFETY: the runtime must check the pointer before it reads through it: that check is
+    // what this scenario tests; the call itself takes plain values.
+    let result = unsafe { hermit_abi::write(1, guard as *const u8, 16) };
+    say!("write from the guard page: {result}");
+    let status = if result == -(hermit_abi::errno::EFAULT as isize) {
+        0
+    } else {
+        FAILURE_STATUS
+    };
+    STATUS.store(status, Ordering::Release);
 }
 
 /// Recurses until its frame is below `floor`, then signals and spins with interrupts on.

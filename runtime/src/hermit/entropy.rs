@@ -46,18 +46,21 @@ fn check_flags(flags: u32) -> Result<(), Errno> {
 
 /// Fills up to `len` bytes at `buf` with hardware random data. Returns the bytes filled (all
 /// of them unless the generator failed midway), or minus `EINVAL` (flags, length), `ENOSYS`
-/// (no RDRAND or RDSEED), `EFAULT` (null `buf`) or `EIO` (the generator delivered nothing).
+/// (no RDRAND or RDSEED), `EFAULT` (`buf` null, wrapping, in page 0 or outside RAM: nothing
+/// is written then) or `EIO` (the generator delivered nothing).
 ///
 /// # Safety
-/// Unless it is null, `buf` points to `len` writable bytes that nothing else accesses during
-/// the call.
+/// If it passes the pointer check ([`buffer`]), `buf` points to `len` writable bytes that
+/// nothing else accesses during the call.
 #[cfg(target_os = "none")]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sys_read_entropy(buf: *mut u8, len: usize, flags: u32) -> isize {
     count_or_errno(check_flags(flags).and_then(|()| {
-        let generator = crate::arch::Generator::detect().ok_or(Errno::NoSys)?;
+        // The pointer check comes before the generator's, so a bad buffer is EFAULT/EINVAL on
+        // every machine.
         // SAFETY: the caller's promise is what `bytes_mut` asks for.
         let bytes = unsafe { buffer::bytes_mut(buf, len) }?;
+        let generator = crate::arch::Generator::detect().ok_or(Errno::NoSys)?;
         fill(bytes, generator.attempts(), || generator.draw())
     }))
 }

@@ -5,6 +5,7 @@ use core::sync::atomic::AtomicU32;
 
 use hermit_abi::timespec;
 
+use super::buffer;
 #[cfg(target_os = "none")]
 use super::errno::zero_or_errno;
 use super::errno::Errno;
@@ -12,13 +13,13 @@ use super::time::duration_from;
 #[cfg(target_os = "none")]
 use crate::sched::{self, FutexError};
 
-/// Whether `address` can be a futex word: not null, 4-aligned.
+/// Whether `address` can be a futex word: `EINVAL` for null (as Hermit) or misaligned,
+/// `EFAULT` outside RAM ([`buffer`]'s pointer check).
 fn check_word(address: *mut u32) -> Result<(), Errno> {
-    if address.is_null() || !address.is_aligned() {
-        Err(Errno::Invalid)
-    } else {
-        Ok(())
+    if address.is_null() {
+        return Err(Errno::Invalid);
     }
+    buffer::check_one(address.cast_const())
 }
 
 /// The deadline (monotonic ns) of a wait that starts at `now_ns` with `timeout`, absolute
@@ -40,11 +41,13 @@ fn deadline(now_ns: u64, timeout: Option<timespec>, flags: u32) -> Result<Option
 
 /// If `*address == expected`, blocks until `sys_futex_wake` on `address` (returns 0) or the
 /// timeout (returns minus `ETIMEDOUT`). Returns minus `EAGAIN` when the word differs, `EINVAL`
-/// for a null or misaligned address, unknown flags or a bad timeout.
+/// for a null or misaligned address or timeout, unknown flags or a bad timeout value, `EFAULT`
+/// for an address or timeout outside RAM.
 ///
 /// # Safety
-/// `address`, unless null, points to a `u32` that stays allocated during the call and is only
-/// accessed atomically; `timeout`, unless null, to an initialized, aligned `timespec`.
+/// If they pass the pointer check ([`buffer`]): `address` points to a `u32` that stays
+/// allocated during the call and is only accessed atomically; `timeout`, unless null, to an
+/// initialized `timespec`.
 #[cfg(target_os = "none")]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sys_futex_wait(
@@ -54,11 +57,15 @@ pub unsafe extern "C" fn sys_futex_wait(
     flags: u32,
 ) -> i32 {
     let result = check_word(address).and_then(|()| {
-        // SAFETY: `timeout` is null or readable (the caller's promise).
-        let timeout = (!timeout.is_null()).then(|| unsafe { timeout.read() });
+        let timeout = if timeout.is_null() {
+            None
+        } else {
+            // SAFETY: the caller's promise is what `read` asks for.
+            Some(unsafe { buffer::read(timeout) }?)
+        };
         let deadline = deadline(crate::time::now_ns(), timeout, flags)?;
-        // SAFETY: `address` is not null and aligned (checked), and live and only accessed
-        // atomically during the call (the caller's promise).
+        // SAFETY: `address` passed the pointer check (not null, aligned, in RAM), and is live
+        // and only accessed atomically during the call (the caller's promise).
         let word = unsafe { AtomicU32::from_ptr(address) };
         sched::futex_wait(word, expected, deadline).map_err(|e| match e {
             FutexError::ValueChanged => Errno::Again,
@@ -69,7 +76,8 @@ pub unsafe extern "C" fn sys_futex_wait(
 }
 
 /// Wakes up to `count` threads waiting on `address` (all of them for `i32::MAX`). Returns how
-/// many, or minus `EINVAL` for a null or misaligned address or a negative count.
+/// many, or minus `EINVAL` for a null or misaligned address or a negative count, `EFAULT` for
+/// an address outside RAM.
 ///
 /// # Safety
 /// As for [`sys_futex_wait`]'s `address`.
@@ -123,10 +131,13 @@ mod tests {
 
     #[test]
     fn futex_words_must_be_aligned_and_not_null() {
+        super::super::app_memory::allow_everything_for_tests();
         let mut words = [0u32; 2];
         assert_eq!(check_word(words.as_mut_ptr()), Ok(()));
         assert_eq!(check_word(core::ptr::null_mut()), Err(Errno::Invalid));
         let misaligned = (words.as_mut_ptr() as usize + 1) as *mut u32;
         assert_eq!(check_word(misaligned), Err(Errno::Invalid));
+        // Page 0: null plus an offset.
+        assert_eq!(check_word(0x10 as *mut u32), Err(Errno::Fault));
     }
 }

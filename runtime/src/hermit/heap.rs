@@ -9,12 +9,21 @@ use core::alloc::Layout;
 
 use alloc::alloc as global;
 
+use super::app_memory;
+
 /// The layout of a `size`-byte block aligned to `align`, if the allocator may be asked for it.
 fn layout(size: usize, align: usize) -> Option<Layout> {
     if size == 0 {
         return None;
     }
     Layout::from_size_align(size, align).ok()
+}
+
+/// The layout of the block an app hands back at `ptr`, if it can be one this heap handed out:
+/// a valid layout whose bytes pass the pointer check ([`app_memory`]: not null, aligned, in
+/// RAM), so that the allocator never writes its bookkeeping into a device page.
+fn block_layout(ptr: *mut u8, size: usize, align: usize) -> Option<Layout> {
+    layout(size, align).filter(|l| app_memory::check(ptr as usize, l.size(), l.align()).is_ok())
 }
 
 /// Allocates `size` bytes aligned to `align`; null if that fails or the layout is bad.
@@ -43,7 +52,7 @@ pub extern "C" fn sys_alloc_zeroed(size: usize, align: usize) -> *mut u8 {
 
 /// Resizes the `size`-byte block at `ptr` (aligned to `align`) to `new_size` bytes, keeping
 /// its contents up to the smaller size. Returns the new block, or null, with the old block
-/// untouched, if that fails or either layout is bad.
+/// untouched, if that fails, either layout is bad or `ptr` fails the pointer check.
 ///
 /// # Safety
 /// `ptr` came from one of these functions with this `size` and `align` and was not freed.
@@ -54,23 +63,24 @@ pub unsafe extern "C" fn sys_realloc(
     align: usize,
     new_size: usize,
 ) -> *mut u8 {
-    match (layout(size, align), layout(new_size, align)) {
+    match (block_layout(ptr, size, align), layout(new_size, align)) {
         // SAFETY: 1. `ptr` was allocated by the global allocator with `old` (the caller's
         // promise). 2. `new_size` is non-zero and, with `old.align()`, a valid layout (checked).
-        (Some(old), Some(_)) if !ptr.is_null() => unsafe { global::realloc(ptr, old, new_size) },
+        (Some(old), Some(_)) => unsafe { global::realloc(ptr, old, new_size) },
         _ => core::ptr::null_mut(),
     }
 }
 
-/// Frees the `size`-byte block at `ptr` (aligned to `align`). Null, a zero size or a bad
-/// layout (nothing these functions handed out) is ignored.
+/// Frees the `size`-byte block at `ptr` (aligned to `align`). Null, a zero size, a bad
+/// layout or a pointer that fails the pointer check (nothing these functions handed out) is
+/// ignored.
 ///
 /// # Safety
 /// Unless it is null, `ptr` came from one of these functions with this `size` and `align` and
 /// was not freed.
 #[cfg_attr(target_os = "none", unsafe(no_mangle))]
 pub unsafe extern "C" fn sys_free(ptr: *mut u8, size: usize, align: usize) {
-    if let Some(layout) = layout(size, align).filter(|_| !ptr.is_null()) {
+    if let Some(layout) = block_layout(ptr, size, align) {
         // SAFETY: `ptr` was allocated by the global allocator with `layout` and is freed once
         // (the caller's promise).
         unsafe { global::dealloc(ptr, layout) }
@@ -112,6 +122,7 @@ mod tests {
 
     #[test]
     fn a_block_is_aligned_writable_and_survives_realloc() {
+        app_memory::allow_everything_for_tests();
         for align in [1, 8, 64, 4096] {
             let p = sys_malloc(100, align);
             assert!(!p.is_null());
@@ -140,6 +151,7 @@ mod tests {
 
     #[test]
     fn zeroed_blocks_are_zero() {
+        app_memory::allow_everything_for_tests();
         let p = sys_alloc_zeroed(4096, 16);
         assert!(!p.is_null());
         // SAFETY: `p` is a fresh, zero-filled 4096-byte block, freed once after reading.
@@ -151,6 +163,7 @@ mod tests {
 
     #[test]
     fn realloc_to_a_bad_size_fails_and_keeps_the_block() {
+        app_memory::allow_everything_for_tests();
         let p = sys_alloc(8, 8);
         assert!(!p.is_null());
         // SAFETY: `p` is a fresh 8-byte block; the failed reallocs leave it ours; freed once.
@@ -166,10 +179,18 @@ mod tests {
 
     #[test]
     fn freeing_nothing_is_harmless() {
-        // SAFETY: null is allowed; with a bad layout the pointer is never used.
+        app_memory::allow_everything_for_tests();
+        // SAFETY: null is allowed; with a bad layout, or one that fails the pointer check
+        // (page 0, misaligned), the pointer is never used.
         unsafe {
             sys_free(core::ptr::null_mut(), 8, 8);
             sys_free(core::ptr::NonNull::<u64>::dangling().as_ptr().cast(), 0, 8);
+            sys_free(0x10 as *mut u8, 8, 8);
+            assert!(sys_realloc(0x10 as *mut u8, 8, 8, 16).is_null());
+            let p = sys_alloc(16, 8);
+            assert!(sys_realloc(p.add(1), 8, 8, 16).is_null());
+            sys_free(p.add(1), 8, 8);
+            sys_free(p, 16, 8);
         }
     }
 }

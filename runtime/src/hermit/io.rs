@@ -34,8 +34,8 @@ impl fmt::Display for Lossy<'_> {
 /// under the console lock. Returns `len`, or minus `EBADF`, `EFAULT` or `EINVAL`.
 ///
 /// # Safety
-/// Unless it is null, `buf` points to `len` initialized bytes that stay unchanged during the
-/// call.
+/// If it passes the pointer check ([`buffer`]), `buf` points to `len` initialized bytes that
+/// stay unchanged during the call.
 #[cfg(target_os = "none")]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sys_write(fd: i32, buf: *const u8, len: usize) -> isize {

@@ -7,6 +7,13 @@
 //! it holds under `// SAFETY:`). Errors come back as a negated errno number (`-EINVAL`, …),
 //! numbered as in `hermit_abi::errno`, as Hermit documents and std's `cvt` expects.
 //!
+//! Every pointer an app passes is checked by [`app_memory`] (through [`buffer`]) before anything
+//! is read or written through it: `-EINVAL` for a size above `isize::MAX`, a count times a size
+//! that overflows, or a typed pointer off its alignment; `-EFAULT` for null (unless the table
+//! says otherwise), a wrapping range, page 0, or anything not wholly in RAM by the boot memory
+//! map (MMIO such as the local APIC page, firmware holes, unmapped addresses). An empty buffer
+//! passes at any address.
+//!
 //! | symbol | behaviour |
 //! | --- | --- |
 //! | `sys_exit(status)` | stops every other CPU, powers off with status `status & 0xFF` (as POSIX) |
@@ -16,12 +23,12 @@
 //! | `sys_malloc`, `sys_alloc(size, align)` | the runtime's heap; null for size 0 or a bad layout |
 //! | `sys_alloc_zeroed(size, align)` | the same, zero-filled |
 //! | `sys_realloc(ptr, size, align, new_size)` | moves or resizes; null (old block kept) for a bad layout |
-//! | `sys_free`, `sys_dealloc(ptr, size, align)` | frees; nothing for null, size 0 or a bad layout |
+//! | `sys_free`, `sys_dealloc(ptr, size, align)` | frees; nothing for null, size 0, a bad layout or a block that fails the pointer check (`sys_realloc`: null) |
 //! | `sys_clock_gettime(clock, tp)` | `CLOCK_MONOTONIC` (4): time since boot (TSC); `CLOCK_REALTIME` (1): the CMOS RTC's time read once (at the first call) plus time since, or time since boot when the RTC is unreadable (a warning says so); other clocks and null `tp` `-EINVAL` |
 //! | `sys_usleep(usecs)`, `sys_nanosleep(req)` | on a scheduler thread (std apps): blocks until the time passed, its CPU runs other threads or sleeps in `hlt`; elsewhere busy-waits on the TSC clock (interrupts as they are, so a stop still reaches the CPU); a negative or out-of-range `req` `-EINVAL` |
 //! | `sys_writev(fd, iov, iovcnt)` | fd 1 and 2: all buffers as one console write, returns the total; `-EBADF`, `-EFAULT`, `-EINVAL` (more than 1024 buffers) as `sys_write` |
-//! | `sys_read`, `sys_readv(fd, ...)` | fd 0 (standard input): 0, end of input (there is no input device); other fds `-EBADF` |
-//! | `sys_spawn2(func, arg, prio, stack_size, core)` | a thread on CPU `core` (modulo the online CPUs) or, for a negative `core`, the next CPU round-robin; stack at least 64 KiB over an unmapped 4 KiB guard page (an overflow panics: `stack overflow on cpu N, thread T`); `prio` ignored; returns its ID, 0 when out of memory |
+//! | `sys_read`, `sys_readv(fd, ...)` | fd 0 (standard input): 0, end of input (there is no input device), after the buffers passed the pointer check; other fds `-EBADF` |
+//! | `sys_spawn2(func, arg, prio, stack_size, core)` | a thread on CPU `core` (modulo the online CPUs) or, for a negative `core`, the next CPU round-robin; stack at least 64 KiB over an unmapped 4 KiB guard page (an overflow panics: `stack overflow on cpu N, thread T`); `prio` ignored; returns its ID, 0 when out of memory or `func` fails the pointer check |
 //! | `sys_spawn(id, func, arg, prio, core)` | `sys_spawn2` with a 1 MiB stack; 0 or `-ENOMEM` |
 //! | `sys_join(id)` | blocks until the thread ended; 0 at once when it ended already (joined or not: an ended thread leaves nothing behind); `-ESRCH` (an ID never handed out), `-EDEADLK` (itself) |
 //! | `sys_yield()` | the CPU's other ready threads run first |
@@ -37,6 +44,7 @@
 //! references, so any std program links.
 #![allow(unsafe_code)]
 
+pub mod app_memory;
 mod buffer;
 #[cfg(target_os = "none")]
 mod cpus;

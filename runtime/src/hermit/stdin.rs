@@ -2,6 +2,8 @@
 //! no input device); every other descriptor is `EBADF`.
 
 use super::errno::Errno;
+#[cfg(target_os = "none")]
+use super::{buffer, errno::count_or_errno};
 
 /// The result of reading from `fd`: end of input for standard input, `EBADF` otherwise.
 fn read_from(fd: i32) -> Result<usize, Errno> {
@@ -12,21 +14,35 @@ fn read_from(fd: i32) -> Result<usize, Errno> {
     }
 }
 
-/// Reads from `fd`: 0 (end of input) for standard input, minus `EBADF` for anything else.
-/// Nothing is written to `buf`.
+/// Reads from `fd`: 0 (end of input) for standard input, minus `EBADF` for anything else, or
+/// minus `EFAULT`/`EINVAL` when `buf` fails the pointer check ([`buffer`]). Nothing is written
+/// to `buf`.
 #[cfg(target_os = "none")]
 #[unsafe(no_mangle)]
 pub extern "C" fn sys_read(fd: i32, buf: *mut u8, len: usize) -> isize {
-    let _ = (buf, len);
-    super::errno::count_or_errno(read_from(fd))
+    count_or_errno(read_from(fd).and_then(|n| {
+        buffer::check_items(buf.cast_const(), len)?;
+        Ok(n)
+    }))
 }
 
-/// [`sys_read`] into several buffers.
+/// [`sys_read`] into several buffers: the array and each buffer are checked as `sys_writev`
+/// checks them; minus `EINVAL` also for more than 1024 buffers.
+///
+/// # Safety
+/// If it passes the pointer check, `iov` points to `iovcnt` initialized `iovec`s, unchanged
+/// during the call.
 #[cfg(target_os = "none")]
 #[unsafe(no_mangle)]
-pub extern "C" fn sys_readv(fd: i32, iov: *const hermit_abi::iovec, iovcnt: usize) -> isize {
-    let _ = (iov, iovcnt);
-    super::errno::count_or_errno(read_from(fd))
+pub unsafe extern "C" fn sys_readv(fd: i32, iov: *const hermit_abi::iovec, iovcnt: usize) -> isize {
+    count_or_errno(read_from(fd).and_then(|n| {
+        // SAFETY: the caller's promise is what `iovecs` asks for.
+        let vecs = unsafe { buffer::iovecs(iov, iovcnt) }?;
+        for v in vecs {
+            buffer::check_items(v.iov_base.cast::<u8>().cast_const(), v.iov_len)?;
+        }
+        Ok(n)
+    }))
 }
 
 #[cfg(test)]

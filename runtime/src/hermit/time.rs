@@ -13,9 +13,9 @@ use hermit_abi::{clockid_t, timespec};
 #[cfg(target_os = "none")]
 use spin::Once;
 
-#[cfg(target_os = "none")]
-use super::errno::zero_or_errno;
 use super::errno::Errno;
+#[cfg(target_os = "none")]
+use super::{buffer, errno::zero_or_errno};
 
 /// Nanoseconds in a second: a timespec's `tv_nsec` stays below it.
 const NANOS_PER_SECOND: u32 = 1_000_000_000;
@@ -99,10 +99,12 @@ fn read_rtc() -> Option<crate::rtc::RtcRegisters> {
 }
 
 /// Stores the time of clock `clock_id` (`CLOCK_REALTIME` or `CLOCK_MONOTONIC`) at `tp`.
-/// Returns 0, or minus `EINVAL` for another clock or a null `tp`.
+/// Returns 0, or minus `EINVAL` for another clock, a null or misaligned `tp`, or `EFAULT` for
+/// a `tp` outside RAM ([`buffer`]'s pointer check; nothing is written then).
 ///
 /// # Safety
-/// Unless it is null, `tp` points to writable memory for one aligned `timespec`.
+/// If it passes the pointer check, `tp` points to memory for a `timespec` that nothing else
+/// accesses during the call.
 #[cfg(target_os = "none")]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sys_clock_gettime(clock_id: clockid_t, tp: *mut timespec) -> i32 {
@@ -115,9 +117,8 @@ pub unsafe extern "C" fn sys_clock_gettime(clock_id: clockid_t, tp: *mut timespe
             Clock::Monotonic => 0,
         };
         let ns = since.saturating_add(crate::time::now_ns());
-        // SAFETY: `tp` is not null (checked), writable and aligned (the caller's promise).
-        unsafe { tp.write(timespec_from(Duration::from_nanos(ns))) };
-        Ok(())
+        // SAFETY: the caller's promise is what `write` asks for.
+        unsafe { buffer::write(tp, timespec_from(Duration::from_nanos(ns))) }
     }))
 }
 
@@ -149,20 +150,20 @@ pub extern "C" fn sys_usleep(usecs: u64) {
     sleep(Duration::from_micros(usecs));
 }
 
-/// Sleeps for at least `*req`. Returns 0, or minus `EINVAL` for a null, negative or
-/// out-of-range `req` (without sleeping).
+/// Sleeps for at least `*req`. Returns 0, or minus `EINVAL` for a null, misaligned, negative
+/// or out-of-range `req`, `EFAULT` for one outside RAM (without sleeping).
 ///
 /// # Safety
-/// Unless it is null, `req` points to an initialized, aligned `timespec`.
+/// If it passes the pointer check ([`buffer`]), `req` points to an initialized `timespec`.
 #[cfg(target_os = "none")]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sys_nanosleep(req: *const timespec) -> i32 {
     if req.is_null() {
         return zero_or_errno(Err(Errno::Invalid));
     }
-    // SAFETY: `req` is not null (checked), initialized and aligned (the caller's promise).
-    let req = unsafe { req.read() };
-    zero_or_errno(duration_from(req).map(sleep))
+    // SAFETY: the caller's promise is what `read` asks for.
+    let req = unsafe { buffer::read(req) };
+    zero_or_errno(req.and_then(duration_from).map(sleep))
 }
 
 #[cfg(test)]

@@ -7,10 +7,6 @@ use super::io::Lossy;
 #[cfg(target_os = "none")]
 use super::{buffer, errno::count_or_errno, io::console_fd};
 
-/// Most buffers one call takes (Linux's `IOV_MAX`).
-#[cfg(target_os = "none")]
-const IOV_MAX: usize = 1024;
-
 /// The total length of buffers of lengths `lens`; [`Errno::Invalid`] beyond `isize::MAX`.
 fn total_len(lens: impl IntoIterator<Item = usize>) -> Result<usize, Errno> {
     lens.into_iter()
@@ -30,12 +26,13 @@ impl fmt::Display for LossyAll<'_> {
 
 /// Writes the `iovcnt` buffers at `iov` to `fd` (1 or 2: the console) as one piece under the
 /// console lock. Returns the bytes written (all of them), or minus `EBADF` (other fds),
-/// `EFAULT` (a null pointer with a length) or `EINVAL` (more than 1024 buffers, or more than
-/// `isize::MAX` bytes).
+/// `EFAULT` (a pointer, to the array or a buffer, that is null with a length, wraps, or is not
+/// in RAM) or `EINVAL` (more than 1024 buffers, a misaligned array, more than `isize::MAX`
+/// bytes).
 ///
 /// # Safety
-/// Unless it is null, `iov` points to `iovcnt` initialized `iovec`s, each naming initialized
-/// bytes (or null with length 0), all unchanged during the call.
+/// If they pass the pointer check ([`buffer`]), `iov` points to `iovcnt` initialized `iovec`s
+/// and each of them names initialized bytes, all unchanged during the call.
 #[cfg(target_os = "none")]
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sys_writev(
@@ -44,19 +41,9 @@ pub unsafe extern "C" fn sys_writev(
     iovcnt: usize,
 ) -> isize {
     count_or_errno(console_fd(fd).and_then(|()| {
-        if iovcnt > IOV_MAX {
-            return Err(Errno::Invalid);
-        }
-        if iov.is_null() {
-            return if iovcnt == 0 {
-                Ok(0)
-            } else {
-                Err(Errno::Fault)
-            };
-        }
-        // SAFETY: `iov` is not null (checked) and points to `iovcnt` iovecs (the caller's
-        // promise); `iovcnt <= IOV_MAX` keeps the slice small.
-        let vecs = unsafe { core::slice::from_raw_parts(iov, iovcnt) };
+        // SAFETY: if the check passes, `iov` points to `iovcnt` initialized, unchanging iovecs
+        // (the caller's promise).
+        let vecs = unsafe { buffer::iovecs(iov, iovcnt) }?;
         let total = total_len(vecs.iter().map(|v| v.iov_len))?;
         let mut bufs = alloc::vec::Vec::with_capacity(vecs.len());
         for v in vecs {

@@ -91,5 +91,12 @@ pub fn all() -> Vec<Case> {
             .append("-- unjoined=10000")
             .require(&["abi-threads: ok: 10000 unjoined threads ended"])
             .forbid_only(&["PANIC", "abi-threads: FAILED"]),
+        // A guard page is RAM by the memory map but unmapped: the ABI's pointer check refuses
+        // it rather than let sys_write fault on the app's behalf.
+        Case::new("hostile-abi-guard-page-pointer-smp2", "abi-threads")
+            .on(Machine::Pc, 2)
+            .append("-- write-from-guard")
+            .require(&["abi-threads: write from the guard page: -14\n"])
+            .forbid_only(&["PANIC", "abi-threads: FAILED"]),
     ]
 }

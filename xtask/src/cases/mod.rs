@@ -2,6 +2,7 @@
 //! judging a boot, the scenario matrix, and the time limits' pace under KVM.
 
 mod crash;
+mod hostile_abi;
 mod hostile_boot_line;
 mod hostile_host;
 mod hostile_stack;

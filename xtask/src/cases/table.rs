@@ -8,7 +8,7 @@ use crate::cases::places::PlacesExpect;
 use crate::cases::stop_expect::{Check, StopExpect};
 use crate::cases::summary::Field;
 use crate::cases::{
-    crash, hostile_boot_line, hostile_host, hostile_stack, restart, std_apps, stop,
+    crash, hostile_abi, hostile_boot_line, hostile_host, hostile_stack, restart, std_apps, stop,
 };
 use crate::qemu::accel::Accel;
 use crate::qemu::exit_status::{APP_STATUS_OUT_OF_RANGE, PANIC, SUCCESS};
@@ -142,6 +142,12 @@ impl Case {
     /// The output must contain none of `texts` (and nothing else is forbidden).
     pub fn forbid_only(mut self, texts: &[&str]) -> Case {
         self.forbidden = strings(texts);
+        self
+    }
+
+    /// The output must also contain none of `texts`.
+    pub fn forbid(mut self, texts: &[&str]) -> Case {
+        self.forbidden.extend(strings(texts));
         self
     }
 
@@ -282,6 +288,7 @@ pub fn all() -> Vec<Case> {
     cases.extend(restart::all());
     cases.extend(std_apps::all());
     cases.extend(crash::all());
+    cases.extend(hostile_abi::all());
     cases.extend(hostile_boot_line::all());
     cases.extend(hostile_host::all());
     cases.extend(hostile_stack::all());

@@ -14,6 +14,7 @@ mod cpu;
 mod interrupts;
 mod platform;
 
+pub use boot::paging::is_mapped;
 pub use boot::{ap_start, app_entry, boot_cpu, survivor, warm, StartInfo};
 pub use cpu::{backtrace, context, inject, irq, percpu, tls};
 #[cfg(feature = "std-app")]
