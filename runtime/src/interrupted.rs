@@ -142,7 +142,7 @@ pub fn context(cpu: CpuIndex) -> Context {
 }
 
 /// The return addresses of `frame`'s code on `stack`, innermost first, as far as the chain of
-/// frame pointers holds (see [`arch::backtrace::Walk`]).
+/// frame pointers holds.
 pub fn frames(frame: &TrapFrame, stack: Range<usize>) -> arch::backtrace::Walk {
     arch::backtrace::Walk::new(frame.rbp() as usize, stack)
 }

@@ -24,15 +24,23 @@ macro_rules! kernel_only {
     };
 }
 
-// Built everywhere: pure logic that host unit tests cover.
+// Built everywhere: pure logic that host unit tests cover. Public for the property tests in
+// `tests/`, not for apps: hidden from the docs.
+#[doc(hidden)]
 pub mod acpi_check;
 mod app;
+#[doc(hidden)]
 pub mod cmdline;
+#[doc(hidden)]
 pub mod memory;
+#[doc(hidden)]
 pub mod per_cpu;
+#[doc(hidden)]
 pub mod sleep_type;
 pub mod time;
+#[doc(hidden)]
 pub mod topology;
+#[doc(hidden)]
 pub mod tsc_rate;
 
 // The Hermit ABI and the std app's start (their logic is host-tested too).
@@ -49,8 +57,11 @@ kernel_only! {
     mod boot;
     mod panic;
     mod sched;
+    // Test and measurement hooks for this repository's bench and faults apps.
+    #[doc(hidden)]
     pub mod bench;
     pub mod console;
+    #[doc(hidden)]
     pub mod inject;
     pub mod power;
     pub mod restart;
@@ -59,6 +70,7 @@ kernel_only! {
 
     mod upcalls;
     mod core_dump;
+    #[doc(hidden)]
     pub mod interrupted;
 
     /// Interrupt control for apps: code that must not be interrupted, and test apps that want a

@@ -1,5 +1,5 @@
 //! State every CPU keeps apart, in one shape: a [`PerCpu<T>`] holds one `T` per CPU index, in
-//! a static array, and [`PerCpu::current`] is the calling CPU's. (The hardware's own per-CPU
+//! a static array, and `PerCpu::current` (in the kernel) is the calling CPU's. (The hardware's own per-CPU
 //! block, reached through GS, is `arch::percpu`; it only tells each CPU its index.)
 
 use core::ops::Index;

@@ -1,4 +1,5 @@
-//! Monotonic time from the TSC: [`now`], [`delay`], and tick/nanosecond conversion.
+//! Monotonic time from the TSC: `now` and `delay` (in the kernel), and tick/nanosecond
+//! conversion.
 
 use core::sync::atomic::{AtomicU64, Ordering};
 #[cfg(target_os = "none")]
@@ -7,7 +8,7 @@ use core::time::Duration;
 /// TSC ticks per millisecond (= kHz), set once at boot by the clock set-up.
 static TSC_KHZ: AtomicU64 = AtomicU64::new(0);
 
-/// Records the TSC frequency; [`now`] and [`delay`] use it from then on.
+/// Records the TSC frequency; `now` and `delay` use it from then on.
 pub fn set_tsc_khz(khz: u64) {
     TSC_KHZ.store(khz.max(1), Ordering::Relaxed);
 }

@@ -76,7 +76,7 @@ fn machine() -> &'static Machine {
         .expect("the CPU table exists from bring-up on")
 }
 
-/// Why [`restart_aps`] did not run.
+/// Why the APs' restart (`restart_aps`) did not run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RestartError {
     /// Only the boot CPU restarts the others (an INIT to the boot CPU resets real machines).
@@ -201,7 +201,7 @@ pub fn park_others() -> Result<(), NotParked> {
     }
 }
 
-/// APs that [`park_others`] could not prove parked.
+/// APs that parking (`park_others`) could not prove parked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NotParked {
     /// APs that acknowledged.

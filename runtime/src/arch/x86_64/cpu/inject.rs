@@ -38,7 +38,7 @@ pub fn invalid_opcode() -> ! {
 /// stop at once.
 const CORRUPT_FRAME_POINTER: u64 = 0x0000_dead_beef_0000;
 
-/// Overwrites the frame pointer with [`CORRUPT_FRAME_POINTER`] and spins forever, with
+/// Overwrites the frame pointer with `0x0000_dead_beef_0000` and spins forever, with
 /// whatever interrupt state the caller set: a CPU whose frame-pointer chain is broken.
 pub fn spin_with_corrupt_frame_pointer() -> ! {
     // SAFETY: RBP is overwritten and nothing restores it, but this code never returns, so no
