@@ -68,4 +68,5 @@ pub fn load() {
     // SAFETY: the IDT is a `static` that lives forever; every present gate points at a stub in
     // trap.rs with the kernel code selector.
     unsafe { lidt(&pointer) };
+    super::early_idt::retire();
 }

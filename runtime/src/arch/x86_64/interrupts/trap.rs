@@ -307,6 +307,9 @@ pub enum Interrupt {
 }
 
 extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
+    if frame.vector < 32 && super::early_idt::active() {
+        super::early_idt::report(frame);
+    }
     match frame.vector {
         v if v == u64::from(vectors::WAKE_VECTOR) => apic::eoi(),
         v if v == u64::from(vectors::STOP_VECTOR) => {
