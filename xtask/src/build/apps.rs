@@ -5,12 +5,10 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 
+use crate::build::kernel_app::{executables, KERNEL_TARGET};
 use crate::build::std_app;
 use crate::host::child::{self, Echo};
 use crate::host::workspace;
-
-/// The Rust target kernel apps are built for.
-pub const KERNEL_TARGET: &str = "x86_64-unknown-none";
 
 /// The known apps: directories under `apps/` that hold a `Cargo.toml`, sorted by name.
 pub fn known() -> Result<Vec<String>> {
@@ -71,29 +69,6 @@ pub fn build(apps: &[&str], release: bool) -> Result<BTreeMap<String, PathBuf>> 
     Ok(elves)
 }
 
-/// Finds, in cargo's JSON messages, the executable each of `apps` produced.
-pub fn executables(messages: &str, apps: &[&str]) -> Result<BTreeMap<String, PathBuf>> {
-    let mut found = BTreeMap::new();
-    for line in messages.lines().filter(|l| l.starts_with('{')) {
-        let msg: serde_json::Value =
-            serde_json::from_str(line).context("cargo printed an invalid JSON message")?;
-        if msg["reason"] != "compiler-artifact" {
-            continue;
-        }
-        let (Some(name), Some(exe)) = (msg["target"]["name"].as_str(), msg["executable"].as_str())
-        else {
-            continue;
-        };
-        if apps.contains(&name) {
-            found.insert(name.to_string(), PathBuf::from(exe));
-        }
-    }
-    if let Some(missing) = apps.iter().find(|app| !found.contains_key(**app)) {
-        bail!("cargo built no executable for app '{missing}' (does it have a bin named so?)");
-    }
-    Ok(found)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,24 +87,5 @@ mod tests {
             err.to_string(),
             "unknown app 'nope'; known apps: hang, hello; use: cargo xtask run --app <NAME>"
         );
-    }
-
-    #[test]
-    fn executables_come_from_compiler_artifacts() {
-        let messages = concat!(
-            r#"{"reason":"compiler-artifact","target":{"name":"allstop","kind":["lib"]},"executable":null}"#,
-            "\n",
-            r#"{"reason":"compiler-artifact","target":{"name":"hello","kind":["bin"]},"executable":"/t/x86_64-unknown-none/debug/hello"}"#,
-            "\n",
-            r#"{"reason":"build-finished","success":true}"#,
-            "\n"
-        );
-        let found = executables(messages, &["hello"]).unwrap();
-        assert_eq!(
-            found["hello"],
-            PathBuf::from("/t/x86_64-unknown-none/debug/hello")
-        );
-        let err = executables(messages, &["hello", "hang"]).unwrap_err();
-        assert!(err.to_string().contains("'hang'"), "{err}");
     }
 }

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
-use crate::build::apps::{executables, KERNEL_TARGET};
+use crate::build::kernel_app::{executables, KERNEL_TARGET};
 use crate::build::std_source::{self, Diagnosis, Nightly, StdSource};
 use crate::build::std_target;
 use crate::host::child::{self, Echo};
@@ -323,7 +323,7 @@ fn what_to_try() -> String {
     format!(
         "try another nightly: `rustup toolchain install nightly-YYYY-MM-DD --profile minimal \
          --component rust-src`, then run xtask with {NIGHTLY_VAR}=nightly-YYYY-MM-DD; if std only \
-         lacks a hermit-abi item, add it to ADDED_ITEMS in xtask/src/build/std_source.rs"
+         lacks a hermit-abi item, add it to ADDED_ITEMS in cargo-allstop/src/build/std_source.rs"
     )
 }
 
