@@ -54,7 +54,12 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Err(err) = host::child::kill_children_on_signal() {
+    let repository = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the repository root");
+    let setup =
+        host::workspace::set_root(repository).and_then(|()| host::child::kill_children_on_signal());
+    if let Err(err) = setup {
         eprintln!("error: {err:#}");
         return ExitCode::from(EXIT_XTASK_FAILED);
     }

@@ -1,12 +1,40 @@
-//! Kernel apps: the target they are built for and finding what cargo built.
+//! Kernel (`no_std`) apps: the target they are built for, building them, and finding what cargo
+//! built.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 
+use crate::build::kernel_config;
+use crate::host::child::{self, Echo};
+use crate::host::workspace;
+
 /// The Rust target kernel apps are built for.
 pub const KERNEL_TARGET: &str = "x86_64-unknown-none";
+
+/// Builds the kernel app packages `apps` of the project in one cargo invocation and returns
+/// each app's ELF.
+pub fn build(apps: &[&str], release: bool) -> Result<BTreeMap<String, PathBuf>> {
+    if apps.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let mut cmd = workspace::cargo();
+    cmd.args(["build", "--target", KERNEL_TARGET]);
+    cmd.arg("--message-format=json-render-diagnostics");
+    if release {
+        cmd.arg("--release");
+    }
+    for app in apps {
+        cmd.args(["--package", app]);
+    }
+    kernel_config::apply(&mut cmd);
+    let done = child::run(&mut cmd, workspace::CARGO_TIMEOUT, Echo::Stderr)?;
+    let done = done
+        .success()
+        .with_context(|| format!("building {} failed", apps.join(", ")))?;
+    executables(&done.stdout, apps)
+}
 
 /// Finds, in cargo's JSON messages, the executable each of `apps` produced.
 pub fn executables(messages: &str, apps: &[&str]) -> Result<BTreeMap<String, PathBuf>> {

@@ -1,14 +1,11 @@
-//! Kernel apps: discovery (`apps/<name>/Cargo.toml`) and building them for the kernel target.
-
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+//! This repository's apps: discovery (`apps/<name>/Cargo.toml`); building them is the runner's
+//! (`cargo_allstop::build::image`).
 
 use anyhow::{bail, Context, Result};
 
-use crate::build::kernel_app::{executables, KERNEL_TARGET};
-use crate::build::std_app;
-use crate::host::child::{self, Echo};
 use crate::host::workspace;
+
+pub(crate) use cargo_allstop::build::image::build;
 
 /// The known apps: directories under `apps/` that hold a `Cargo.toml`, sorted by name.
 pub fn known() -> Result<Vec<String>> {
@@ -42,31 +39,6 @@ pub fn check_known<'a>(
         }
     }
     Ok(())
-}
-
-/// Builds `apps` and returns each app's kernel ELF: the kernel apps in one cargo invocation,
-/// std apps as `std_app` says.
-pub fn build(apps: &[&str], release: bool) -> Result<BTreeMap<String, PathBuf>> {
-    let (std_apps, apps) = std_app::partition(apps)?;
-    let mut elves = std_app::build(&std_apps, release)?;
-    if apps.is_empty() {
-        return Ok(elves);
-    }
-    let mut cmd = workspace::cargo();
-    cmd.args(["build", "--target", KERNEL_TARGET]);
-    cmd.arg("--message-format=json-render-diagnostics");
-    if release {
-        cmd.arg("--release");
-    }
-    for app in &apps {
-        cmd.args(["--package", app]);
-    }
-    let done = child::run(&mut cmd, workspace::CARGO_TIMEOUT, Echo::Stderr)?;
-    let done = done
-        .success()
-        .with_context(|| format!("building {} failed", apps.join(", ")))?;
-    elves.extend(executables(&done.stdout, &apps)?);
-    Ok(elves)
 }
 
 #[cfg(test)]

@@ -4,5 +4,5 @@
 pub(crate) mod apps;
 mod command;
 
-pub(crate) use cargo_allstop::build::{kernel_app, std_app};
+pub(crate) use cargo_allstop::build::std_app;
 pub(crate) use command::{build, BuildArgs};
