@@ -372,7 +372,7 @@ fn announce(source: &StdSource, nightly: &Nightly) {
 fn what_to_try() -> String {
     format!(
         "try another nightly: `rustup toolchain install nightly-YYYY-MM-DD --profile minimal \
-         --component rust-src`, then run xtask with {NIGHTLY_VAR}=nightly-YYYY-MM-DD; if std only \
+         --component rust-src`, then run again with {NIGHTLY_VAR}=nightly-YYYY-MM-DD; if std only \
          lacks a hermit-abi item, add it to ADDED_ITEMS in cargo-allstop/src/build/std_source.rs"
     )
 }
