@@ -113,14 +113,14 @@ fn files(name: &str, kind: Kind, runtime: &str) -> Vec<(&'static str, String)> {
             (
                 "src/main.rs",
                 format!(
-                    "//! An allstop app: greets, prints its boot command line, exits with status 0.\n\
+                    "//! An allstop app: greets, prints its arguments, exits with status 0.\n\
                      #![no_std]\n#![no_main]\n#![forbid(unsafe_code)]\n\
                      \n\
                      allstop::entry!(main);\n\
                      \n\
                      fn main() -> i32 {{\n    \
                          allstop::println!(\"Hello from {name}!\");\n    \
-                         allstop::println!(\"cmdline: \\\"{{}}\\\"\", allstop::cmdline());\n    \
+                         allstop::println!(\"args: \\\"{{}}\\\"\", allstop::app_args());\n    \
                          0\n\
                      }}\n"
                 ),

@@ -3,7 +3,7 @@
 //!
 //! It builds the `cargo-allstop` binary, puts it first on `PATH`, and in a fresh directory
 //! checks: `cargo allstop new`, `cargo allstop run` and plain `cargo run` print the app's output
-//! and exit 0; a panicking app exits 101 with a symbolized backtrace and the stop report;
+//! (`cargo run -- a b`: its arguments too) and exit 0; a panicking app exits 101 with a symbolized backtrace and the stop report;
 //! `cargo test` boots the crate's test and passes, and fails once a failing test is added;
 //! `cargo allstop run` works without the crate's `.cargo/config.toml` too. With
 //! `--full`, also a std app (`new --std`, `cargo allstop run`, and a panicking variant): its
@@ -171,7 +171,12 @@ impl Sandbox {
             &["allstop", "run"],
             Want::status(0, &[&greeting, "stop-summary:"]),
         )?;
-        check("cargo run", APP, &["run"], Want::status(0, &[&greeting]))?;
+        check(
+            "cargo run -- a b",
+            APP,
+            &["run", "--", "a", "b"],
+            Want::status(0, &[&greeting, "args: \"a b\""]),
+        )?;
         check(
             "cargo test",
             APP,
