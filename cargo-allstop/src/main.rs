@@ -3,6 +3,7 @@
 //! - `cargo allstop new NAME [--std]`: a crate that builds and boots unchanged.
 //! - `cargo allstop build|run`: build the app of the current directory (kernel or std app) and
 //!   boot it; the exit code is the guest's status.
+//! - `cargo allstop test`: `cargo test` for the kernel target, each test binary booted once.
 //! - `cargo-allstop runner`: the `runner` of `.cargo/config.toml`, so plain `cargo run` boots the
 //!   app and `cargo test` boots each test binary.
 
@@ -12,7 +13,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
-use cargo_allstop::build::{image, kernel_app, std_app};
+use cargo_allstop::build::{image, kernel_app, kernel_config, std_app};
 use cargo_allstop::host::{child, setup};
 use cargo_allstop::qemu::{self, BootArgs};
 use cargo_allstop::{project, template};
@@ -39,6 +40,9 @@ enum Command {
     Build(BuildArgs),
     /// Build the app and boot it in QEMU; exits with the guest's status (0 success, 101 panic).
     Run(RunArgs),
+    /// `cargo test` for the kernel target, booting each test binary once through the runner
+    /// (also in a crate without the `.cargo/config.toml` that `new` writes).
+    Test(TestArgs),
     /// Boot an already built executable; for `runner` in `.cargo/config.toml`, so `cargo run`
     /// and `cargo test` boot in QEMU. Arguments after the executable become app arguments.
     Runner(RunnerArgs),
@@ -81,6 +85,14 @@ struct RunArgs {
     args: Vec<String>,
 }
 
+/// Arguments of `cargo allstop test`.
+#[derive(Args)]
+struct TestArgs {
+    /// Arguments for `cargo test` (e.g. `--test NAME`, `--release`).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
+}
+
 /// Flags of `cargo-allstop runner`.
 #[derive(Args)]
 struct RunnerArgs {
@@ -111,6 +123,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }),
         Command::Run(args) => run(args),
+        Command::Test(args) => test(&args),
         Command::Runner(args) => runner(args),
     };
     result.unwrap_or_else(|err| {
@@ -157,6 +170,23 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     let (_, image) = build(&args.build)?;
     let boot = args.boot.with_app_args(&args.args)?;
     qemu::boot(&image, &boot, TOOL, no_note)
+}
+
+/// `cargo allstop test`: cargo's own test run (its output and exit code), with the kernel
+/// target, its flags, and this binary as the runner.
+fn test(args: &TestArgs) -> Result<ExitCode> {
+    setup::kernel_target()?;
+    let runner = std::env::current_exe().context("cannot find the runner's own binary")?;
+    let mut cmd = std::process::Command::new(std::env::var_os("CARGO").unwrap_or("cargo".into()));
+    cmd.args(["test", "--target", kernel_app::KERNEL_TARGET, "--config"])
+        .arg(kernel_config::runner_config(&runner))
+        .args(&args.args);
+    kernel_config::apply(&mut cmd);
+    let status = cmd.status().context("cannot run cargo test")?;
+    Ok(match status.code() {
+        Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(EXIT_RUNNER_FAILED)),
+        None => ExitCode::from(EXIT_RUNNER_FAILED),
+    })
 }
 
 /// `cargo-allstop runner`.

@@ -49,7 +49,7 @@ pub fn create(dir: &Path, name: &str, kind: Kind, runtime: &Path) -> Result<Vec<
             runtime.display()
         );
     }
-    let runtime = toml_string(&runtime.to_string_lossy());
+    let runtime = kernel_config::toml_string(&runtime.to_string_lossy());
     let files = files(name, kind, &runtime);
     let mut written = Vec::new();
     for (path, text) in files {
@@ -70,11 +70,6 @@ fn valid_name(name: &str) -> bool {
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-}
-
-/// `text` as a TOML basic string, quotes included.
-fn toml_string(text: &str) -> String {
-    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 /// The files of the new crate (relative paths and contents); `runtime` is a TOML string.
@@ -224,10 +219,5 @@ mod tests {
              allstop-runtime = { path = \"/r\", features = [\"std-app\"] }\n"
         ));
         assert!(!files.iter().any(|(path, _)| *path == ".cargo/config.toml"));
-    }
-
-    #[test]
-    fn paths_are_quoted_for_toml() {
-        assert_eq!(toml_string(r#"/a "b"\c"#), r#""/a \"b\"\\c""#);
     }
 }

@@ -11,6 +11,7 @@
 //! rebuild between `cargo allstop build` and `cargo build`). With `--target`, it reaches only
 //! the kernel's crates, not build scripts.
 
+use std::path::Path;
 use std::process::Command;
 
 use crate::build::kernel_app::KERNEL_TARGET;
@@ -59,6 +60,28 @@ pub fn config_toml(runner: &str) -> String {
     )
 }
 
+/// A `--config` argument that makes cargo run kernel executables with `runner` (the runner's
+/// binary) in its `runner` mode: for `cargo allstop test` in a crate without the config file. A
+/// string, not an array, so that it replaces a config file's `runner` instead of being joined
+/// with it; a path with white space (which cargo would split) falls back to the one on `PATH`.
+pub fn runner_config(runner: &Path) -> String {
+    let runner = runner.to_string_lossy();
+    let runner = if runner.contains(char::is_whitespace) {
+        "cargo-allstop"
+    } else {
+        &runner
+    };
+    format!(
+        "target.{KERNEL_TARGET}.runner={}",
+        toml_string(&format!("{runner} runner"))
+    )
+}
+
+/// `text` as a TOML basic string, quotes included.
+pub fn toml_string(text: &str) -> String {
+    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
 /// `[profile.dev.package.*]` tables for a new crate's `Cargo.toml` (see [`OPTIMISED_PACKAGES`]).
 pub fn profile_toml() -> String {
     OPTIMISED_PACKAGES
@@ -98,6 +121,23 @@ mod tests {
         assert!(config.contains("[build]\ntarget = \"x86_64-unknown-none\"\n"));
         assert!(config.contains("[target.x86_64-unknown-none]\n"));
         assert!(config.ends_with("runner = \"cargo-allstop runner\"\n"));
+    }
+
+    #[test]
+    fn the_runner_is_configured_as_one_string() {
+        assert_eq!(
+            runner_config(Path::new("/bin/cargo-allstop")),
+            "target.x86_64-unknown-none.runner=\"/bin/cargo-allstop runner\""
+        );
+        assert_eq!(
+            runner_config(Path::new("/my bin/cargo-allstop")),
+            "target.x86_64-unknown-none.runner=\"cargo-allstop runner\""
+        );
+    }
+
+    #[test]
+    fn paths_are_quoted_for_toml() {
+        assert_eq!(toml_string(r#"/a "b"\c"#), r#""/a \"b\"\\c""#);
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! checks: `cargo allstop new`, `cargo allstop run` and plain `cargo run` print the app's output
 //! (`cargo run -- a b`: its arguments too) and exit 0; a panicking app exits 101 with a symbolized backtrace and the stop report;
 //! `cargo test` boots the crate's test and passes, and fails once a failing test is added;
-//! `cargo allstop run` works without the crate's `.cargo/config.toml` too. With
+//! `cargo allstop run` and `cargo allstop test` work without the crate's `.cargo/config.toml`
+//! too. With
 //! `--full`, also a std app (`new --std`, `cargo allstop run`, and a panicking variant): its
 //! first build compiles std for Hermit, minutes on a fresh machine.
 //!
@@ -212,6 +213,12 @@ impl Sandbox {
             APP,
             &["allstop", "run"],
             Want::status(101, &[&symbolized, "stop-summary:"]),
+        )?;
+        check(
+            "cargo allstop test, no .cargo/config.toml",
+            APP,
+            &["allstop", "test", "--test", "boot"],
+            Want::status(0, &["boot test: ok"]),
         )?;
         if full {
             let std_greeting = format!("Hello from {STD_APP} (std)!");
