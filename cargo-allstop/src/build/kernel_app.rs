@@ -33,7 +33,40 @@ pub fn build(apps: &[&str], release: bool) -> Result<BTreeMap<String, PathBuf>> 
     let done = done
         .success()
         .with_context(|| format!("building {} failed", apps.join(", ")))?;
+    for package in unoptimised(&done.stdout)? {
+        eprintln!(
+            "warning: {package} was built at opt-level 0: under TCG its stop handlers can miss \
+             the stop path's 1 ms deadline; add `[profile.dev.package.{package}] opt-level = 1` \
+             to the workspace's Cargo.toml (`cargo allstop new` writes it)"
+        );
+    }
     executables(&done.stdout, apps)
+}
+
+/// The packages of [`kernel_config::OPTIMISED_PACKAGES`] that cargo's JSON messages show built
+/// at opt-level 0.
+pub fn unoptimised(messages: &str) -> Result<Vec<&'static str>> {
+    let mut found = Vec::new();
+    for line in messages.lines().filter(|l| l.starts_with('{')) {
+        let msg: serde_json::Value =
+            serde_json::from_str(line).context("cargo printed an invalid JSON message")?;
+        if msg["reason"] != "compiler-artifact" || msg["profile"]["opt_level"] != "0" {
+            continue;
+        }
+        let id = msg["package_id"].as_str().unwrap_or_default();
+        for package in kernel_config::OPTIMISED_PACKAGES {
+            // `path+file:///…/runtime#allstop-runtime@0.1.0`, `…/allstop-runtime#0.1.0` when the
+            // directory has the package's name, or before cargo 1.77
+            // `allstop-runtime 0.1.0 (path+file:///…)`.
+            let named = id.contains(&format!("#{package}@"))
+                || id.contains(&format!("/{package}#"))
+                || id.starts_with(&format!("{package} "));
+            if named && !found.contains(package) {
+                found.push(*package);
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// Finds, in cargo's JSON messages, the executable each of `apps` produced.
@@ -62,6 +95,27 @@ pub fn executables(messages: &str, apps: &[&str]) -> Result<BTreeMap<String, Pat
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_runtime_and_stop_core_at_opt_level_0_are_found() {
+        let artifact = |id: &str, opt: &str| {
+            format!(
+                r#"{{"reason":"compiler-artifact","package_id":"{id}","profile":{{"opt_level":"{opt}"}}}}"#
+            ) + "\n"
+        };
+        let messages = artifact("path+file:///r/runtime#allstop-runtime@0.1.0", "0")
+            + &artifact("path+file:///r/stop#allstop-stop@0.1.0", "1")
+            + &artifact("registry+https://x#spin@0.10.0", "0")
+            + &artifact("allstop-stop 0.1.0 (path+file:///r/stop)", "0")
+            + &artifact("path+file:///c/allstop-stop#0.1.0", "0")
+            + &artifact("path+file:///c/allstop-runtime-fork#0.1.0", "0");
+        assert_eq!(
+            unoptimised(&messages).unwrap(),
+            ["allstop-runtime", "allstop-stop"]
+        );
+        let optimised = artifact("path+file:///r/runtime#allstop-runtime@0.1.0", "1");
+        assert!(unoptimised(&optimised).unwrap().is_empty());
+    }
 
     #[test]
     fn executables_come_from_compiler_artifacts() {
