@@ -8,7 +8,8 @@
 //! - `cases/`: the QEMU test cases, what each expects, judging a boot, the scenario matrix;
 //!   `qemu-test`.
 //! - `bench/`: the bench app's boots, its output, restart latency and the report; `bench`.
-//! - `test/`: `cargo test` and loom runs and their pass/fail tally; `loom` and `test`.
+//! - `test/`: `cargo test` and loom runs, the out-of-tree check, and their pass/fail tally;
+//!   `loom`, `out-of-tree` and `test`.
 //! - `host/`: what all of them use: supervised child processes, the workspace and cargo, the
 //!   prerequisites.
 
@@ -43,6 +44,9 @@ enum Command {
     Run(qemu::RunArgs),
     /// Boot every QEMU test case (or the --quick subset), judge each, print the scenario matrix.
     QemuTest(cases::QemuTestArgs),
+    /// Check the runner as a user outside this repository meets it: `cargo allstop new`, `cargo
+    /// run`, `cargo test` in a crate under the temporary directory (with --full, a std app too).
+    OutOfTree(test::OutOfTreeArgs),
     /// Model-check the stop protocol with loom (stop/tests/loom.rs).
     Loom,
     /// Benchmark the stop path against raw IPI/NMI round trips, per CPU count.
@@ -54,7 +58,12 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Err(err) = host::child::kill_children_on_signal() {
+    let repository = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the repository root");
+    let setup =
+        host::workspace::set_root(repository).and_then(|()| host::child::kill_children_on_signal());
+    if let Err(err) = setup {
         eprintln!("error: {err:#}");
         return ExitCode::from(EXIT_XTASK_FAILED);
     }
@@ -62,6 +71,7 @@ fn main() -> ExitCode {
         Command::Build(args) => build::build(&args).map(|()| ExitCode::SUCCESS),
         Command::Run(args) => qemu::run(&args),
         Command::QemuTest(args) => cases::qemu_test(&args).map(|tally| tally.exit_code()),
+        Command::OutOfTree(args) => test::out_of_tree(&args).map(|tally| tally.exit_code()),
         Command::Loom => test::loom().map(|tally| tally.exit_code()),
         Command::Test(args) => test::test(&args),
         Command::Bench(args) => bench::bench(&args),

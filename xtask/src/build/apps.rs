@@ -1,16 +1,11 @@
-//! Kernel apps: discovery (`apps/<name>/Cargo.toml`) and building them for the kernel target.
-
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+//! This repository's apps: discovery (`apps/<name>/Cargo.toml`); building them is the runner's
+//! (`cargo_allstop::build::image`).
 
 use anyhow::{bail, Context, Result};
 
-use crate::build::std_app;
-use crate::host::child::{self, Echo};
 use crate::host::workspace;
 
-/// The Rust target kernel apps are built for.
-pub const KERNEL_TARGET: &str = "x86_64-unknown-none";
+pub(crate) use cargo_allstop::build::image::build;
 
 /// The known apps: directories under `apps/` that hold a `Cargo.toml`, sorted by name.
 pub fn known() -> Result<Vec<String>> {
@@ -46,54 +41,6 @@ pub fn check_known<'a>(
     Ok(())
 }
 
-/// Builds `apps` and returns each app's kernel ELF: the kernel apps in one cargo invocation,
-/// std apps as `std_app` says.
-pub fn build(apps: &[&str], release: bool) -> Result<BTreeMap<String, PathBuf>> {
-    let (std_apps, apps) = std_app::partition(apps)?;
-    let mut elves = std_app::build(&std_apps, release)?;
-    if apps.is_empty() {
-        return Ok(elves);
-    }
-    let mut cmd = workspace::cargo();
-    cmd.args(["build", "--target", KERNEL_TARGET]);
-    cmd.arg("--message-format=json-render-diagnostics");
-    if release {
-        cmd.arg("--release");
-    }
-    for app in &apps {
-        cmd.args(["--package", app]);
-    }
-    let done = child::run(&mut cmd, workspace::CARGO_TIMEOUT, Echo::Stderr)?;
-    let done = done
-        .success()
-        .with_context(|| format!("building {} failed", apps.join(", ")))?;
-    elves.extend(executables(&done.stdout, &apps)?);
-    Ok(elves)
-}
-
-/// Finds, in cargo's JSON messages, the executable each of `apps` produced.
-pub fn executables(messages: &str, apps: &[&str]) -> Result<BTreeMap<String, PathBuf>> {
-    let mut found = BTreeMap::new();
-    for line in messages.lines().filter(|l| l.starts_with('{')) {
-        let msg: serde_json::Value =
-            serde_json::from_str(line).context("cargo printed an invalid JSON message")?;
-        if msg["reason"] != "compiler-artifact" {
-            continue;
-        }
-        let (Some(name), Some(exe)) = (msg["target"]["name"].as_str(), msg["executable"].as_str())
-        else {
-            continue;
-        };
-        if apps.contains(&name) {
-            found.insert(name.to_string(), PathBuf::from(exe));
-        }
-    }
-    if let Some(missing) = apps.iter().find(|app| !found.contains_key(**app)) {
-        bail!("cargo built no executable for app '{missing}' (does it have a bin named so?)");
-    }
-    Ok(found)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,24 +59,5 @@ mod tests {
             err.to_string(),
             "unknown app 'nope'; known apps: hang, hello; use: cargo xtask run --app <NAME>"
         );
-    }
-
-    #[test]
-    fn executables_come_from_compiler_artifacts() {
-        let messages = concat!(
-            r#"{"reason":"compiler-artifact","target":{"name":"allstop","kind":["lib"]},"executable":null}"#,
-            "\n",
-            r#"{"reason":"compiler-artifact","target":{"name":"hello","kind":["bin"]},"executable":"/t/x86_64-unknown-none/debug/hello"}"#,
-            "\n",
-            r#"{"reason":"build-finished","success":true}"#,
-            "\n"
-        );
-        let found = executables(messages, &["hello"]).unwrap();
-        assert_eq!(
-            found["hello"],
-            PathBuf::from("/t/x86_64-unknown-none/debug/hello")
-        );
-        let err = executables(messages, &["hello", "hang"]).unwrap_err();
-        assert!(err.to_string().contains("'hang'"), "{err}");
     }
 }

@@ -1,6 +1,4 @@
-//! What every command needs of the host: child processes under supervision, the workspace and
-//! how to call cargo, and the prerequisites (the kernel target, QEMU).
+//! What every command needs of the host (from the runner's library): child processes under
+//! supervision, the workspace and how to call cargo, and the prerequisites.
 
-pub(crate) mod child;
-pub(crate) mod setup;
-pub(crate) mod workspace;
+pub(crate) use cargo_allstop::host::{child, setup, workspace};

@@ -1,44 +1,19 @@
-//! `cargo xtask run`: builds one app and boots it in QEMU, the serial console on stdout.
+//! `cargo xtask run`: builds one of this repository's apps and boots it (the runner's boot).
 
-use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::Result;
 use clap::Args;
 
 use crate::build::apps;
-use crate::host::child::Echo;
 use crate::host::setup;
-use crate::qemu::accel::{self, AccelArg};
-use crate::qemu::core_dump::CoreDump;
 use crate::qemu::exit_status;
-use crate::qemu::{Boot, Machine, MemSize, Outcome, Symbolizer};
-use wire::exit::CMDLINE_MAX;
-
-/// A boot command line the kernel can take whole: longer ones are refused before anything runs
-/// (the kernel would cut them; from about 4 KiB QEMU's PVH loader overwrites the boot
-/// information with them, and from about 20 KiB the firmware hangs before the kernel starts).
-fn boot_line(line: &str) -> Result<String, String> {
-    match line.len() {
-        0..=CMDLINE_MAX => Ok(line.to_owned()),
-        len => Err(format!(
-            "the boot command line is {len} bytes; the kernel takes at most {CMDLINE_MAX} \
-             (README, Kernel options)"
-        )),
-    }
-}
+use cargo_allstop::qemu::{self, BootArgs};
 
 /// The showcase app: it always ends in a deliberate panic, to show the stop report.
 const DEMO_APP: &str = "demo";
 /// The app `run` boots without `--app`.
 const DEFAULT_APP: &str = DEMO_APP;
-/// Exit code after a timeout (as timeout(1)).
-const EXIT_TIMEOUT: u8 = 124;
-/// Hard limit on a run when `--timeout` is not given.
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
-/// Hard limit on a `--gdb` run when `--timeout` is not given (a debugging session is slow).
-const DEFAULT_GDB_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 
 /// Flags of `cargo xtask run`.
 #[derive(Args)]
@@ -46,131 +21,24 @@ pub struct RunArgs {
     /// The app to boot.
     #[arg(long, value_name = "NAME", default_value = DEFAULT_APP)]
     app: String,
-    /// Number of CPUs.
-    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
-    smp: u32,
-    /// Guest RAM, e.g. 512M or 1G (plain numbers are MiB).
-    #[arg(long, value_name = "SIZE", default_value_t = MemSize::DEFAULT)]
-    mem: MemSize,
-    /// QEMU machine type.
-    #[arg(long, value_enum, default_value_t)]
-    machine: Machine,
-    /// QEMU CPU model (default: max under TCG, host,-arch-capabilities under KVM).
-    #[arg(long, value_name = "MODEL")]
-    cpu: Option<String>,
-    /// Accelerator.
-    #[arg(long, value_enum, default_value_t)]
-    accel: AccelArg,
-    /// Boot command line, e.g. "log=debug" (at most 1024 bytes: what the kernel takes).
-    #[arg(
-        long,
-        value_name = "\"k=v ...\"",
-        default_value = "",
-        value_parser = boot_line,
-        allow_hyphen_values = true
-    )]
-    append: String,
-    /// Hard limit in seconds; QEMU is killed after it (default: 60, or 3600 with --gdb).
-    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
-    timeout: Option<u64>,
-    /// Start halted and wait for gdb on localhost:1234.
-    #[arg(long)]
-    gdb: bool,
-    /// At a panic, once every other CPU is stopped, write an ELF core of the machine to FILE
-    /// (each CPU's registers where its stop interrupted it), for gdb.
-    #[arg(long, value_name = "FILE")]
-    core: Option<PathBuf>,
+    #[command(flatten)]
+    boot: BootArgs,
     /// Build with the release profile.
     #[arg(long)]
     release: bool,
 }
 
-/// Builds and boots, symbolizing backtrace lines as they stream; the exit code is the guest's
-/// status, 124 on timeout.
+/// Builds and boots; the exit code is the guest's status, 124 on timeout.
 pub fn run(args: &RunArgs) -> Result<ExitCode> {
     apps::check_known([args.app.as_str()], &apps::known()?, "run")?;
     setup::kernel_target()?;
-    setup::qemu()?;
     let elves = apps::build(&[args.app.as_str()], args.release)?;
-    let decision = accel::detect(args.accel);
-    eprintln!("xtask: {decision}");
-    let timeout = match (args.timeout, args.gdb) {
-        (Some(secs), _) => Duration::from_secs(secs),
-        (None, false) => DEFAULT_TIMEOUT,
-        (None, true) => DEFAULT_GDB_TIMEOUT,
-    };
-    let core = args.core.as_deref().map(CoreDump::new).transpose()?;
-    let boot = Boot {
-        kernel: &elves[&args.app],
-        append: &args.append,
-        machine: args.machine,
-        smp: args.smp,
-        mem: args.mem,
-        accel: decision.accel,
-        cpu: args.cpu.as_deref(),
-        gdb: args.gdb,
-        core: core.as_ref(),
-        extra: &[],
-    };
-    // `--core` adds a kernel option: the line QEMU gets must still fit.
-    boot_line(&boot.append_line()).map_err(|err| anyhow!("with --core: {err}"))?;
-    eprintln!(
-        "xtask: {} (timeout {}s)",
-        boot.command_line(),
-        timeout.as_secs()
-    );
-    if args.gdb {
-        eprintln!(
-            "xtask: QEMU waits for gdb on 127.0.0.1 only: gdb -ex 'target remote :1234' {}",
-            boot.kernel.display()
-        );
-    }
-    let symbols = Symbolizer::load(boot.kernel)
-        .inspect_err(|err| eprintln!("xtask: backtraces stay unsymbolized: {err:#}"))
-        .ok();
-    let annotate = |line: &str| symbols.as_ref().and_then(|s| s.annotate(line));
-    let run = boot.boot(timeout, Echo::Annotated(&annotate))?;
-    if !run.serial.is_empty() && !run.serial.ends_with('\n') {
-        println!();
-    }
-    if let Some(dump) = &core {
-        match &run.core {
-            Some(Ok(cpus)) => eprintln!(
-                "xtask: core written to {} ({cpus} stopped CPUs at their interrupted registers); \
-                 gdb -batch -ex 'info threads' -ex 'thread apply all bt' {} {}",
-                dump.file.display(),
-                boot.kernel.display(),
-                dump.file.display()
-            ),
-            Some(Err(err)) => bail!("no core written: {err}"),
-            None => eprintln!("xtask: no core written: the guest did not panic"),
+    let demo = args.app == DEMO_APP;
+    qemu::boot(&elves[&args.app], &args.boot, "xtask", |status| {
+        if demo && status == exit_status::PANIC {
+            ": the demo always ends in this deliberate panic"
+        } else {
+            ""
         }
-    }
-    match run.outcome {
-        Outcome::TimedOut(limit) => {
-            eprintln!(
-                "timeout after {}s: killed QEMU (pid {})\n{}",
-                limit.as_secs(),
-                run.pid,
-                run.report(symbols.as_ref())
-            );
-            Ok(ExitCode::from(EXIT_TIMEOUT))
-        }
-        Outcome::Exited(exit) => match exit.status() {
-            Some(status) => {
-                let note = if args.app == DEMO_APP && status == exit_status::PANIC {
-                    ": the demo always ends in this deliberate panic"
-                } else {
-                    ""
-                };
-                eprintln!(
-                    "xtask: {exit} after {:.2}s{note}",
-                    run.elapsed.as_secs_f64()
-                );
-                // QEMU's exit code has 8 bits, so a decoded status is at most 127.
-                Ok(ExitCode::from(u8::try_from(status).unwrap_or(u8::MAX)))
-            }
-            None => bail!("{exit}\n{}", run.report(symbols.as_ref())),
-        },
-    }
+    })
 }

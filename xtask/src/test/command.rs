@@ -9,7 +9,7 @@ use crate::cases::{self, QemuTestArgs};
 use crate::host::workspace;
 use crate::qemu::accel::{self, AccelArg};
 use crate::test::Tally;
-use crate::test::{cargo_test, loom};
+use crate::test::{cargo_test, loom, out_of_tree};
 
 /// Flags of `cargo xtask test` (passed on to its qemu-test stage).
 #[derive(Args)]
@@ -21,7 +21,8 @@ pub struct TestArgs {
     qemu: QemuTestArgs,
 }
 
-/// Runs `cargo test` (default members), loom and qemu-test (its `--quick` subset unless `--full`);
+/// Runs `cargo test` (default members), loom, qemu-test (its `--quick` subset unless `--full`) and
+/// the out-of-tree check (its std app only with `--full`);
 /// with `--full` and `--accel auto`, also the quick subset under KVM when `/dev/kvm` opens (even
 /// a software KVM). Every stage runs even if an earlier one failed, and a stage that cannot run
 /// at all counts as one failure.
@@ -41,10 +42,12 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
     let cargo_test = || cargo_test::run(workspace::cargo().arg("test"));
     let qemu_test = || cases::qemu_test(&qemu);
     let kvm_test = || cases::qemu_test(&kvm_quick);
+    let out_of_tree = || out_of_tree::run(args.full);
     let mut stages: Vec<(&str, &dyn Fn() -> Result<Tally>)> = vec![
         ("cargo test", &cargo_test),
         ("loom", &loom::loom),
         ("qemu-test", &qemu_test),
+        ("out-of-tree", &out_of_tree),
     ];
     if run_kvm {
         stages.push(("qemu-test --accel kvm --quick", &kvm_test));

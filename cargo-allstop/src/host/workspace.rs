@@ -1,24 +1,54 @@
-//! Where the workspace is, where cargo puts its output, and how to call cargo.
+//! The project the tools work in (a cargo workspace: this repository for xtask, the user's
+//! crate for `cargo allstop`), where cargo puts its output, and how to call cargo.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 
 use crate::host::child::{self, Echo};
 
 /// The longest any cargo invocation may take before it counts as hung (builds, test runs).
 pub const CARGO_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(45 * 60);
 
-/// The workspace root (the parent of this package's directory).
-pub fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives one level below the workspace root")
+/// The project root, once chosen.
+static ROOT: OnceLock<PathBuf> = OnceLock::new();
+
+/// Chooses the project root (a directory with the workspace's `Cargo.toml`); only before the
+/// first [`root`], and only once.
+pub fn set_root(dir: &Path) -> Result<()> {
+    if ROOT.set(dir.to_path_buf()).is_err() && root() != dir {
+        bail!("the project root is {} already", root().display());
+    }
+    Ok(())
 }
 
-/// A `cargo` command run from the workspace root, using the same cargo that started xtask.
+/// The project root: what [`set_root`] chose, else the workspace of the current directory as
+/// `cargo locate-project --workspace` finds it (the current directory if none).
+pub fn root() -> &'static Path {
+    ROOT.get_or_init(|| {
+        let here = std::env::current_dir().unwrap_or_default();
+        locate_workspace(&here).unwrap_or(here)
+    })
+}
+
+/// The root directory of the cargo workspace `dir` lies in.
+pub fn locate_workspace(dir: &Path) -> Result<PathBuf> {
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.args(["locate-project", "--workspace", "--message-format", "plain"])
+        .current_dir(dir);
+    let out = child::run(&mut cmd, CARGO_TIMEOUT, Echo::Stderr)?
+        .success()
+        .with_context(|| format!("{} is not in a cargo project", dir.display()))?;
+    let manifest = PathBuf::from(out.stdout.trim());
+    manifest
+        .parent()
+        .map(Path::to_path_buf)
+        .context("cargo located a manifest without a directory")
+}
+
+/// A `cargo` command run from the project root, using the same cargo that started us.
 pub fn cargo() -> Command {
     let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     cmd.current_dir(root());

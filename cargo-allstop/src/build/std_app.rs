@@ -22,9 +22,9 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
-use crate::build::apps::{executables, KERNEL_TARGET};
+use crate::build::kernel_app::{executables, KERNEL_TARGET};
 use crate::build::std_source::{self, Diagnosis, Nightly, StdSource};
-use crate::build::std_target;
+use crate::build::{kernel_config, std_target};
 use crate::host::child::{self, Echo};
 use crate::host::workspace;
 
@@ -34,6 +34,10 @@ pub const NIGHTLY_VAR: &str = "ALLSTOP_NIGHTLY";
 /// no red zone; frame pointers for the panic handler's backtrace; a fixed load address.
 const STD_RUSTFLAGS: &str =
     "-C relocation-model=static -C no-redzone=yes -C force-frame-pointers=yes";
+/// The runtime's package, which std apps are linked with.
+const RUNTIME_PACKAGE: &str = "allstop-runtime";
+/// The runtime's linker script, in its package directory.
+const LINKER_SCRIPT: &str = "allstop.ld";
 /// Bound on quick queries.
 const QUERY_TIMEOUT: Duration = Duration::from_secs(60);
 /// Bound on installing the toolchain.
@@ -178,13 +182,55 @@ pub fn build(apps: &[&str], release: bool) -> Result<BTreeMap<String, PathBuf>> 
     if let Some(why) = toolchain_missing() {
         bail!("{why}");
     }
-    let runtime = runtime_library(release)?;
+    let package = runtime_package()?;
+    let runtime = runtime_library(release, package.member)?;
+    let script = package.dir.join(LINKER_SCRIPT);
     let spec = target_spec()?;
     let mut images = BTreeMap::new();
     for app in apps {
-        images.extend(build_app(app, &runtime, &spec, release)?);
+        images.extend(build_app(app, &runtime, &script, &spec, release)?);
     }
     Ok(images)
+}
+
+/// The runtime package a project builds std apps with.
+#[derive(Debug, PartialEq)]
+struct RuntimePackage {
+    /// Its directory (its `allstop.ld` links std apps): this repository's `runtime/`, or
+    /// wherever a crate outside it takes the runtime from.
+    dir: PathBuf,
+    /// Whether it is a member of the project's workspace (as in this repository); cargo takes
+    /// `--features` only for members, so elsewhere the app's dependency enables `std-app`.
+    member: bool,
+}
+
+/// The runtime package of the project.
+fn runtime_package() -> Result<RuntimePackage> {
+    let mut cmd = workspace::cargo();
+    cmd.args(["metadata", "--format-version", "1"]);
+    let out = child::run(&mut cmd, workspace::CARGO_TIMEOUT, Echo::Stderr)?.success()?;
+    package_named(&out.stdout, RUNTIME_PACKAGE)
+}
+
+/// The package `name` in `cargo metadata` JSON.
+fn package_named(json: &str, name: &str) -> Result<RuntimePackage> {
+    let meta: serde_json::Value =
+        serde_json::from_str(json).context("cargo metadata printed invalid JSON")?;
+    let packages = meta["packages"].as_array().into_iter().flatten();
+    let package = packages
+        .into_iter()
+        .find(|p| p["name"] == name)
+        .with_context(|| format!("the project does not depend on {name}"))?;
+    let manifest = package["manifest_path"]
+        .as_str()
+        .with_context(|| format!("cargo metadata names no manifest of {name}"))?;
+    let dir = Path::new(manifest)
+        .parent()
+        .map(Path::to_path_buf)
+        .with_context(|| format!("{name}'s manifest path {manifest} has no directory"))?;
+    let members = meta["workspace_members"].as_array().into_iter().flatten();
+    let member = members.into_iter().any(|m| *m == package["id"]);
+    Ok(RuntimePackage { dir, member })
 }
 
 /// Writes the spec of the target std apps are built for, from the nightly's own specs.
@@ -205,15 +251,13 @@ fn target_spec() -> Result<PathBuf> {
 /// Builds the runtime half of std images and returns a copy of it whose name holds a hash of
 /// its contents: the apps link it through a flag only their own crate sees, so a changed
 /// runtime relinks them without rebuilding std.
-fn runtime_library(release: bool) -> Result<PathBuf> {
+fn runtime_library(release: bool, member: bool) -> Result<PathBuf> {
     let mut cmd = workspace::cargo();
+    cmd.args(["rustc", "--package", RUNTIME_PACKAGE, "--lib"]);
+    if member {
+        cmd.args(["--features", "std-app"]);
+    }
     cmd.args([
-        "rustc",
-        "--package",
-        "allstop-runtime",
-        "--lib",
-        "--features",
-        "std-app",
         "--crate-type",
         "staticlib",
         "--target",
@@ -223,9 +267,14 @@ fn runtime_library(release: bool) -> Result<PathBuf> {
     if release {
         cmd.arg("--release");
     }
+    kernel_config::apply(&mut cmd);
     let done = child::run(&mut cmd, workspace::CARGO_TIMEOUT, Echo::Stderr)?
         .success()
-        .context("building the runtime for std apps failed")?;
+        .context(
+            "building the runtime for std apps failed (outside this repository, a std app \
+             names it as `[target.'cfg(target_os = \"none\")'.dependencies]`, as \
+             `cargo allstop new --std` writes)",
+        )?;
     let built = static_library(&done.stdout)?;
     let bytes =
         std::fs::read(&built).with_context(|| format!("cannot read {}", built.display()))?;
@@ -261,6 +310,7 @@ fn static_library(messages: &str) -> Result<PathBuf> {
 fn build_app(
     app: &str,
     runtime: &Path,
+    script: &Path,
     spec: &Path,
     release: bool,
 ) -> Result<BTreeMap<String, PathBuf>> {
@@ -268,7 +318,7 @@ fn build_app(
     let mut source = StdSource::for_nightly(nightly)?;
     loop {
         announce(&source, nightly);
-        let mut cmd = build_command(app, runtime, release, &nightly.toolchain, spec);
+        let mut cmd = build_command(app, runtime, script, release, &nightly.toolchain, spec);
         source.apply(&mut cmd);
         let done = child::run(&mut cmd, workspace::CARGO_TIMEOUT, Echo::Stderr)?;
         let library = source.library(nightly);
@@ -322,21 +372,21 @@ fn announce(source: &StdSource, nightly: &Nightly) {
 fn what_to_try() -> String {
     format!(
         "try another nightly: `rustup toolchain install nightly-YYYY-MM-DD --profile minimal \
-         --component rust-src`, then run xtask with {NIGHTLY_VAR}=nightly-YYYY-MM-DD; if std only \
-         lacks a hermit-abi item, add it to ADDED_ITEMS in xtask/src/build/std_source.rs"
+         --component rust-src`, then run again with {NIGHTLY_VAR}=nightly-YYYY-MM-DD; if std only \
+         lacks a hermit-abi item, add it to ADDED_ITEMS in cargo-allstop/src/build/std_source.rs"
     )
 }
 
 /// The nightly `cargo rustc` that builds one std app with std for the target `spec`, linked
-/// with `runtime`.
+/// with `runtime` by the linker `script`.
 fn build_command(
     app: &str,
     runtime: &Path,
+    script: &Path,
     release: bool,
     toolchain: &str,
     spec: &Path,
 ) -> Command {
-    let script = workspace::root().join("runtime/allstop.ld");
     let mut cmd = Command::new("rustup");
     cmd.current_dir(workspace::root())
         .args([
@@ -398,6 +448,32 @@ mod tests {
     fn the_workspace_std_apps_are_marked() {
         let (std_apps, kernel_apps) = partition(&["hello", "std-hello"]).unwrap();
         assert_eq!((std_apps, kernel_apps), (vec!["std-hello"], vec!["hello"]));
+    }
+
+    #[test]
+    fn the_runtime_package_comes_from_metadata() {
+        let json = |members: &str| {
+            format!(
+                r#"{{"packages":[
+                    {{"name":"spin","id":"s","manifest_path":"/c/spin/Cargo.toml"}},
+                    {{"name":"allstop-runtime","id":"r","manifest_path":"/r/runtime/Cargo.toml"}}
+                ],"workspace_members":[{members}]}}"#
+            )
+        };
+        let dir = PathBuf::from("/r/runtime");
+        assert_eq!(
+            package_named(&json(r#""r","s""#), RUNTIME_PACKAGE).unwrap(),
+            RuntimePackage {
+                dir: dir.clone(),
+                member: true
+            }
+        );
+        assert_eq!(
+            package_named(&json(r#""a""#), RUNTIME_PACKAGE).unwrap(),
+            RuntimePackage { dir, member: false }
+        );
+        let err = package_named(&json(""), "nope").unwrap_err().to_string();
+        assert!(err.contains("does not depend on nope"), "{err}");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
-use crate::build::apps::KERNEL_TARGET;
+use crate::build::kernel_app::KERNEL_TARGET;
 use crate::host::child::{self, Echo};
 use crate::host::workspace;
 use crate::qemu::QEMU;

@@ -148,7 +148,7 @@ mod tests {
             .symbols()
             .filter(|sym| {
                 sym.name().is_ok_and(|name| {
-                    demangle(name) == "xtask::qemu::symbolize::tests::lookup_target"
+                    demangle(name) == "cargo_allstop::qemu::symbolize::tests::lookup_target"
                 })
             })
             .map(|sym| sym.address());
@@ -168,9 +168,12 @@ mod tests {
         let symbols = Symbolizer::load(&elf).unwrap();
         let text = symbols.describe_return_address(start + 1);
         let (function, location) = text.split_once(" at ").expect("a location");
-        assert_eq!(function, "xtask::qemu::symbolize::tests::lookup_target");
+        assert_eq!(
+            function,
+            "cargo_allstop::qemu::symbolize::tests::lookup_target"
+        );
         let (file, line) = location.split_once(':').unwrap();
-        assert_eq!(file, "xtask/src/qemu/symbolize.rs");
+        assert_eq!(file, "cargo-allstop/src/qemu/symbolize.rs");
         let line: u32 = line.parse().unwrap();
         assert!((body - 1..=body + 1).contains(&line), "{text}");
         // Looked up at the address itself, the previous byte belongs to something else.
@@ -193,7 +196,7 @@ mod tests {
         assert_eq!(lines[0], "backtrace:");
         assert!(
             lines[1].starts_with(&format!(
-                "  #0 {:#018x} xtask::qemu::symbolize::tests::lookup_target at ",
+                "  #0 {:#018x} cargo_allstop::qemu::symbolize::tests::lookup_target at ",
                 start + 1
             )),
             "{}",
@@ -206,7 +209,7 @@ mod tests {
         // An interrupted instruction is looked up at its own address, not the byte before.
         assert!(
             lines[3].starts_with(&format!(
-                "  rip {start:#018x} xtask::qemu::symbolize::tests::lookup_target at "
+                "  rip {start:#018x} cargo_allstop::qemu::symbolize::tests::lookup_target at "
             )),
             "{}",
             lines[3]

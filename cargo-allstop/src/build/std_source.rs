@@ -273,7 +273,8 @@ pub fn prepare(nightly: &Nightly, items: &[&str]) -> Result<StdSource> {
 /// The declarations of `items` from [`ADDED_ITEMS`], one a line, with a comment saying where
 /// they come from.
 fn added_declarations(items: &[&str]) -> Result<String> {
-    let mut out = String::from("// Added by allstop's xtask (xtask/src/build/std_source.rs).\n");
+    let mut out =
+        String::from("// Added by allstop's xtask (cargo-allstop/src/build/std_source.rs).\n");
     for item in items {
         let Some((_, declaration)) = ADDED_ITEMS.iter().find(|(name, _)| name == item) else {
             bail!("xtask has no declaration of hermit-abi item {item}");
