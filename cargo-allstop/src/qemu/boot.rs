@@ -78,8 +78,9 @@ pub struct Boot<'a> {
     /// Write a core of the machine at its panic's stop.
     pub core: Option<&'a CoreDump>,
     /// Further QEMU arguments, given last (QEMU merges a repeated `-machine` or `-smp` into the
-    /// first: `-machine acpi=off`, `-smp maxcpus=8`).
-    pub extra: &'a [String],
+    /// first: `-machine acpi=off`, `-smp maxcpus=8`; a second `-append` replaces the first).
+    /// Not necessarily UTF-8: a test may pass a boot line that is not.
+    pub extra: &'a [OsString],
 }
 
 impl Boot<'_> {
@@ -121,7 +122,7 @@ impl Boot<'_> {
         if let Some(core) = self.core {
             argv.extend(["-qmp".into(), core.qmp_argument().into()]);
         }
-        argv.extend(self.extra.iter().map(OsString::from));
+        argv.extend(self.extra.iter().cloned());
         argv
     }
 

@@ -42,6 +42,18 @@ pub fn all() -> Vec<Case> {
                 &format!("cmdline: \"{kernel} -- {filler} \""),
             ])
             .forbid_only(&["PANIC", "cut=1234\""]),
+        // Not UTF-8 (only QEMU itself takes such a line; `cargo xtask run` refuses it): the
+        // kernel keeps what comes before the first bad byte, less the word it may have split.
+        Case::new("hostile-boot-line-not-utf8", "hello")
+            .append_bytes(b"log=info restart.max=7\xff\xfe -- zzq-after-the-cut")
+            .require(&[
+                GREETING,
+                "boot command line is not UTF-8 after byte 22; ignoring the rest, and the last \
+                 word 'restart.max=7', which may be cut",
+                "cmdline: \"log=info \"",
+            ])
+            .forbid_only(&["PANIC", "zzq-after-the-cut"])
+            .quick(),
         Case::new("hostile-boot-line-repeated", "hello")
             .append("log=warn log=info restart.max=7 restart.max=x")
             .require(&[

@@ -2,6 +2,8 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStringExt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -339,9 +341,9 @@ fn run_all(
 }
 
 /// The case's further QEMU arguments, with its ACPI table written to a file for
-/// `-acpitable file=`.
-fn qemu_args(case: &Case) -> anyhow::Result<Vec<String>> {
-    let mut args = case.qemu_args.clone();
+/// `-acpitable file=` and its raw boot line, if it has one.
+fn qemu_args(case: &Case) -> anyhow::Result<Vec<OsString>> {
+    let mut args: Vec<OsString> = case.qemu_args.iter().map(OsString::from).collect();
     if let Some(table) = &case.acpi_table {
         let dir = crate::host::workspace::target_dir()?.join("qemu-test-acpi");
         std::fs::create_dir_all(&dir)?;
@@ -349,7 +351,11 @@ fn qemu_args(case: &Case) -> anyhow::Result<Vec<String>> {
         std::fs::write(&path, table)?;
         // QEMU reads a comma in an option value written twice.
         let file = path.display().to_string().replace(',', ",,");
-        args.extend(["-acpitable".to_string(), format!("file={file}")]);
+        args.extend(["-acpitable".into(), format!("file={file}").into()]);
+    }
+    if let Some(line) = &case.append_bytes {
+        // After the usual `-append`, which QEMU then ignores: the last one counts.
+        args.extend(["-append".into(), OsString::from_vec(line.clone())]);
     }
     Ok(args)
 }

@@ -77,6 +77,8 @@ pub struct Case {
     pub qemu_args: Vec<String>,
     /// An ACPI table QEMU adds to the guest's (`-acpitable file=`), as bytes.
     pub acpi_table: Option<Vec<u8>>,
+    /// The boot command line as raw bytes (one that is not UTF-8), replacing `append`.
+    pub append_bytes: Option<Vec<u8>>,
 }
 
 impl Case {
@@ -103,6 +105,7 @@ impl Case {
             places: None,
             qemu_args: Vec::new(),
             acpi_table: None,
+            append_bytes: None,
         }
     }
 
@@ -189,6 +192,12 @@ impl Case {
     /// Passes `args` to QEMU after the usual ones.
     pub fn qemu_args(mut self, args: &[&str]) -> Case {
         self.qemu_args.extend(strings(args));
+        self
+    }
+
+    /// Boots with `line` (any bytes but NUL) as the command line instead of `append`.
+    pub fn append_bytes(mut self, line: &[u8]) -> Case {
+        self.append_bytes = Some(line.to_vec());
         self
     }
 
