@@ -153,10 +153,9 @@ fn new(args: &NewArgs) -> Result<()> {
 fn build(args: &BuildArgs) -> Result<(String, PathBuf)> {
     let app = project::app(args.package.as_deref())?;
     setup::kernel_target()?;
+    // The std-app builder says what it builds itself (xtask's builds too).
     if std_app::partition(&[app.as_str()])?.0.is_empty() {
         eprintln!("{TOOL}: building {app} for {}", kernel_app::KERNEL_TARGET);
-    } else {
-        eprintln!("{TOOL}: building std app {app} (the first build of std takes minutes)");
     }
     let mut images = image::build(&[app.as_str()], args.release)?;
     let image = images

@@ -29,7 +29,7 @@ const EXIT_XTASK_FAILED: u8 = 125;
 
 /// allstop's build, run and test driver.
 #[derive(Parser)]
-#[command(name = "cargo xtask", bin_name = "cargo xtask")]
+#[command(name = "cargo xtask", bin_name = "cargo xtask", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

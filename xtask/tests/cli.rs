@@ -140,3 +140,13 @@ fn an_append_value_may_start_with_dashes() {
         "the value parsed: {err}"
     );
 }
+
+#[test]
+fn version_prints_the_version() {
+    let out = xtask(&["--version"]);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("cargo xtask {}", env!("CARGO_PKG_VERSION"))
+    );
+}

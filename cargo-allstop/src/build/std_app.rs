@@ -316,6 +316,10 @@ fn build_app(
 ) -> Result<BTreeMap<String, PathBuf>> {
     let nightly = nightly()?;
     let mut source = StdSource::for_nightly(nightly)?;
+    eprintln!(
+        "build: std app {app} with {} (the first build compiles std for Hermit: about a minute)",
+        nightly.toolchain
+    );
     loop {
         announce(&source, nightly);
         let mut cmd = build_command(app, runtime, script, release, &nightly.toolchain, spec);
