@@ -33,6 +33,9 @@ pub enum Echo<'a> {
     /// Both, stdout a whole line at a time with the annotation appended (the captured stdout
     /// stays as the child wrote it).
     Annotated(Annotate<'a>),
+    /// Only stderr; stdout's lines still go through the annotation, whose result is dropped
+    /// (a caller that watches for lines as they come, but shows none).
+    Watched(Annotate<'a>),
     /// Only stderr (stdout is machine-readable and parsed by the caller).
     Stderr,
     /// Neither (output is reported later, e.g. by a parallel test runner).
@@ -190,6 +193,7 @@ fn supervise(
         let (out_echo, stderr_shown) = match echo {
             Echo::All => (Some(Sink::new(None)), true),
             Echo::Annotated(annotate) => (Some(Sink::new(Some(annotate))), true),
+            Echo::Watched(annotate) => (Some(Sink::watching(annotate)), true),
             Echo::Stderr => (None, true),
             Echo::Nothing => (None, false),
         };
@@ -239,15 +243,16 @@ fn pump(
             Err(err) => return Err(err).context("cannot read child output"),
         };
         if let Some((sink, out)) = echo.as_mut() {
-            // Our own stdout closing (e.g. piped into `head`) must not stop the capture.
-            let _ = out
-                .write_all(&sink.take(&buf[..n]))
-                .and_then(|()| out.flush());
+            let shown = sink.take(&buf[..n]);
+            if sink.shown {
+                // Our own stdout closing (e.g. piped into `head`) must not stop the capture.
+                let _ = out.write_all(&shown).and_then(|()| out.flush());
+            }
         }
         all.extend_from_slice(&buf[..n]);
         watch(&all);
     }
-    if let Some((sink, out)) = echo.as_mut() {
+    if let Some((sink, out)) = echo.as_mut().filter(|(sink, _)| sink.shown) {
         let _ = out.write_all(&sink.finish()).and_then(|()| out.flush());
     }
     Ok(String::from_utf8_lossy(&all).into_owned())
@@ -258,6 +263,8 @@ fn pump(
 struct Sink<'a> {
     annotate: Option<Annotate<'a>>,
     pending: Vec<u8>,
+    /// Whether what it gives is written out ([`Echo::Watched`] only annotates).
+    shown: bool,
 }
 
 impl<'a> Sink<'a> {
@@ -265,6 +272,15 @@ impl<'a> Sink<'a> {
         Sink {
             annotate,
             pending: Vec::new(),
+            shown: true,
+        }
+    }
+
+    /// A sink that only calls `annotate` on each line.
+    fn watching(annotate: Annotate<'a>) -> Self {
+        Sink {
+            shown: false,
+            ..Sink::new(Some(annotate))
         }
     }
 

@@ -69,12 +69,12 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 
+use crate::bench::console;
 use crate::bench::output::{self, Mark};
 use crate::bench::plot;
 use crate::bench::report::{BenchReport, BootResult};
 use crate::bench::restart::{self, Plan};
 use crate::build::apps;
-use crate::host::child::Echo;
 use crate::host::setup;
 use crate::qemu::accel::{self, AccelArg};
 use crate::qemu::exit_status;
@@ -124,6 +124,10 @@ pub struct BenchArgs {
     /// Few samples: a smoke run, not a measurement.
     #[arg(long)]
     quick: bool,
+    /// Do not show the guest's console (stdout then carries only the table; progress stays on
+    /// stderr).
+    #[arg(long)]
+    quiet: bool,
     /// Write every figure to this JSON file.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -174,8 +178,8 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
             core: None,
             extra: &[],
         };
-        let mut result =
-            boot_once(&boot, timeout).with_context(|| format!("bench at smp {smp}"))?;
+        let mut result = boot_once(&boot, timeout, !args.quiet)
+            .with_context(|| format!("bench at smp {smp}"))?;
         eprintln!(
             "xtask: bench [{}/{}]: smp {smp} done in {:.1}s (host CPU busy before: {})",
             i + 1,
@@ -199,6 +203,7 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
                     Duration::from_secs,
                 ),
                 reboot_window: Duration::from_secs(args.reboot_secs),
+                console_shown: !args.quiet,
             };
             eprintln!(
                 "xtask: bench [{}/{}]: smp {smp}, {restarts} warm restarts, then VM reboots for {}s",
@@ -229,8 +234,9 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// One boot: the guest's figures, and panic-to-exit timed from the trigger line's arrival.
-fn boot_once(boot: &Boot, timeout: Duration) -> Result<BootResult> {
+/// One boot: the guest's figures, and panic-to-exit timed from the trigger line's arrival; its
+/// console shown if `shown`.
+fn boot_once(boot: &Boot, timeout: Duration, shown: bool) -> Result<BootResult> {
     let host_busy = host_busy();
     let triggered_at = Mutex::new(None);
     let watch = |line: &str| {
@@ -242,7 +248,7 @@ fn boot_once(boot: &Boot, timeout: Duration) -> Result<BootResult> {
     };
     // QEMU is spawned right after this; its exit is `spawned + elapsed`.
     let spawned = Instant::now();
-    let run = boot.boot(timeout, Echo::Annotated(&watch))?;
+    let run = boot.boot(timeout, console(shown, &watch))?;
     let exited = spawned + run.elapsed;
     let exit = match run.outcome {
         Outcome::TimedOut(limit) => bail!(

@@ -8,3 +8,15 @@ mod report;
 mod restart;
 
 pub(crate) use command::{bench, BenchArgs};
+
+use crate::host::child::{Annotate, Echo};
+
+/// How a boot's console output goes: shown with `watch` seeing each line as it arrives, or
+/// (`--quiet`) only seen by `watch`.
+fn console(shown: bool, watch: Annotate<'_>) -> Echo<'_> {
+    if shown {
+        Echo::Annotated(watch)
+    } else {
+        Echo::Watched(watch)
+    }
+}

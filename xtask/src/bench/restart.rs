@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, ensure, Context, Result};
 use serde::Serialize;
 
+use crate::bench::console;
 use crate::bench::output::{self, Figures, Mark, RestartOutput};
-use crate::host::child::Echo;
 use crate::qemu::{Boot, OnReset, Outcome, QemuRun};
 
 /// Kernel options of the warm run, before `restart.max=` (set to the sample count, so the
@@ -21,7 +21,7 @@ const WARM_OPTIONS: &str = "panic=restart log=warn";
 /// Kernel options of the VM-reboot run.
 const REBOOT_OPTIONS: &str = "panic=reboot log=warn";
 
-/// How many samples each run takes.
+/// How many samples each run takes, and whether it is shown.
 #[derive(Clone, Copy, Debug)]
 pub struct Plan {
     /// Warm restarts to sample.
@@ -31,6 +31,8 @@ pub struct Plan {
     /// How long the VM-reboot run goes on: it never ends by itself (each boot is cold, so the
     /// app panics again), and is killed at the end of this window, which is its hard limit too.
     pub reboot_window: Duration,
+    /// Whether the guest's console is shown as it runs.
+    pub console_shown: bool,
 }
 
 /// The restart figures at one CPU count.
@@ -72,8 +74,14 @@ pub struct SerialShare {
 pub fn measure(base: &Boot, plan: Plan) -> Result<RestartFigures> {
     let samples = plan.warm_samples;
     let warm_append = format!("{WARM_OPTIONS} restart.max={samples} -- restarts={samples}");
-    let warm = timed_run(base, &warm_append, plan.warm_timeout, OnReset::Exit)
-        .context("warm-restart run")?;
+    let warm = timed_run(
+        base,
+        &warm_append,
+        plan.warm_timeout,
+        OnReset::Exit,
+        plan.console_shown,
+    )
+    .context("warm-restart run")?;
     let exit = match warm.run.outcome {
         Outcome::Exited(exit) => exit,
         Outcome::TimedOut(limit) => bail!(
@@ -98,8 +106,14 @@ pub fn measure(base: &Boot, plan: Plan) -> Result<RestartFigures> {
     let serial = serial_share(&out, warm_guest.median_ns)?;
 
     let reboot_append = format!("{REBOOT_OPTIONS} -- restarts={samples}");
-    let reboot = timed_run(base, &reboot_append, plan.reboot_window, OnReset::Reboot)
-        .context("VM-reboot run")?;
+    let reboot = timed_run(
+        base,
+        &reboot_append,
+        plan.reboot_window,
+        OnReset::Reboot,
+        plan.console_shown,
+    )
+    .context("VM-reboot run")?;
     if let Outcome::Exited(exit) = reboot.run.outcome {
         bail!(
             "VM-reboot run: {exit} before its window ended (it should reboot until killed)\n{}",
@@ -131,8 +145,14 @@ struct TimedRun {
 }
 
 /// Boots `base` with the command line `append`, timestamping trigger and app-entry lines as
-/// they arrive.
-fn timed_run(base: &Boot, append: &str, timeout: Duration, on_reset: OnReset) -> Result<TimedRun> {
+/// they arrive (and showing the console if `shown`).
+fn timed_run(
+    base: &Boot,
+    append: &str,
+    timeout: Duration,
+    on_reset: OnReset,
+    shown: bool,
+) -> Result<TimedRun> {
     let boot = Boot {
         append,
         ..base.clone()
@@ -145,7 +165,7 @@ fn timed_run(base: &Boot, append: &str, timeout: Duration, on_reset: OnReset) ->
         }
         None
     };
-    let run = boot.boot_on_reset(timeout, Echo::Annotated(&watch), on_reset)?;
+    let run = boot.boot_on_reset(timeout, console(shown, &watch), on_reset)?;
     let marks = marks.into_inner().unwrap_or_else(|e| e.into_inner());
     let host_ns = output::trigger_to_entry(&marks, |from, to| {
         u64::try_from(to.saturating_duration_since(*from).as_nanos()).unwrap_or(u64::MAX)
