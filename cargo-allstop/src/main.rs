@@ -98,6 +98,10 @@ struct TestArgs {
 struct RunnerArgs {
     #[command(flatten)]
     boot: BootArgs,
+    /// The executable is a std app's host build: boot the app's allstop image instead (built
+    /// from the package the executable is named after); a test executable runs on the host.
+    #[arg(long)]
+    std: bool,
     /// The executable cargo built.
     executable: PathBuf,
     /// Arguments cargo passes on (`cargo run -- ARGS`): app arguments.
@@ -191,10 +195,93 @@ fn test(args: &TestArgs) -> Result<ExitCode> {
 /// `cargo-allstop runner`.
 fn runner(args: RunnerArgs) -> Result<ExitCode> {
     let boot = args.boot.with_app_args(&args.args)?;
-    qemu::boot(&args.executable, &boot, TOOL, no_note)
+    if !args.std {
+        return qemu::boot(&args.executable, &boot, TOOL, no_note);
+    }
+    match std_host_build(&args.executable) {
+        HostBuild::Test => host_test(&args.executable, &args.args),
+        HostBuild::App { package, release } => {
+            let (_, image) = build(&BuildArgs {
+                package: Some(package),
+                release,
+            })?;
+            qemu::boot(&image, &boot, TOOL, no_note)
+        }
+    }
+}
+
+/// What cargo handed a std app's runner.
+#[derive(Debug, PartialEq)]
+enum HostBuild {
+    /// A test executable (cargo puts them in `deps/`).
+    Test,
+    /// The app's binary: its package (the binary is named after it) and profile.
+    App {
+        /// The package.
+        package: String,
+        /// Whether it is a release build.
+        release: bool,
+    },
+}
+
+/// Tells the app's binary from a test executable by where cargo put it.
+fn std_host_build(executable: &std::path::Path) -> HostBuild {
+    let parent = executable.parent().and_then(|p| p.file_name());
+    if parent.is_some_and(|p| p == "deps") {
+        return HostBuild::Test;
+    }
+    HostBuild::App {
+        package: executable
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        release: parent.is_some_and(|p| p == "release"),
+    }
+}
+
+/// Runs a std app's test executable on the host, as cargo would without a runner.
+fn host_test(executable: &std::path::Path, args: &[String]) -> Result<ExitCode> {
+    let status = std::process::Command::new(executable)
+        .args(args)
+        .status()
+        .with_context(|| format!("cannot run {}", executable.display()))?;
+    Ok(ExitCode::from(
+        status
+            .code()
+            .and_then(|c| u8::try_from(c).ok())
+            .unwrap_or(EXIT_RUNNER_FAILED),
+    ))
 }
 
 /// No words to add to the closing line.
 fn no_note(_: u32) -> &'static str {
     ""
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn a_std_runner_tells_the_app_from_its_tests() {
+        assert_eq!(
+            std_host_build(Path::new("/c/target/debug/my-app")),
+            HostBuild::App {
+                package: "my-app".into(),
+                release: false
+            }
+        );
+        assert_eq!(
+            std_host_build(Path::new("/c/target/release/my-app")),
+            HostBuild::App {
+                package: "my-app".into(),
+                release: true
+            }
+        );
+        assert_eq!(
+            std_host_build(Path::new("/c/target/debug/deps/my_app-0123abcd")),
+            HostBuild::Test
+        );
+    }
 }

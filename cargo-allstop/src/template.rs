@@ -5,8 +5,9 @@
 //! was built from, unless `--runtime` names another), pins the runtime's toolchain with a
 //! `rust-toolchain.toml` (a crate outside this repository does not see the repository's), and a
 //! kernel app gets a `.cargo/config.toml` with the kernel target, its flags and the runner
-//! ([`kernel_config`]). A std app has none: plain `cargo run` runs it on the host, as any std
-//! program; `cargo allstop run` boots it.
+//! ([`kernel_config`]). A std app's names the runner in its std mode for the host's
+//! executables: plain `cargo run` builds the app for the host (as any std program), and the
+//! runner builds its allstop image and boots that; `cargo test` runs the tests on the host.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -21,6 +22,8 @@ pub const DEFAULT_RUNTIME: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../runti
 const TOOLCHAIN_FILE: &str = include_str!("../../rust-toolchain.toml");
 /// What `.cargo/config.toml` runs executables with.
 pub const RUNNER: &str = "cargo-allstop runner";
+/// What a std app's `.cargo/config.toml` runs its host executables with.
+pub const STD_RUNNER: &str = "cargo-allstop runner --std";
 
 /// The kind of app.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -141,9 +144,9 @@ fn files(name: &str, kind: Kind, runtime: &str) -> Vec<(&'static str, String)> {
                 "Cargo.toml",
                 format!(
                     "{package}\n\
-                     # A std app: `cargo allstop build|run` builds it with nightly for Hermit and\n\
-                     # links it with the runtime into one image. Plain `cargo run` runs it on the\n\
-                     # host, as any std program.\n\
+                     # A std app: `cargo run` (through the runner in .cargo/config.toml) and\n\
+                     # `cargo allstop build|run` build it with nightly for Hermit and link it with\n\
+                     # the runtime into one image.\n\
                      [package.metadata.allstop]\nstd = true\n\
                      \n\
                      # The runtime half of the image, which `cargo allstop` builds for the kernel\n\
@@ -152,6 +155,17 @@ fn files(name: &str, kind: Kind, runtime: &str) -> Vec<(&'static str, String)> {
                      allstop-runtime = {{ path = {runtime}, features = [\"std-app\"] }}\n\
                      \n\
                      {optimised}"
+                ),
+            ),
+            (
+                ".cargo/config.toml",
+                format!(
+                    "# Written by `cargo allstop new --std`. `cargo run` builds the app for the host,\n\
+                     # as any std program, then the runner builds its allstop image (nightly, std\n\
+                     # for Hermit, linked with the runtime) and boots that; `cargo test` runs the\n\
+                     # tests on the host.\n\
+                     [target.'cfg(not(target_os = \"none\"))']\n\
+                     runner = \"{STD_RUNNER}\"\n"
                 ),
             ),
             toolchain,
@@ -218,6 +232,10 @@ mod tests {
             "[target.'cfg(target_os = \"none\")'.dependencies]\n\
              allstop-runtime = { path = \"/r\", features = [\"std-app\"] }\n"
         ));
-        assert!(!files.iter().any(|(path, _)| *path == ".cargo/config.toml"));
+        let config = files.iter().find(|(path, _)| *path == ".cargo/config.toml");
+        let config = &config.expect("a std app has a config").1;
+        assert!(config.contains(
+            "[target.'cfg(not(target_os = \"none\"))']\nrunner = \"cargo-allstop runner --std\"\n"
+        ));
     }
 }

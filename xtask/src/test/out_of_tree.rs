@@ -6,9 +6,9 @@
 //! (`cargo run -- a b`: its arguments too) and exit 0; a panicking app exits 101 with a symbolized backtrace and the stop report;
 //! `cargo test` boots the crate's test and passes, and fails once a failing test is added;
 //! `cargo allstop run` and `cargo allstop test` work without the crate's `.cargo/config.toml`
-//! too. With
-//! `--full`, also a std app (`new --std`, `cargo allstop run`, and a panicking variant): its
-//! first build compiles std for Hermit, minutes on a fresh machine.
+//! too. With `--full`, also a std app (`new --std`; `cargo allstop run` and plain `cargo run`,
+//! which boots it through the runner's std mode; a panicking variant): its first build
+//! compiles std for Hermit, minutes on a fresh machine.
 //!
 //! All builds share `target/out-of-tree/` (through `CARGO_TARGET_DIR`), so after the first run
 //! they are cached.
@@ -234,11 +234,17 @@ impl Sandbox {
                 &["allstop", "run"],
                 Want::status(0, &[&std_greeting, "sum of squares: 30", "stop-summary:"]),
             )?;
+            check(
+                "cargo run, std",
+                STD_APP,
+                &["run"],
+                Want::status(0, &[&std_greeting, "sum of squares: 30", "stop-summary:"]),
+            )?;
             self.write(STD_APP, "src/main.rs", PANICKING_STD_MAIN)?;
             check(
-                "cargo allstop run, std panicking",
+                "cargo run, std panicking",
                 STD_APP,
-                &["allstop", "run"],
+                &["run"],
                 Want::status(101, &["panicked at src/main.rs:3", "stop-summary:"]),
             )?;
         }
