@@ -5,15 +5,19 @@
 /// The runtime boots, then calls `main` on the boot CPU; its return value is the exit status
 /// (0 success; keep app statuses in 1..=100 — 101 and 102 mean a panic).
 ///
-/// ```ignore
-/// #![no_std]
-/// #![no_main]
-/// allstop::entry!(main);
+/// # Examples
 ///
-/// fn main() -> i32 {
-///     allstop::println!("hi");
-///     0
+/// An app's `src/main.rs` is a `#![no_std]`, `#![no_main]` crate (README, *Writing an app*)
+/// whose entry point is named so:
+///
+/// ```no_run
+/// allstop::entry!(app_main);
+///
+/// fn app_main() -> i32 {
+///     // `allstop::println!` writes to the serial console (in the kernel build).
+///     0 // the exit status
 /// }
+/// # fn main() {}
 /// ```
 #[macro_export]
 macro_rules! entry {

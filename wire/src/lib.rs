@@ -20,6 +20,22 @@
 //!   every parser.
 //!
 //! `no_std`, allocation-free and dependency-free, so that the `stop` crate can use it.
+//!
+//! # Examples
+//!
+//! A runner reading the summary line a stop printed:
+//!
+//! ```
+//! use wire::summary::StopSummary;
+//!
+//! let line = "stop-summary: stopper=3 targets=3 vector=2 nmi=1 self=0 init=0 stuck=0 total_us=28694";
+//! let summary = StopSummary::parse(line).unwrap();
+//! assert_eq!((summary.stopper, summary.nmi, summary.stuck), (3, 1, 0));
+//! // The kernel writes it with the same type, so the two sides agree by construction.
+//! assert_eq!(summary.to_string(), line);
+//! // A line that is not one is an error naming what is wrong.
+//! assert!(StopSummary::parse("stop-summary: stopper=3").is_err());
+//! ```
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
