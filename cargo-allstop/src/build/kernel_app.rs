@@ -50,7 +50,14 @@ pub fn unoptimised(messages: &str) -> Result<Vec<&'static str>> {
     for line in messages.lines().filter(|l| l.starts_with('{')) {
         let msg: serde_json::Value =
             serde_json::from_str(line).context("cargo printed an invalid JSON message")?;
-        if msg["reason"] != "compiler-artifact" || msg["profile"]["opt_level"] != "0" {
+        // A build script is a host program, built at opt-level 0 whatever the profile says.
+        let build_script = msg["target"]["kind"]
+            .as_array()
+            .is_some_and(|kinds| kinds.iter().any(|k| k == "custom-build"));
+        if msg["reason"] != "compiler-artifact"
+            || msg["profile"]["opt_level"] != "0"
+            || build_script
+        {
             continue;
         }
         let id = msg["package_id"].as_str().unwrap_or_default();
@@ -115,6 +122,14 @@ mod tests {
         );
         let optimised = artifact("path+file:///r/runtime#allstop-runtime@0.1.0", "1");
         assert!(unoptimised(&optimised).unwrap().is_empty());
+    }
+
+    /// The runtime's build script is a host program cargo builds at opt-level 0 in every
+    /// profile: not the runtime's code.
+    #[test]
+    fn a_build_script_at_opt_level_0_is_not_the_runtime() {
+        let build_script = r#"{"reason":"compiler-artifact","package_id":"path+file:///r/runtime#allstop-runtime@0.1.0","target":{"kind":["custom-build"]},"profile":{"opt_level":"0"}}"#;
+        assert!(unoptimised(build_script).unwrap().is_empty());
     }
 
     #[test]
