@@ -46,6 +46,10 @@ impl fmt::Display for Machine {
     }
 }
 
+/// Most CPUs QEMU creates without interrupt remapping: APIC IDs 0..=254 (255 is the xAPIC
+/// broadcast ID).
+const MAX_XAPIC_CPUS: u32 = 255;
+
 /// What QEMU does when the guest resets the machine.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OnReset {
@@ -92,7 +96,7 @@ impl Boot<'_> {
     /// QEMU's arguments for a run whose resets do what `on_reset` says.
     fn argv_on_reset(&self, on_reset: OnReset) -> Vec<OsString> {
         let (machine, smp, mem) = (
-            self.machine.to_string(),
+            self.machine_option(),
             self.smp.to_string(),
             self.mem.to_string(),
         );
@@ -109,6 +113,9 @@ impl Boot<'_> {
             argv.push("-no-reboot".into());
         }
         argv.extend(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"].map(OsString::from));
+        if self.needs_eim() {
+            argv.extend(["-device", "intel-iommu,intremap=on,eim=on"].map(OsString::from));
+        }
         let accel = match self.accel {
             Accel::Tcg => "tcg,thread=multi",
             Accel::Kvm => "kvm",
@@ -124,6 +131,22 @@ impl Boot<'_> {
         }
         argv.extend(self.extra.iter().cloned());
         argv
+    }
+
+    /// Whether some APIC ID exceeds 255 (IDs are 0..smp here): QEMU then needs interrupt
+    /// remapping with extended interrupt mode (an IOMMU with `eim=on`, which needs the split
+    /// irqchip) to create the CPUs, which only `q35` offers.
+    fn needs_eim(&self) -> bool {
+        self.machine == Machine::Q35 && self.smp > MAX_XAPIC_CPUS
+    }
+
+    /// `-machine`'s value: the machine, with the split irqchip when [`Self::needs_eim`].
+    fn machine_option(&self) -> String {
+        if self.needs_eim() {
+            format!("{},kernel-irqchip=split", self.machine)
+        } else {
+            self.machine.to_string()
+        }
     }
 
     /// The boot command line QEMU passes (`append`, plus the kernel option `core` needs).
@@ -389,6 +412,31 @@ mod tests {
             -display none -serial stdio -monitor none -no-reboot \
             -device isa-debug-exit,iobase=0xf4,iosize=0x04 -accel tcg,thread=multi -cpu max";
         assert_eq!(argv(&b), want.split_whitespace().collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn more_than_255_cpus_on_q35_get_the_iommu_with_extended_interrupt_mode() {
+        let mut b = boot(Accel::Tcg);
+        b.smp = 288;
+        let args = argv(&b).join(" ");
+        assert!(
+            args.contains("-machine q35,kernel-irqchip=split -smp 288"),
+            "{args}"
+        );
+        assert!(
+            args.contains("-device intel-iommu,intremap=on,eim=on"),
+            "{args}"
+        );
+        b.smp = 255;
+        let args = argv(&b).join(" ");
+        assert!(
+            args.contains("-machine q35 -smp 255") && !args.contains("iommu"),
+            "{args}"
+        );
+        // pc cannot have it: QEMU's own error says so (max 255 CPUs).
+        b.machine = Machine::Pc;
+        b.smp = 288;
+        assert!(!argv(&b).join(" ").contains("iommu"));
     }
 
     #[test]
