@@ -23,6 +23,21 @@ pub enum PanicAction {
     Restart,
 }
 
+/// How the stop report's table lists the CPUs (`stop.table=`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopTable {
+    /// Grouped above [`GROUPED_ABOVE_CPUS`] CPUs, one row per CPU up to that.
+    Auto,
+    /// One row per CPU.
+    Full,
+    /// Runs of CPUs the vector stopped as one line each; every other CPU on its own row.
+    Grouped,
+}
+
+/// Above this many CPUs, `stop.table=auto` groups the table (a row per CPU is about 60 bytes:
+/// 2 KB over a serial port at 32).
+pub const GROUPED_ABOVE_CPUS: usize = 32;
+
 /// Whether stop stragglers are parked with INIT (`stop.init_park=`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InitParkOption {
@@ -50,6 +65,8 @@ pub struct BootOptions {
     /// `stop.report=full|brief`: whether the full stop report (a panic's, or one with a stuck
     /// CPU) ends with every stopped CPU's registers and backtrace (full) or not (brief).
     pub stop_report_contexts: bool,
+    /// `stop.table=auto|full|grouped`.
+    pub stop_table: StopTable,
     /// `stop.verify_ms=N`: after a stop, watch the stopped CPUs' heartbeats this long (0: off).
     pub stop_verify: Duration,
     /// `restart.max=N`: more than N warm restarts within `restart.window_ms` is a crash loop.
@@ -96,6 +113,7 @@ const PLACEHOLDERS: BootOptions = BootOptions {
     stop_init_park: InitParkOption::Off,
     stop_verify: Duration::ZERO,
     stop_report_contexts: false,
+    stop_table: StopTable::Grouped,
     restart_max: 0,
     restart_window: Duration::ZERO,
     restart_brief_report: false,
@@ -135,7 +153,7 @@ impl PartialEq for BootOption {
 impl Eq for BootOption {}
 
 /// Every kernel option.
-pub const OPTIONS: [BootOption; 14] = [
+pub const OPTIONS: [BootOption; 15] = [
     BootOption {
         key: "log",
         expected: "off|error|warn|info|debug|trace",
@@ -208,6 +226,20 @@ pub const OPTIONS: [BootOption; 14] = [
                 _ => None,
             };
             contexts.map(|contexts| o.stop_report_contexts = contexts)
+        },
+    },
+    BootOption {
+        key: "stop.table",
+        expected: "auto|full|grouped",
+        default: "auto",
+        apply: |o, v| {
+            let table = match v {
+                "auto" => Some(StopTable::Auto),
+                "full" => Some(StopTable::Full),
+                "grouped" => Some(StopTable::Grouped),
+                _ => None,
+            };
+            table.map(|table| o.stop_table = table)
         },
     },
     BootOption {
@@ -577,6 +609,7 @@ mod tests {
             stop_init_park: InitParkOption::On,
             stop_verify: Duration::from_secs(7),
             stop_report_contexts: true,
+            stop_table: StopTable::Full,
             restart_max: 77,
             restart_window: Duration::from_secs(7),
             restart_brief_report: true,

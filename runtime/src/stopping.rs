@@ -2,7 +2,7 @@
 //! before power-off/reboot/halt, and printing the report.
 
 use stop::CpuIndex;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use core::time::Duration;
 
 use spinning_top::Spinlock;
@@ -12,7 +12,7 @@ use stop::{InitPark, RecordSnapshot, StopController, StopReport, Verdict};
 use wire::frames::{ChainEnd, Frame, Interrupted};
 use wire::heartbeat::HeartbeatCheck;
 
-use crate::cmdline::{BootOptions, InitParkOption};
+use crate::cmdline::{BootOptions, InitParkOption, StopTable, GROUPED_ABOVE_CPUS};
 use crate::per_cpu::{PerCpu, MAX_CPUS};
 use crate::arch::TrapFrame;
 use crate::{arch, console, interrupted, time};
@@ -28,11 +28,14 @@ pub type Report = StopReport<'static, X86Platform, MAX_CPUS>;
 static VERIFY_MS: AtomicU64 = AtomicU64::new(0);
 /// `stop.report=full`: the full report ends with every stopped CPU's context.
 static REPORT_CONTEXTS: AtomicBool = AtomicBool::new(true);
+/// `stop.table=`: `StopTable` as a number (see `table_grouped`).
+static TABLE: AtomicU8 = AtomicU8::new(StopTable::Auto as u8);
 
 /// Applies the `stop.*` boot options.
 pub fn configure(opts: &BootOptions) {
     VERIFY_MS.store(opts.stop_verify.as_millis() as u64, Ordering::Relaxed);
     REPORT_CONTEXTS.store(opts.stop_report_contexts, Ordering::Relaxed);
+    TABLE.store(opts.stop_table as u8, Ordering::Relaxed);
     let config = STOP.config();
     config.set_vector_timeout(opts.stop_vector_timeout);
     config.set_nmi_timeout(opts.stop_nmi_timeout);
@@ -104,12 +107,27 @@ pub fn stop_others(reason: StopReason<'_>) -> Option<Report> {
 static AT_STOP: PerCpu<Spinlock<RecordSnapshot>> =
     PerCpu::new([const { Spinlock::new(RecordSnapshot::EMPTY) }; MAX_CPUS]);
 
-/// Prints the report's table and its `stop-summary:` line, then (`stop.report=full`) every
-/// stopped CPU's context, even if a stopped CPU holds the console lock.
+/// Prints the report's table (grouped as `stop.table` says) and its `stop-summary:` line, then
+/// (`stop.report=full`) every stopped CPU's context, even if a stopped CPU holds the console
+/// lock.
 pub fn print_report(report: &Report) {
-    console::write_fmt_breaking_lock(format_args!("{report}\n{}\n", report.summary()));
+    let summary = report.summary();
+    if table_grouped(report.tally().cpus) {
+        console::write_fmt_breaking_lock(format_args!("{}\n{summary}\n", report.grouped()));
+    } else {
+        console::write_fmt_breaking_lock(format_args!("{report}\n{summary}\n"));
+    }
     if REPORT_CONTEXTS.load(Ordering::Relaxed) {
         print_contexts(report);
+    }
+}
+
+/// Whether a report over `cpus` CPUs prints its table grouped (`stop.table`).
+fn table_grouped(cpus: usize) -> bool {
+    match TABLE.load(Ordering::Relaxed) {
+        t if t == StopTable::Full as u8 => false,
+        t if t == StopTable::Grouped as u8 => true,
+        _ => cpus > GROUPED_ABOVE_CPUS,
     }
 }
 

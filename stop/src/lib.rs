@@ -108,6 +108,6 @@ pub use hooks::{HooksFull, StopHook, MAX_STOP_HOOKS};
 pub use message::{PanicText, PANIC_MESSAGE_CAPACITY};
 pub use platform::{IpiFailed, Platform};
 pub use record::Verdict;
-pub use report::{CpuReport, StopReport, StopTally};
+pub use report::{CpuReport, GroupedReport, StopReport, StopTally};
 pub use state::{CpuState, StopPath, TransitionError};
 pub use wire::summary::StopSummary;

@@ -184,8 +184,15 @@ impl Verdict {
     }
 }
 
-impl<P: Platform, const N: usize> fmt::Display for StopReport<'_, P, N> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl<P: Platform, const N: usize> StopReport<'_, P, N> {
+    /// The report with consecutive plain rows grouped ([`GroupedReport`]): for machines with
+    /// many CPUs, where one row per CPU is too long for a serial console.
+    pub fn grouped(&self) -> GroupedReport<'_, '_, P, N> {
+        GroupedReport(self)
+    }
+
+    /// The first line and the column heads.
+    fn write_heading(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
             "stop report: stopper cpu {}, reason {}, {} targets, {} NMIs sent, {} IPI failures",
@@ -199,20 +206,135 @@ impl<P: Platform, const N: usize> fmt::Display for StopReport<'_, P, N> {
             f,
             "{:>4} {:>8} {:<7} {:<8} {:>9} {:>9} {:>4}  panic message",
             "cpu", "apic", "path", "status", "ack_us", "halt_us", "nmis"
-        )?;
+        )
+    }
+}
+
+/// One CPU's row of the table.
+fn write_row(f: &mut fmt::Formatter<'_>, cpu: &CpuReport) -> fmt::Result {
+    writeln!(
+        f,
+        "{:>4} {:>8} {:<7} {:<8} {:>9} {:>9} {:>4}  {}",
+        cpu.index,
+        cpu.apic_id,
+        cpu.path.map_or("-", StopPath::name),
+        cpu.verdict.name(),
+        Micros(cpu.ack_latency),
+        Micros(cpu.halt_latency),
+        cpu.nmis,
+        cpu.panic_message
+    )
+}
+
+impl<P: Platform, const N: usize> fmt::Display for StopReport<'_, P, N> {
+    /// The heading and one row per CPU.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_heading(f)?;
         for cpu in self.cpus() {
-            writeln!(
-                f,
-                "{:>4} {:>8} {:<7} {:<8} {:>9} {:>9} {:>4}  {}",
-                cpu.index,
-                cpu.apic_id,
-                cpu.path.map_or("-", StopPath::name),
-                cpu.verdict.name(),
-                Micros(cpu.ack_latency),
-                Micros(cpu.halt_latency),
-                cpu.nmis,
-                cpu.panic_message
-            )?;
+            write_row(f, &cpu)?;
+        }
+        Ok(())
+    }
+}
+
+/// A [`StopReport`] printed with each run of consecutive plain rows (stopped by the vector,
+/// no NMI sent, no panic message) as one line, `cpus 1-1023 (1023): vector stopped, apic
+/// 1..1023, ack_us 12.0..480.3, halt_us 12.9..481.0`; every other row (the stopper, NMI,
+/// INIT, self-stopped, stuck, offline CPUs, or one with a panic message) as in the full table.
+pub struct GroupedReport<'r, 'a, P, const N: usize>(&'r StopReport<'a, P, N>);
+
+/// A run of consecutive plain rows being gathered.
+struct Group {
+    first: CpuReport,
+    last: CpuReport,
+    count: usize,
+    apic: (u32, u32),
+    ack: (Option<Duration>, Option<Duration>),
+    halt: (Option<Duration>, Option<Duration>),
+}
+
+impl Group {
+    fn new(cpu: CpuReport) -> Self {
+        let apic = cpu.apic_id.get();
+        Self {
+            first: cpu,
+            last: cpu,
+            count: 1,
+            apic: (apic, apic),
+            ack: (cpu.ack_latency, cpu.ack_latency),
+            halt: (cpu.halt_latency, cpu.halt_latency),
+        }
+    }
+
+    /// Adds `cpu`, the next by index.
+    fn push(&mut self, cpu: CpuReport) {
+        let apic = cpu.apic_id.get();
+        self.apic = (self.apic.0.min(apic), self.apic.1.max(apic));
+        self.ack = widen(self.ack, cpu.ack_latency);
+        self.halt = widen(self.halt, cpu.halt_latency);
+        self.last = cpu;
+        self.count += 1;
+    }
+
+    fn write(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.count == 1 {
+            return write_row(f, &self.first);
+        }
+        writeln!(
+            f,
+            "cpus {}-{} ({}): vector stopped, apic {}..{}, ack_us {}..{}, halt_us {}..{}",
+            self.first.index,
+            self.last.index,
+            self.count,
+            self.apic.0,
+            self.apic.1,
+            Micros(self.ack.0),
+            Micros(self.ack.1),
+            Micros(self.halt.0),
+            Micros(self.halt.1)
+        )
+    }
+}
+
+/// `(min, max)` widened to take `value` (a missing value stays out).
+fn widen(
+    (min, max): (Option<Duration>, Option<Duration>),
+    value: Option<Duration>,
+) -> (Option<Duration>, Option<Duration>) {
+    let pick = |a: Option<Duration>, f: fn(Duration, Duration) -> Duration| match (a, value) {
+        (Some(a), Some(v)) => Some(f(a, v)),
+        (a, v) => a.or(v),
+    };
+    (pick(min, Duration::min), pick(max, Duration::max))
+}
+
+/// Whether a row may be grouped: stopped by the vector alone, nothing else to say.
+fn plain(cpu: &CpuReport) -> bool {
+    cpu.verdict == Verdict::Stopped
+        && cpu.path == Some(StopPath::Vector)
+        && cpu.nmis == 0
+        && cpu.panic_message.as_str().is_empty()
+}
+
+impl<P: Platform, const N: usize> fmt::Display for GroupedReport<'_, '_, P, N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.write_heading(f)?;
+        let mut group: Option<Group> = None;
+        for cpu in self.0.cpus() {
+            if plain(&cpu) {
+                match group.as_mut() {
+                    Some(g) => g.push(cpu),
+                    None => group = Some(Group::new(cpu)),
+                }
+                continue;
+            }
+            if let Some(g) = group.take() {
+                g.write(f)?;
+            }
+            write_row(f, &cpu)?;
+        }
+        if let Some(g) = group {
+            g.write(f)?;
         }
         Ok(())
     }

@@ -24,6 +24,20 @@ fn quiet_after_return(seen: &CpuObservation) -> bool {
         && seen.heartbeat_at_return == seen.heartbeat_at_end
 }
 
+/// How many CPUs a grouped table names: a `cpus A-B (N): ...` line N, any other row one.
+fn grouped_cpus(grouped: &str) -> usize {
+    grouped
+        .lines()
+        .skip(2)
+        .map(|line| {
+            line.strip_prefix("cpus ")
+                .and_then(|rest| rest.split_once('(')?.1.split_once(')'))
+                .and_then(|(n, _)| n.parse().ok())
+                .unwrap_or(1)
+        })
+        .sum()
+}
+
 /// What the winning `stop_others` returned.
 #[derive(Clone, Debug)]
 pub struct StopResult {
@@ -39,6 +53,8 @@ pub struct StopResult {
     pub tally: StopTally,
     /// The report's table, as printed.
     pub table: String,
+    /// The same report with its plain rows grouped (`StopReport::grouped`).
+    pub grouped: String,
 }
 
 /// What the simulation saw one CPU do.
@@ -190,6 +206,12 @@ impl Outcome {
             found.push(report(format!(
                 "table has wrong line count:\n{}",
                 stop.table
+            )));
+        }
+        if grouped_cpus(&stop.grouped) != self.cpus.len() {
+            found.push(report(format!(
+                "the grouped table does not name every CPU once:\n{}",
+                stop.grouped
             )));
         }
         let mut counted = StopSummary {

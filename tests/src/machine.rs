@@ -390,6 +390,7 @@ fn stop_from(
         summary: report.summary(),
         tally: report.tally(),
         table: report.to_string(),
+        grouped: report.grouped().to_string(),
     });
     shared
         .results

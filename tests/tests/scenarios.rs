@@ -217,3 +217,51 @@ fn checks_catch_a_cpu_reported_parked_without_init() {
     let what = "cpu 1 reported parked but was sent no INIT".to_string();
     assert!(found.contains(&Violation::Report { what }), "{found:?}");
 }
+
+/// The grouped report of a machine with many CPUs: runs of CPUs the vector stopped are one line
+/// each, every other CPU (the stopper, one stopped by NMI) keeps its own row, and together they
+/// name every CPU once.
+#[test]
+fn the_grouped_report_folds_vector_runs_and_keeps_exceptions_apart() {
+    const CPUS: usize = allstop_tests::MAX_SIM_CPUS;
+    let mut cpus = vec![Idle; CPUS];
+    cpus[0] = Stopper { after: ms(1) };
+    cpus[8] = IrqOff {
+        start: NOW,
+        len: ms(10_000),
+    };
+    let outcome = run_checked(Scenario {
+        vector_timeout: ms(200),
+        ..Scenario::new(cpus)
+    });
+    let stop = outcome.stop().unwrap();
+    assert_eq!(
+        (stop.summary.vector, stop.summary.nmi),
+        (14, 1),
+        "{}",
+        stop.table
+    );
+    let lines: Vec<&str> = stop.grouped.lines().collect();
+    assert_eq!(
+        lines[..2],
+        stop.table.lines().collect::<Vec<_>>()[..2],
+        "same heading"
+    );
+    assert_eq!(lines.len(), 2 + 4, "{}", stop.grouped);
+    assert!(lines[2].contains("stopper"), "{}", stop.grouped);
+    assert!(
+        lines[3].starts_with("cpus 1-7 (7): vector stopped, apic 3..15, ack_us "),
+        "{}",
+        stop.grouped
+    );
+    assert!(
+        lines[4].contains(" nmi ") && lines[4].trim_start().starts_with("8 "),
+        "{}",
+        stop.grouped
+    );
+    assert!(
+        lines[5].starts_with("cpus 9-15 (7): vector stopped"),
+        "{}",
+        stop.grouped
+    );
+}

@@ -265,6 +265,20 @@ pub fn all() -> Vec<Case> {
             ])
             .forbid_only(&["PANIC"])
             .quick(),
+        // Above 32 CPUs the stop table groups the CPUs the vector stopped (stop.table=auto);
+        // the long vector timeout makes every idle CPU answer the vector even on a loaded host,
+        // so the one group is certain (the format is under test, not the timing).
+        Case::new("stop-table-grouped-smp40", "panic")
+            .on(Machine::Pc, 40)
+            .append("stop.vector_timeout_us=1000000")
+            .expect(Expect::Status(PANIC), BOOT_TIMEOUT)
+            .require(&[
+                "40/40 CPUs online",
+                "cpus 1-39 (39): vector stopped, apic 1..39, ack_us ",
+            ])
+            .forbid_only(&[])
+            .field(Field::Targets, 39)
+            .field(Field::Stuck, 0),
         Case::new("panic-status-101", "panic")
             .on(Machine::Pc, 2)
             .expect(Expect::Status(PANIC), BOOT_TIMEOUT)
