@@ -2,6 +2,9 @@
 //! and mapping them again. The boot code maps the low 4 GiB with 2 MiB pages; unmapping a page
 //! splits its 2 MiB page into a page table of 4 KiB entries first.
 
+use alloc::boxed::Box;
+use core::mem::MaybeUninit;
+
 use spinning_top::Spinlock;
 
 /// Page-table entry bits.
@@ -48,7 +51,9 @@ fn pt_entry(pd_entry: u64, addr: usize) -> *mut u64 {
 /// The page tables splits take, reserved when the heap is set up ([`reserve_split_tables`]),
 /// and how many are in use. Its lock serialises every change to the page tables.
 struct SplitTables {
-    tables: &'static mut [PageTable],
+    /// Uninitialised until a split fills one whole: zeroing them at every boot would cost
+    /// 1/512 of memory in stores, which a warm restart under an emulating hypervisor feels.
+    tables: &'static mut [MaybeUninit<PageTable>],
     used: usize,
 }
 
@@ -68,11 +73,10 @@ static SPLIT_TABLES: Spinlock<SplitTables> = Spinlock::new(SplitTables {
 /// the heap.
 pub fn reserve_split_tables(start: usize, len: usize) {
     let count = (start + len).div_ceil(LARGE_PAGE_SIZE);
-    let tables: alloc::vec::Vec<PageTable> =
-        (0..count).map(|_| PageTable([0; 512])).collect();
+    let tables = Box::<[PageTable]>::new_uninit_slice(count);
     let mut split = SPLIT_TABLES.lock();
     assert!(split.tables.is_empty(), "page tables reserved twice");
-    split.tables = alloc::vec::Vec::leak(tables);
+    split.tables = Box::leak(tables);
     split.used = 0;
 }
 
@@ -109,9 +113,9 @@ pub fn unmap_page(addr: usize) {
                 .expect("no page table left for a split (reserve_split_tables)");
             let base = large & ADDRESS_MASK;
             let flags = large & !ADDRESS_MASK & !HUGE_PAGE;
-            for (i, e) in table.0.iter_mut().enumerate() {
-                *e = (base + (i * PAGE_SIZE) as u64) | flags;
-            }
+            let table = table.write(PageTable(core::array::from_fn(|i| {
+                (base + (i * PAGE_SIZE) as u64) | flags
+            })));
             let table = table as *mut PageTable;
             split.used = used + 1;
             entry.write_volatile((table as u64) | (flags & 0xFFF));
