@@ -127,7 +127,18 @@ fn start_cpus(rsdp: Option<usize>, map: &[memory::MemoryRegion], opts: &BootOpti
     if kept_khz == 0 && !arch::tsc::is_invariant() {
         log::warn!("TSC is not invariant: time may drift with power states");
     }
-    let topology = topology::from_madt(&acpi.cpus, boot_apic_id, MAX_CPUS);
+    let max_apic_id = match mode {
+        stop::x86::ApicMode::X2Apic => u32::MAX,
+        stop::x86::ApicMode::Xapic { .. } => topology::MAX_XAPIC_ID,
+    };
+    let topology = topology::from_madt(&acpi.cpus, boot_apic_id, MAX_CPUS, max_apic_id);
+    if topology.unaddressable > 0 {
+        log::warn!(
+            "{} CPUs with APIC IDs above {} are left off: xAPIC mode cannot address them",
+            topology.unaddressable,
+            topology::MAX_XAPIC_ID
+        );
+    }
     if topology.over_limit > 0 {
         log::warn!(
             "{} CPUs beyond the supported {MAX_CPUS} are left off",
