@@ -30,10 +30,18 @@ fn boot_line(line: &str) -> Result<String, String> {
 
 /// Exit code after a timeout (as timeout(1)).
 const EXIT_TIMEOUT: u8 = 124;
-/// Hard limit on a run when `--timeout` is not given.
+/// Hard limit on a run when `--timeout` is not given, plus [`TIMEOUT_PER_CPU`] for each CPU.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// What each CPU adds to the default limit: QEMU takes about 0.1 s per vCPU just to create
+/// them (1,024 took about 100 s here), and bring-up and the stop grow with the count too.
+const TIMEOUT_PER_CPU: Duration = Duration::from_millis(200);
 /// Hard limit on a `--gdb` run when `--timeout` is not given (a debugging session is slow).
 const DEFAULT_GDB_TIMEOUT: Duration = Duration::from_secs(60 * 60);
+
+/// The limit on a run of `smp` CPUs when `--timeout` is not given.
+fn default_timeout(smp: u32) -> Duration {
+    DEFAULT_TIMEOUT + TIMEOUT_PER_CPU * smp
+}
 
 /// The flags of a boot (of `cargo xtask run`, `cargo allstop run` and the runner).
 #[derive(Args, Clone, Debug)]
@@ -62,7 +70,8 @@ pub struct BootArgs {
         allow_hyphen_values = true
     )]
     append: String,
-    /// Hard limit in seconds; QEMU is killed after it (default: 60, or 3600 with --gdb).
+    /// Hard limit in seconds; QEMU is killed after it (default: 60 plus 0.2 per CPU, or 3600
+    /// with --gdb).
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     timeout: Option<u64>,
     /// Start halted and wait for gdb on localhost:1234.
@@ -99,7 +108,7 @@ pub fn boot(
     eprintln!("{tool}: {decision}");
     let timeout = match (args.timeout, args.gdb) {
         (Some(secs), _) => Duration::from_secs(secs),
-        (None, false) => DEFAULT_TIMEOUT,
+        (None, false) => default_timeout(args.smp),
         (None, true) => DEFAULT_GDB_TIMEOUT,
     };
     let core = args.core.as_deref().map(CoreDump::new).transpose()?;
@@ -171,5 +180,16 @@ pub fn boot(
             }
             None => bail!("{exit}\n{}", run.report(symbols.as_ref())),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_limit_grows_with_the_cpu_count() {
+        assert_eq!(default_timeout(4), Duration::from_millis(60_800));
+        assert_eq!(default_timeout(1024), Duration::from_millis(264_800));
     }
 }
