@@ -85,6 +85,10 @@ pub struct BootOptions {
     /// `inject.ap_entry_fault=1`: AP 1 executes an invalid instruction as its start-up work
     /// begins (a test of faults on a starting AP).
     pub inject_ap_entry_fault: bool,
+    /// `inject.stall_stop_vector=1`: every stop-vector handler stalls before it saves or
+    /// acknowledges anything, until the stopper's NMI stops its CPU (a test of a late vector
+    /// racing its NMI, and of the context the NMI then saves).
+    pub inject_stall_stop_vector: bool,
     /// `inject.park_missing_ack=1`: parking the APs for a warm restart expects one
     /// acknowledgement more than there are APs, as if one AP's INIT never landed (a test of the
     /// restart's fallback).
@@ -120,6 +124,7 @@ const PLACEHOLDERS: BootOptions = BootOptions {
     panic_wait_for_core: false,
     inject_stop_during_bringup: false,
     inject_ap_entry_fault: false,
+    inject_stall_stop_vector: false,
     inject_park_missing_ack: false,
 };
 
@@ -153,7 +158,7 @@ impl PartialEq for BootOption {
 impl Eq for BootOption {}
 
 /// Every kernel option.
-pub const OPTIONS: [BootOption; 15] = [
+pub const OPTIONS: [BootOption; 16] = [
     BootOption {
         key: "log",
         expected: "off|error|warn|info|debug|trace",
@@ -268,6 +273,12 @@ pub const OPTIONS: [BootOption; 15] = [
         expected: "0|1",
         default: "0",
         apply: |o, v| parse_flag(v).map(|x| o.inject_ap_entry_fault = x),
+    },
+    BootOption {
+        key: "inject.stall_stop_vector",
+        expected: "0|1",
+        default: "0",
+        apply: |o, v| parse_flag(v).map(|x| o.inject_stall_stop_vector = x),
     },
     BootOption {
         key: "inject.park_missing_ack",
@@ -616,6 +627,7 @@ mod tests {
             panic_wait_for_core: true,
             inject_stop_during_bringup: true,
             inject_ap_entry_fault: true,
+            inject_stall_stop_vector: true,
             inject_park_missing_ack: true,
         };
         for option in &OPTIONS {

@@ -94,6 +94,9 @@ pub fn enter_kernel_stack() {
 /// it. The stack saved with it is the one that holds the interrupted stack pointer: the CPU's
 /// current stack, else its kernel stack (a switch between the two may be under way).
 pub fn save(frame: &TrapFrame) -> bool {
+    // An NMI that interrupted the stop vector's handler (or another interrupt handler) saves
+    // what that handler had interrupted: the app's context, not the handler's.
+    let frame = &arch::underlying_context(frame);
     let slot = SLOTS.current();
     if slot.state.load(Ordering::Relaxed) != EMPTY
         || slot

@@ -60,6 +60,7 @@ pub(crate) const BOOT_CPU_GRACE: Duration = Duration::from_secs(1);
 /// Stop-vector entry (interrupt handler), which interrupted `frame`. Returns only for a
 /// spurious vector.
 pub fn on_stop_vector(frame: &TrapFrame) {
+    crate::smp::injected::stall_stop_vector();
     let saved = interrupted::save(frame);
     STOP.on_stop_vector(arch::percpu::current_index());
     // Spurious: this CPU runs on, and a later stop saves its context then.

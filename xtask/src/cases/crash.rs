@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use wire::frames::{ChainEnd, Frame, Interrupted};
 
+use crate::cases::summary::Field;
 use crate::cases::table::{Case, Expect, BOOT_TIMEOUT};
 use crate::host::child::{self, Echo};
 use crate::qemu::exit_status::PANIC;
@@ -104,8 +105,34 @@ pub fn all() -> Vec<Case> {
         .expect(Expect::Status(PANIC), BOOT_TIMEOUT)
         .require(&["stop report: stopper cpu 0", "stop-summary: stopper=0"])
         .forbid_only(&[" was interrupted (interrupts ", "  rip 0x"]);
+    // Every stop-vector handler stalls until its NMI comes (the late vector racing its NMI):
+    // the NMI must save what the vector had interrupted (AP 1 idling, interrupts on, its frames
+    // down to the AP entry), not the stalled handler on its interrupt stack.
+    let mut stalled = Case::new("crash-stalled-vector-smp2", "faults")
+        .on(Machine::Pc, 2)
+        .append("inject.stall_stop_vector=1 -- scenario=panic cpu=0")
+        .expect(Expect::Status(PANIC), BOOT_TIMEOUT)
+        .forbid_only(&["frame chain ends"])
+        .require(&[Interrupted {
+            cpu: 1,
+            interrupts_on: true,
+        }
+        .to_string()])
+        .field(Field::Nmi, 1)
+        .field(Field::Stuck, 0);
+    stalled.crash = Some(CrashExpect {
+        spinning: Vec::new(),
+        broken: None,
+        scenario: "faults::scenarios::panic".to_string(),
+        core: false,
+        running: Some(Running {
+            function: "allstop::smp::work::idle_loop",
+            bottom: "allstop::smp::bringup::ap_entry",
+        }),
+    });
     vec![
         brief,
+        stalled.quick(),
         spinning(2, "irqoff", None, true).quick(),
         spinning(4, "irqoff", None, true),
         spinning(8, "irqoff", None, true),

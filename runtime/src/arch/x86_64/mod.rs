@@ -20,7 +20,7 @@ pub use cpu::{backtrace, context, inject, irq, percpu, tls};
 #[cfg(feature = "std-app")]
 pub use cpu::fpu;
 pub use cpu::hwrng::Generator;
-pub use interrupts::{apic, idt, ipi, vectors, Interrupt, TrapFrame};
+pub use interrupts::{apic, idt, ipi, underlying_context, vectors, Interrupt, TrapFrame};
 pub use platform::{acpi, heap, power, rtc, serial, tsc};
 
 /// Whether CPUID says we run under a hypervisor.

@@ -241,6 +241,19 @@ pub fn guarded_stack_at(address: usize) -> Option<&'static str> {
         .map(|i| GUARDED_STACKS[i])
 }
 
+/// The calling CPU's interrupt stack (the IST stack of the wake, stop, probe and spurious
+/// vectors): lowest usable address..top. `None` before the CPU's block is active.
+pub fn interrupt_stack() -> Option<Range<usize>> {
+    let block = local_word::<{ core::mem::offset_of!(CpuLocal, self_address) }>();
+    if block == 0 {
+        return None;
+    }
+    // SAFETY: a non-zero `self_address` is that of a leaked, `'static` `CpuBlock`.
+    let block = unsafe { &*(block as *const CpuBlock) };
+    let bottom = block.guard_pages[usize::from(IST_INTERRUPT)] + PAGE_SIZE;
+    Some(bottom..bottom + IST_STACK_SIZE)
+}
+
 /// Index of the calling CPU.
 pub fn current_index() -> CpuIndex {
     CpuIndex::new(local_word::<{ core::mem::offset_of!(CpuLocal, index) }>())

@@ -8,4 +8,4 @@ pub mod ipi;
 mod trap;
 pub mod vectors;
 
-pub use trap::{Interrupt, TrapFrame};
+pub use trap::{underlying_context, Interrupt, TrapFrame};

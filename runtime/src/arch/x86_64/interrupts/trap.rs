@@ -5,6 +5,7 @@ use core::arch::global_asm;
 use core::fmt;
 
 use super::{apic, vectors};
+use crate::arch::x86_64::cpu::percpu;
 
 /// Saved state of the interrupted code, lowest address first.
 /// Keep the asm in sync: `trap_common` pushes rax first and r15 last, after the stub pushed the
@@ -41,6 +42,38 @@ pub struct TrapFrame {
 }
 
 const _: () = assert!(core::mem::size_of::<TrapFrame>() == TrapFrame::WORDS * 8);
+
+/// The context the CPU was running before the interrupt handler that `frame` (an NMI's)
+/// interrupted, when it interrupted one on this CPU's interrupt stack; else `frame` itself.
+///
+/// An interrupt vector starts at the top of that IST stack: the CPU pushes the interrupted
+/// code's SS, RSP, RFLAGS, CS and RIP, and the entry stub then pushes the vector (after a 0
+/// error code) and the general registers, so that a whole [`TrapFrame`] ends at the top. Every
+/// word at or above the NMI's interrupted RSP has been pushed by that entry; a word below it
+/// has not been pushed yet, and the register it is for still holds the interrupted code's value
+/// (the stub changes no register before pushing it), which is the one in `frame`.
+pub fn underlying_context(frame: &TrapFrame) -> TrapFrame {
+    let Some(stack) = percpu::interrupt_stack() else {
+        return *frame;
+    };
+    let rsp = frame.rsp as usize;
+    if !stack.contains(&rsp) {
+        return *frame;
+    }
+    let base = stack.end - core::mem::size_of::<TrapFrame>();
+    // SAFETY: the top `TrapFrame` of this CPU's interrupt stack is mapped, aligned memory that
+    // only this CPU writes, and it is stopped in an NMI on top of that handler, so it does not
+    // change under us; words not pushed yet may hold anything, and only pushed ones are used.
+    let saved = unsafe { (base as *const TrapFrame).read_volatile() }.to_words();
+    let now = frame.to_words();
+    TrapFrame::from_words(core::array::from_fn(|i| {
+        if base + 8 * i >= rsp {
+            saved[i]
+        } else {
+            now[i]
+        }
+    }))
+}
 
 /// RFLAGS bit 9: maskable interrupts enabled.
 const RFLAGS_IF: u64 = 1 << 9;
