@@ -160,7 +160,6 @@ fn start_cpus(rsdp: Option<usize>, map: &[memory::MemoryRegion], opts: &BootOpti
     }
     smp::injected::set_ap_entry_fault(opts.inject_ap_entry_fault);
     smp::injected::set_park_missing_ack(opts.inject_park_missing_ack);
-    smp::injected::set_stall_stop_vector(opts.inject_stall_stop_vector);
     let boot = smp::bringup::init_boot_cpu(&topology.apic_ids);
     let all_cpus = topology.apic_ids.len() >= madt_cpus && topology.online_capable == 0;
     let bringup = smp::bringup::start_aps(

@@ -28,6 +28,10 @@ pub type Report = StopReport<'static, X86Platform, MAX_CPUS>;
 static VERIFY_MS: AtomicU64 = AtomicU64::new(0);
 /// `stop.report=full`: the full report ends with every stopped CPU's context.
 static REPORT_CONTEXTS: AtomicBool = AtomicBool::new(true);
+/// `inject.stall_stop_vector=1`: every stop-vector handler stalls before it saves or
+/// acknowledges anything, so the stopper's NMI lands inside it (a CPU that reacts to the vector
+/// late while its NMI is in flight, the race the stop path closes).
+static STALL_VECTOR: AtomicBool = AtomicBool::new(false);
 /// `stop.table=`: `StopTable` as a number (see `table_grouped`).
 static TABLE: AtomicU8 = AtomicU8::new(StopTable::Auto as u8);
 
@@ -36,6 +40,7 @@ pub fn configure(opts: &BootOptions) {
     VERIFY_MS.store(opts.stop_verify.as_millis() as u64, Ordering::Relaxed);
     REPORT_CONTEXTS.store(opts.stop_report_contexts, Ordering::Relaxed);
     TABLE.store(opts.stop_table as u8, Ordering::Relaxed);
+    STALL_VECTOR.store(opts.inject_stall_stop_vector, Ordering::Relaxed);
     let config = STOP.config();
     config.set_vector_timeout(opts.stop_vector_timeout);
     config.set_nmi_timeout(opts.stop_nmi_timeout);
@@ -60,7 +65,12 @@ pub(crate) const BOOT_CPU_GRACE: Duration = Duration::from_secs(1);
 /// Stop-vector entry (interrupt handler), which interrupted `frame`. Returns only for a
 /// spurious vector.
 pub fn on_stop_vector(frame: &TrapFrame) {
-    crate::smp::injected::stall_stop_vector();
+    if STALL_VECTOR.load(Ordering::Relaxed) {
+        // `inject.stall_stop_vector=1`: wait, interrupts off, for the NMI that stops this CPU.
+        loop {
+            core::hint::spin_loop();
+        }
+    }
     let saved = interrupted::save(frame);
     STOP.on_stop_vector(arch::percpu::current_index());
     // Spurious: this CPU runs on, and a later stop saves its context then.

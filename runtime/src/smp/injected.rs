@@ -1,7 +1,6 @@
-//! Faults the boot options inject into bring-up, parking and the stop: an AP that faults as it
-//! starts (`inject.ap_entry_fault=1`), a park that waits for one acknowledgement too many
-//! (`inject.park_missing_ack=1`), and stop-vector handlers that stall until their NMI comes
-//! (`inject.stall_stop_vector=1`).
+//! Faults the boot options inject into bring-up and parking: an AP that faults as it starts
+//! (`inject.ap_entry_fault=1`), and a park that waits for one acknowledgement too many
+//! (`inject.park_missing_ack=1`).
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
@@ -35,24 +34,4 @@ pub(crate) fn set_park_missing_ack(on: bool) {
 /// `inject.park_missing_ack=1` (as if one AP's INIT never landed), else 0.
 pub(crate) fn park_missing_acks() -> u32 {
     u32::from(PARK_MISSING_ACK.load(Ordering::Relaxed))
-}
-
-/// Set by `inject.stall_stop_vector=1`: every stop-vector handler stalls before it saves or
-/// acknowledges anything, so the stopper's NMI lands inside it (a CPU that reacts to the vector
-/// late while its NMI is in flight, the race the stop path closes).
-static STALL_STOP_VECTOR: AtomicBool = AtomicBool::new(false);
-
-/// Arms (or disarms) the stall of [`stall_stop_vector`].
-pub(crate) fn set_stall_stop_vector(on: bool) {
-    STALL_STOP_VECTOR.store(on, Ordering::Relaxed);
-}
-
-/// Called first by the stop-vector handler: with `inject.stall_stop_vector=1` it never returns
-/// (the CPU waits, interrupts off, for the NMI that stops it).
-pub(crate) fn stall_stop_vector() {
-    if STALL_STOP_VECTOR.load(Ordering::Relaxed) {
-        loop {
-            core::hint::spin_loop();
-        }
-    }
 }
