@@ -42,6 +42,10 @@ impl MemoryRegion {
     }
 }
 
+/// End of page 0, which the kernel leaves unmapped so that a null pointer plus a small offset
+/// faults, and which no app pointer may touch.
+pub const PAGE_ZERO_END: u64 = 4096;
+
 /// End of the identity map the boot code builds (the low 4 GiB): the kernel reads host data and
 /// places its heap only below it.
 pub const IDENTITY_MAP_END: u64 = 4 << 30;

@@ -16,10 +16,7 @@ use alloc::vec::Vec;
 use spin::Once;
 
 use super::errno::Errno;
-use crate::memory::{self, MemoryRegion};
-
-/// Size of page 0, which no app pointer may touch (null plus a small offset lands there).
-pub const PAGE_ZERO_END: u64 = 4096;
+use crate::memory::{self, MemoryRegion, PAGE_ZERO_END};
 
 /// Why a pointer argument was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

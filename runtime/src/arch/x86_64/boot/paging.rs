@@ -33,8 +33,9 @@ pub const UNCACHED: u64 = (1 << 3) | (1 << 4);
 /// 0xFC00_0000 and up holds the I/O APIC, the local APIC and the firmware hole.
 pub const FIRST_UNCACHED_2M_PAGE: u32 = 0xFC00_0000 >> 21;
 
-/// End of the identity map the boot code builds.
-const MAPPED_END: usize = 4 << 30;
+/// End of the identity map the boot code builds (`memory::IDENTITY_MAP_END`, the one place
+/// that says so).
+const MAPPED_END: usize = crate::memory::IDENTITY_MAP_END as usize;
 
 /// The page-directory entry that maps `addr` (below [`MAPPED_END`]): the boot code's four page
 /// directories lie back to back in `boot_pd`, one 2 MiB entry each, in address order.

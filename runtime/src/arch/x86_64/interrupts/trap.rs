@@ -406,7 +406,7 @@ fn exception(frame: &TrapFrame) -> ! {
         );
     }
     // Page 0 is unmapped so that a null pointer plus a small offset faults here.
-    let null = if address < 4096 {
+    let null = if (address as u64) < crate::memory::PAGE_ZERO_END {
         " (a null pointer: page 0 is not mapped)"
     } else {
         ""
