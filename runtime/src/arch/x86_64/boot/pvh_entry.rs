@@ -153,15 +153,10 @@ fn boot_with_early_idt(start_info: u32) -> ! {
             let heap = crate::arch::x86_64::platform::heap::init_from_memory_map(&info.memmap[..info.memmap_len]);
             crate::upcalls::boot(info, heap)
         }
-        Err(bad) => {
-            // Nothing else is set up: say why on COM1 and end the run with its own status (under
-            // QEMU the debug-exit device takes it; elsewhere the CPU halts).
-            let status = wire::exit::BAD_BOOT_INFO;
-            let _ = core::fmt::Write::write_fmt(
-                &mut crate::arch::x86_64::platform::serial::com1(),
-                format_args!("allstop: {bad}\n{}\n", wire::exit::Ending::Status(status)),
-            );
-            crate::arch::x86_64::platform::power::poweroff(status, || {})
-        }
+        // Nothing else is set up: say why on COM1 and end the run with its own status.
+        Err(bad) => crate::arch::x86_64::platform::power::exit_before_console(
+            wire::exit::BAD_BOOT_INFO,
+            format_args!("{bad}"),
+        ),
     }
 }

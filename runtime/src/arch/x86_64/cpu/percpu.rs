@@ -226,13 +226,7 @@ fn local_word<const OFFSET: usize>() -> usize {
 /// if one does: for the report of a double fault, where CR2 still names the page the overflow
 /// ran into. `None` also before the CPU's block is active.
 pub fn guarded_stack_at(address: usize) -> Option<&'static str> {
-    // The address of the whole block, or 0 for the boot CPU's early stand-in.
-    let block = local_word::<{ core::mem::offset_of!(CpuLocal, self_address) }>();
-    if block == 0 {
-        return None;
-    }
-    // SAFETY: a non-zero `self_address` is that of a leaked, `'static` `CpuBlock`.
-    let block = unsafe { &*(block as *const CpuBlock) };
+    let block = current_block()?;
     let page = address & !(PAGE_SIZE - 1);
     block
         .guard_pages
@@ -241,15 +235,18 @@ pub fn guarded_stack_at(address: usize) -> Option<&'static str> {
         .map(|i| GUARDED_STACKS[i])
 }
 
+/// The calling CPU's block; `None` before it is active (the boot CPU's early stand-in).
+fn current_block() -> Option<&'static CpuBlock> {
+    // The address of the whole block, or 0 for the early stand-in.
+    let block = local_word::<{ core::mem::offset_of!(CpuLocal, self_address) }>();
+    // SAFETY: a non-zero `self_address` is that of a leaked, `'static` `CpuBlock`.
+    (block != 0).then(|| unsafe { &*(block as *const CpuBlock) })
+}
+
 /// The calling CPU's interrupt stack (the IST stack of the wake, stop, probe and spurious
 /// vectors): lowest usable address..top. `None` before the CPU's block is active.
 pub fn interrupt_stack() -> Option<Range<usize>> {
-    let block = local_word::<{ core::mem::offset_of!(CpuLocal, self_address) }>();
-    if block == 0 {
-        return None;
-    }
-    // SAFETY: a non-zero `self_address` is that of a leaked, `'static` `CpuBlock`.
-    let block = unsafe { &*(block as *const CpuBlock) };
+    let block = current_block()?;
     let bottom = block.guard_pages[usize::from(IST_INTERRUPT)] + PAGE_SIZE;
     Some(bottom..bottom + IST_STACK_SIZE)
 }

@@ -3,7 +3,7 @@
 //! instead of a silent triple fault. Hostile host data (a start-info pointer to nonsense, say)
 //! faults here, if it gets past the checks.
 
-use core::fmt::Write;
+use core::fmt;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use x86::bits64::segmentation::Descriptor64;
@@ -14,7 +14,7 @@ use x86::segmentation::{
 use x86::Ring;
 
 use crate::arch::x86_64::cpu::gdt::KERNEL_CS;
-use crate::arch::x86_64::platform::{power, serial};
+use crate::arch::x86_64::platform::power;
 use super::{trap, TrapFrame};
 
 /// Page fault: CR2 holds the address.
@@ -37,22 +37,28 @@ pub fn retire() {
 /// Says which exception hit where on COM1, then ends the run with status 101.
 pub fn report(frame: &TrapFrame) -> ! {
     let (vector, error_code, rip) = (frame.vector, frame.error_code, frame.rip);
-    let status = wire::exit::PANIC;
-    let mut com1 = serial::com1();
-    let _ = write!(
-        com1,
-        "allstop: CPU exception {vector} (error code {error_code:#x}) at {rip:#x}"
-    );
-    if vector == PAGE_FAULT {
-        // SAFETY: reading CR2 has no side effects.
-        let _ = write!(com1, ", address {:#x}", unsafe { x86::controlregs::cr2() });
+    // SAFETY: reading CR2 has no side effects.
+    let address = (vector == PAGE_FAULT).then(|| unsafe { x86::controlregs::cr2() });
+    power::exit_before_console(
+        wire::exit::PANIC,
+        format_args!(
+            "CPU exception {vector} (error code {error_code:#x}) at {rip:#x}{} during early \
+             boot, before the kernel's IDT",
+            FaultAddress(address)
+        ),
+    )
+}
+
+/// `, address 0x…` for a page fault, nothing otherwise.
+struct FaultAddress(Option<usize>);
+
+impl fmt::Display for FaultAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(address) => write!(f, ", address {address:#x}"),
+            None => Ok(()),
+        }
     }
-    let _ = write!(
-        com1,
-        " during early boot, before the kernel's IDT\n{}\n",
-        wire::exit::Ending::Status(status)
-    );
-    power::poweroff(status, || {})
 }
 
 /// Loads an IDT for the 32 exception vectors on this CPU (the kernel's own entry stubs, which

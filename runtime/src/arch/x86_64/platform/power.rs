@@ -30,6 +30,17 @@ pub fn init(power: PowerControl) {
     POWER.call_once(|| power);
 }
 
+/// Says `what` on COM1 as one `allstop: ` line, then the exit announcement, and ends the run
+/// with `status` (under QEMU the debug-exit device takes it; elsewhere the CPU halts): for the
+/// paths that run before the console exists.
+pub fn exit_before_console(status: u32, what: core::fmt::Arguments<'_>) -> ! {
+    let _ = core::fmt::Write::write_fmt(
+        &mut super::serial::com1(),
+        format_args!("allstop: {what}\n{}\n", wire::exit::Ending::Status(status)),
+    );
+    poweroff(status, || {})
+}
+
 /// Powers the machine off. Under QEMU with `isa-debug-exit` the process exits with `status`;
 /// else ACPI S5 (the status is lost); else halts. `before_acpi` runs just before an ACPI
 /// power-off (the status did not get out).
