@@ -186,10 +186,17 @@ fn test(args: &TestArgs) -> Result<ExitCode> {
         .args(&args.args);
     kernel_config::apply(&mut cmd);
     let status = cmd.status().context("cannot run cargo test")?;
-    Ok(match status.code() {
-        Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(EXIT_RUNNER_FAILED)),
-        None => ExitCode::from(EXIT_RUNNER_FAILED),
-    })
+    Ok(passed_on(status))
+}
+
+/// A child's exit code as ours (a signal, or a code beyond 255, as a failure of the runner).
+fn passed_on(status: std::process::ExitStatus) -> ExitCode {
+    ExitCode::from(
+        status
+            .code()
+            .and_then(|c| u8::try_from(c).ok())
+            .unwrap_or(EXIT_RUNNER_FAILED),
+    )
 }
 
 /// `cargo-allstop runner`.
@@ -245,12 +252,7 @@ fn host_test(executable: &std::path::Path, args: &[String]) -> Result<ExitCode> 
         .args(args)
         .status()
         .with_context(|| format!("cannot run {}", executable.display()))?;
-    Ok(ExitCode::from(
-        status
-            .code()
-            .and_then(|c| u8::try_from(c).ok())
-            .unwrap_or(EXIT_RUNNER_FAILED),
-    ))
+    Ok(passed_on(status))
 }
 
 /// No words to add to the closing line.
