@@ -13,6 +13,7 @@ use crate::record::{CpuRecord, Verdict};
 use crate::report::{StopReport, StopTally};
 use crate::state::{CpuState, StopPath, TransitionError};
 use crate::sync::{fence, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use crate::table::RecordTable;
 
 /// The owner-written fields of a CPU's record at one moment ([`StopController::snapshot`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -107,12 +108,13 @@ impl fmt::Display for CpusFull {
 
 /// Stops every other CPU, provably, and reports how (the protocol: crate docs).
 ///
-/// `N` is the compile-time maximum number of CPUs (the runtime uses 256 or more; models use
-/// 2–3). CPUs are addressed by index `0..N`; each record stores its CPU's APIC ID, which may be
+/// `T` holds one record per CPU ([`RecordTable`]): an array `[CpuRecord; N]` for a fixed
+/// maximum (models use 2–3), or memory the runtime sizes at boot from the machine's CPU count.
+/// CPUs are addressed by index `0..capacity`; each record stores its CPU's APIC ID, which may be
 /// sparse and above 255 under x2APIC. No allocation, no locks, no unbounded wait.
 ///
 /// ```
-/// use stop::{ApicId, IpiFailed, Platform, StopController, StopReason};
+/// use stop::{ApicId, CpuRecord, IpiFailed, Platform, StopController, StopReason};
 ///
 /// struct Uniprocessor;
 /// impl Platform for Uniprocessor {
@@ -124,7 +126,7 @@ impl fmt::Display for CpusFull {
 ///     fn halt(&self) -> ! { loop {} }
 /// }
 ///
-/// static STOP: StopController<Uniprocessor, 256> = StopController::new(Uniprocessor);
+/// static STOP: StopController<Uniprocessor, [CpuRecord; 8]> = StopController::new(Uniprocessor);
 ///
 /// let cpu = STOP.register_cpu(ApicId::new(0)).unwrap();
 /// STOP.boot_cpu(cpu).unwrap();
@@ -133,11 +135,11 @@ impl fmt::Display for CpusFull {
 /// assert_eq!(report.tally().targets, 0);
 /// assert!(report.summary().to_string().starts_with("stop-summary: stopper=0 targets=0"));
 /// ```
-pub struct StopController<P, const N: usize> {
+pub struct StopController<P, T> {
     /// The machine.
     platform: P,
     /// One record per CPU index.
-    records: [CpuRecord; N],
+    records: T,
     /// How many records are registered (indices `0..registered`).
     registered: AtomicUsize,
     /// Index of the elected stopper, or [`NO_STOPPER`].
@@ -172,22 +174,12 @@ pub enum LoomVariant {
     NoAccountingStore,
 }
 
-impl<P: Platform, const N: usize> StopController<P, N> {
+impl<P, const N: usize> StopController<P, [CpuRecord; N]> {
     const_unless_loom! {
-        /// A controller with no CPUs registered and default [`StopConfig`].
+        /// A controller for at most `N` CPUs, its records inline, with no CPUs registered and
+        /// default [`StopConfig`].
         pub fn new(platform: P) -> Self {
-            Self {
-                platform,
-                records: array_of![CpuRecord::new(); N],
-                registered: AtomicUsize::new(0),
-                stopper: AtomicUsize::new(NO_STOPPER),
-                stop_pending: AtomicU8::new(0),
-                started_at: AtomicU64::new(0),
-                config: StopConfig::new(),
-                hooks: StopHooks::new(),
-                #[cfg(loom)]
-                variant: LoomVariant::Real,
-            }
+            Self::with_records(platform, array_of![CpuRecord::new(); N])
         }
     }
 
@@ -200,10 +192,38 @@ impl<P: Platform, const N: usize> StopController<P, N> {
             ..Self::new(platform)
         }
     }
+}
 
+impl<P, T> StopController<P, T> {
+    const_unless_loom! {
+        /// A controller keeping its records in `records` (see [`RecordTable`]), with no CPUs
+        /// registered and default [`StopConfig`].
+        pub fn with_records(platform: P, records: T) -> Self {
+            Self {
+                platform,
+                records,
+                registered: AtomicUsize::new(0),
+                stopper: AtomicUsize::new(NO_STOPPER),
+                stop_pending: AtomicU8::new(0),
+                started_at: AtomicU64::new(0),
+                config: StopConfig::new(),
+                hooks: StopHooks::new(),
+                #[cfg(loom)]
+                variant: LoomVariant::Real,
+            }
+        }
+    }
+}
+
+impl<P: Platform, T: RecordTable> StopController<P, T> {
     /// The platform this controller drives.
     pub fn platform(&self) -> &P {
         &self.platform
+    }
+
+    /// Where the records live (a runtime that sizes them at boot fills it through this).
+    pub fn table(&self) -> &T {
+        &self.records
     }
 
     /// Timeouts and INIT policy, settable at run time.
@@ -215,7 +235,10 @@ impl<P: Platform, const N: usize> StopController<P, N> {
     /// Call at boot, on one CPU, before that CPU starts.
     pub fn register_cpu(&self, apic_id: ApicId) -> Result<CpuIndex, CpusFull> {
         let index = self.registered.load(Ordering::SeqCst);
-        let record = self.records.get(index).ok_or(CpusFull { capacity: N })?;
+        let records = self.records.all();
+        let record = records.get(index).ok_or(CpusFull {
+            capacity: records.len(),
+        })?;
         record.apic_id.store(apic_id.get(), Ordering::SeqCst);
         self.registered.store(index + 1, Ordering::SeqCst);
         Ok(CpuIndex::new(index))
@@ -223,12 +246,14 @@ impl<P: Platform, const N: usize> StopController<P, N> {
 
     /// How many CPUs are registered.
     pub fn cpu_count(&self) -> usize {
-        self.registered.load(Ordering::SeqCst).min(N)
+        self.registered
+            .load(Ordering::SeqCst)
+            .min(self.records.all().len())
     }
 
     /// The record of a registered CPU.
     fn record(&self, cpu: usize) -> Option<&CpuRecord> {
-        self.records[..self.cpu_count()].get(cpu)
+        self.records.all()[..self.cpu_count()].get(cpu)
     }
 
     /// The record of a registered CPU, or the transition error for an unknown one.
@@ -395,9 +420,9 @@ impl<P: Platform, const N: usize> StopController<P, N> {
     pub fn nmi_is_for_stop(&self, cpu: CpuIndex) -> bool {
         let cpu = cpu.get();
         self.is_stop_signal(cpu)
-            && match self.records[cpu].state() {
+            && match self.records.all()[cpu].state() {
                 CpuState::Running | CpuState::Acked => true,
-                CpuState::Halted => !self.records[cpu].finished(),
+                CpuState::Halted => !self.records.all()[cpu].finished(),
                 CpuState::Offline | CpuState::Booting => false,
             }
     }
@@ -412,7 +437,7 @@ impl<P: Platform, const N: usize> StopController<P, N> {
         if !self.is_stop_signal(cpu) {
             return;
         }
-        let record = &self.records[cpu];
+        let record = &self.records.all()[cpu];
         match record.state() {
             CpuState::Offline | CpuState::Booting => return,
             CpuState::Running if record.recording_panic.load(Ordering::SeqCst) != 0 => {
@@ -440,7 +465,7 @@ impl<P: Platform, const N: usize> StopController<P, N> {
     /// The NMI path's accounting: `nmi_done = nmi_sent`, stored only if it changes (a stray
     /// NMI to a CPU that owes nothing stores nothing).
     fn account_nmis(&self, cpu: usize) {
-        let record = &self.records[cpu];
+        let record = &self.records.all()[cpu];
         let sent = record.nmi_sent.load(Ordering::SeqCst);
         #[cfg(loom)]
         let accounts = !matches!(
@@ -457,7 +482,7 @@ impl<P: Platform, const N: usize> StopController<P, N> {
 
     /// Moves `from → Acked` with `path`, timestamp first. False if the CPU was not in `from`.
     fn enter_acked(&self, cpu: usize, from: CpuState, path: StopPath) -> bool {
-        let record = &self.records[cpu];
+        let record = &self.records.all()[cpu];
         let now = self.platform.now_ns();
         self.platform.on_cpu_store(cpu);
         record.acked_at.store(now, Ordering::SeqCst);
@@ -467,7 +492,7 @@ impl<P: Platform, const N: usize> StopController<P, N> {
 
     /// `Acked → Halted`, timestamp first; nothing if the CPU is not `Acked`.
     fn finish_halted(&self, cpu: usize) {
-        let record = &self.records[cpu];
+        let record = &self.records.all()[cpu];
         if record.state() != CpuState::Acked {
             return;
         }
@@ -481,7 +506,7 @@ impl<P: Platform, const N: usize> StopController<P, N> {
     /// Stops the calling CPU (vector or self-stop): ack, hooks (only if this call acked),
     /// halted, halt. A CPU already stopping just finishes.
     fn stop_this_cpu(&self, cpu: usize, path: StopPath) -> ! {
-        let state = self.records[cpu].state();
+        let state = self.records.all()[cpu].state();
         let acked_now = matches!(state, CpuState::Booting | CpuState::Running)
             && self.enter_acked(cpu, state, path);
         if acked_now {
@@ -503,7 +528,7 @@ impl<P: Platform, const N: usize> StopController<P, N> {
         &self,
         cpu: CpuIndex,
         reason: StopReason<'_>,
-    ) -> Result<StopReport<'_, P, N>, StopError> {
+    ) -> Result<StopReport<'_, P, T>, StopError> {
         let cpu = cpu.get();
         let record = self.record(cpu).ok_or(StopError::NoSuchCpu(cpu))?;
         if let StopReason::Panic(_) = reason {
@@ -541,7 +566,7 @@ impl<P: Platform, const N: usize> StopController<P, N> {
             cpus: self.cpu_count(),
             ..StopTally::default()
         };
-        for (index, target) in self.records[..tally.cpus].iter().enumerate() {
+        for (index, target) in self.records.all()[..tally.cpus].iter().enumerate() {
             if index == cpu {
                 continue;
             }
@@ -568,7 +593,7 @@ impl<P: Platform, const N: usize> StopController<P, N> {
     /// The targets of the stop run by `stopper` over the first `cpus` records (those registered
     /// when it began): records with no verdict yet.
     fn targets(&self, stopper: usize, cpus: usize) -> impl Iterator<Item = &CpuRecord> {
-        self.records[..cpus]
+        self.records.all()[..cpus]
             .iter()
             .enumerate()
             .filter(move |&(index, r)| index != stopper && r.verdict() == Verdict::Pending)
@@ -627,7 +652,7 @@ impl<P: Platform, const N: usize> StopController<P, N> {
         let park = self.config.init_park() == crate::InitPark::On;
         let mut parked_any = false;
         // Index 0 is the boot CPU: INIT to it resets real machines, so it is never parked.
-        let boot_cpu = self.records.first().map(|r| r as *const CpuRecord);
+        let boot_cpu = self.records.all().first().map(|r| r as *const CpuRecord);
         for target in self.targets(stopper, tally.cpus) {
             let is_boot_cpu = Some(target as *const CpuRecord) == boot_cpu;
             let verdict = if self.target_done(target) {
@@ -659,7 +684,7 @@ impl<P: Platform, const N: usize> StopController<P, N> {
     /// Gives a boot CPU that is a target and not yet done [`StopConfig::boot_cpu_grace`] more:
     /// INIT may not park it, so the wait is all there is between "late" and "stuck".
     fn wait_for_late_boot_cpu(&self, stopper: usize) {
-        let Some(boot_cpu) = self.records.first() else {
+        let Some(boot_cpu) = self.records.all().first() else {
             return;
         };
         let grace_ns = u64::try_from(self.config.boot_cpu_grace().as_nanos()).unwrap_or(u64::MAX);
@@ -700,7 +725,7 @@ impl<P: Platform, const N: usize> StopController<P, N> {
 
     /// Read access to a record for the report.
     pub(crate) fn records(&self) -> &[CpuRecord] {
-        &self.records[..self.cpu_count()]
+        &self.records.all()[..self.cpu_count()]
     }
 
     /// When the stop began.

@@ -46,7 +46,7 @@ impl Platform for Mock {
     }
 }
 
-type Controller = StopController<Mock, 4>;
+type Controller = StopController<Mock, [CpuRecord; 4]>;
 
 /// Runs `f`, which must halt the CPU (diverge).
 fn expect_halt(f: impl FnOnce()) {

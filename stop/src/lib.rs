@@ -97,6 +97,7 @@ mod platform;
 mod record;
 mod report;
 mod state;
+mod table;
 pub mod x86;
 
 pub use config::{InitPark, StopConfig, DEFAULT_NMI_TIMEOUT, DEFAULT_VECTOR_TIMEOUT, INIT_SETTLE};
@@ -107,7 +108,8 @@ pub use cpu::{ApicId, CpuIndex};
 pub use hooks::{HooksFull, StopHook, MAX_STOP_HOOKS};
 pub use message::{PanicText, PANIC_MESSAGE_CAPACITY};
 pub use platform::{IpiFailed, Platform};
-pub use record::Verdict;
+pub use record::{CpuRecord, Verdict};
 pub use report::{CpuReport, GroupedReport, StopReport, StopTally};
 pub use state::{CpuState, StopPath, TransitionError};
+pub use table::RecordTable;
 pub use wire::summary::StopSummary;

@@ -39,11 +39,12 @@ impl Verdict {
     }
 }
 
-/// One CPU's record. Aligned to 128 bytes: the fields plus the panic buffer exceed one 64-byte
+/// One CPU's record (opaque: only the controller reads or writes it; a runtime allocates them,
+/// [`RecordTable`](crate::RecordTable)). Aligned to 128 bytes: the fields plus the panic buffer exceed one 64-byte
 /// line, and x86's adjacent-line prefetcher makes 128 bytes the false-sharing unit; the hot
 /// fields (state, counters, timestamps) share the first line.
 #[repr(align(128))]
-pub(crate) struct CpuRecord {
+pub struct CpuRecord {
     /// State and path, packed ([`StateWord`]). Owner only, by CAS.
     word: AtomicU8,
     /// [`Verdict`]. Stopper only.
@@ -67,10 +68,16 @@ pub(crate) struct CpuRecord {
     pub(crate) recording_panic: AtomicU8,
 }
 
+impl Default for CpuRecord {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl CpuRecord {
     const_unless_loom! {
         /// An `Offline` record with no APIC ID yet.
-        pub(crate) fn new() -> Self {
+        pub fn new() -> Self {
             Self {
                 word: AtomicU8::new(CpuState::Offline as u8),
                 verdict: AtomicU8::new(Verdict::Pending as u8),

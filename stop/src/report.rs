@@ -13,6 +13,7 @@ use crate::platform::Platform;
 use crate::record::{CpuRecord, Verdict, NO_TIME};
 use crate::state::StopPath;
 use crate::sync::Ordering;
+use crate::table::RecordTable;
 use crate::StopController;
 
 /// Counts gathered by the stopper while it ran the stop.
@@ -61,9 +62,9 @@ impl CpuReport {
 /// The result of [`StopController::stop_others`]: reads the (now frozen) CPU records.
 ///
 /// `Display` prints an aligned table; [`StopReport::summary`] the `stop-summary:` line.
-pub struct StopReport<'a, P, const N: usize> {
+pub struct StopReport<'a, P, T> {
     /// The controller whose records this reports.
-    controller: &'a StopController<P, N>,
+    controller: &'a StopController<P, T>,
     /// The stopper's index.
     stopper: usize,
     /// Why the stop happened.
@@ -72,10 +73,10 @@ pub struct StopReport<'a, P, const N: usize> {
     tally: StopTally,
 }
 
-impl<'a, P: Platform, const N: usize> StopReport<'a, P, N> {
+impl<'a, P: Platform, T: RecordTable> StopReport<'a, P, T> {
     /// A report over `controller`'s records.
     pub(crate) fn new(
-        controller: &'a StopController<P, N>,
+        controller: &'a StopController<P, T>,
         stopper: usize,
         reason: &'static str,
         tally: StopTally,
@@ -184,10 +185,10 @@ impl Verdict {
     }
 }
 
-impl<P: Platform, const N: usize> StopReport<'_, P, N> {
+impl<P: Platform, T: RecordTable> StopReport<'_, P, T> {
     /// The report with consecutive plain rows grouped ([`GroupedReport`]): for machines with
     /// many CPUs, where one row per CPU is too long for a serial console.
-    pub fn grouped(&self) -> GroupedReport<'_, '_, P, N> {
+    pub fn grouped(&self) -> GroupedReport<'_, '_, P, T> {
         GroupedReport(self)
     }
 
@@ -226,7 +227,7 @@ fn write_row(f: &mut fmt::Formatter<'_>, cpu: &CpuReport) -> fmt::Result {
     )
 }
 
-impl<P: Platform, const N: usize> fmt::Display for StopReport<'_, P, N> {
+impl<P: Platform, T: RecordTable> fmt::Display for StopReport<'_, P, T> {
     /// The heading and one row per CPU.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.write_heading(f)?;
@@ -241,7 +242,7 @@ impl<P: Platform, const N: usize> fmt::Display for StopReport<'_, P, N> {
 /// no NMI sent, no panic message) as one line, `cpus 1-1023 (1023): vector stopped, apic
 /// 1..1023, ack_us 12.0..480.3, halt_us 12.9..481.0`; every other row (the stopper, NMI,
 /// INIT, self-stopped, stuck, offline CPUs, or one with a panic message) as in the full table.
-pub struct GroupedReport<'r, 'a, P, const N: usize>(&'r StopReport<'a, P, N>);
+pub struct GroupedReport<'r, 'a, P, T>(&'r StopReport<'a, P, T>);
 
 /// A run of consecutive plain rows being gathered.
 struct Group {
@@ -316,7 +317,7 @@ fn plain(cpu: &CpuReport) -> bool {
         && cpu.panic_message.as_str().is_empty()
 }
 
-impl<P: Platform, const N: usize> fmt::Display for GroupedReport<'_, '_, P, N> {
+impl<P: Platform, T: RecordTable> fmt::Display for GroupedReport<'_, '_, P, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.write_heading(f)?;
         let mut group: Option<Group> = None;

@@ -29,14 +29,14 @@ use loom::sync::atomic::{AtomicBool, AtomicU64};
 use loom::thread;
 use std::sync::Arc;
 use stop::{
-    ApicId, CpuIndex, CpuReport, CpuState, IpiFailed, LoomVariant, Platform, StopController,
-    StopPath, StopReason, StopSummary, Verdict,
+    ApicId, CpuIndex, CpuRecord, CpuReport, CpuState, IpiFailed, LoomVariant, Platform,
+    StopController, StopPath, StopReason, StopSummary, Verdict,
 };
 
 /// Most CPUs in a model.
 const CPUS: usize = 3;
 
-type Controller = StopController<ModelPlatform, CPUS>;
+type Controller = StopController<ModelPlatform, [CpuRecord; CPUS]>;
 
 /// Unwind payload: the CPU halted.
 struct Halted;

@@ -8,14 +8,16 @@ use std::sync::{Arc, Barrier, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use stop::{ApicId, CpuIndex, CpuState, IpiFailed, Platform, StopController, StopReason};
+use stop::{
+    ApicId, CpuIndex, CpuRecord, CpuState, IpiFailed, Platform, StopController, StopReason,
+};
 
 use crate::apic::{Lines, NO_NMI};
 use crate::check::{CpuObservation, Outcome, StopResult};
 use crate::scenario::{Behaviour, Scenario, MAX_SIM_CPUS};
 
 /// The controller under simulation.
-type SimController = StopController<SimPlatform, MAX_SIM_CPUS>;
+type SimController = StopController<SimPlatform, [CpuRecord; MAX_SIM_CPUS]>;
 
 /// Unwind payload: the CPU halted for good (`Platform::halt`).
 struct Halted;

@@ -13,7 +13,7 @@ use crate::platform::{IpiFailed, Platform};
 ///
 /// ```ignore
 /// static ICR: IcrWriter = IcrWriter::new();
-/// static STOP: StopController<X86Platform, 256> =
+/// static STOP: StopController<X86Platform, [CpuRecord; 256]> =
 ///     StopController::new(X86Platform::new(&ICR, now_ns));
 /// unsafe { ICR.init(ApicMode::X2Apic) };
 /// ```
