@@ -160,6 +160,8 @@ fn start_cpus(rsdp: Option<usize>, map: &[memory::MemoryRegion], opts: &BootOpti
     }
     smp::injected::set_ap_entry_fault(opts.inject_ap_entry_fault);
     smp::injected::set_park_missing_ack(opts.inject_park_missing_ack);
+    let heap_before = arch::heap::allocated_bytes();
+    allocate_per_cpu(topology.apic_ids.len());
     let boot = smp::bringup::init_boot_cpu(&topology.apic_ids);
     let all_cpus = topology.apic_ids.len() >= madt_cpus && topology.online_capable == 0;
     let bringup = smp::bringup::start_aps(
@@ -167,6 +169,13 @@ fn start_cpus(rsdp: Option<usize>, map: &[memory::MemoryRegion], opts: &BootOpti
         &topology.apic_ids,
         all_cpus,
         opts.inject_stop_during_bringup,
+    );
+    // Every CPU's state, blocks and stacks, and the bring-up tables: what the machine's CPU
+    // count costs.
+    log::debug!(
+        "per-CPU memory: {} KiB on the heap for {} CPUs",
+        arch::heap::allocated_bytes().saturating_sub(heap_before) / 1024,
+        topology.apic_ids.len()
     );
     for apic_id in &bringup.missing {
         log::warn!("CPU with APIC ID {apic_id} never checked in; left offline");
@@ -188,4 +197,15 @@ fn start_cpus(rsdp: Option<usize>, map: &[memory::MemoryRegion], opts: &BootOpti
         x2apic: mode == stop::x86::ApicMode::X2Apic,
         bringup,
     });
+}
+
+/// Allocates every module's per-CPU state, and the stop controller's records, for `cpus` CPUs:
+/// memory follows the machine's CPU count, not `MAX_CPUS` (see `per_cpu`). Before any CPU is
+/// registered.
+fn allocate_per_cpu(cpus: usize) {
+    stopping::allocate_per_cpu(cpus);
+    panic::allocate_per_cpu(cpus);
+    crate::interrupted::allocate_per_cpu(cpus);
+    crate::sched::allocate_per_cpu(cpus);
+    smp::allocate_per_cpu(cpus);
 }

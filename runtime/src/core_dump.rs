@@ -21,10 +21,15 @@ pub fn set_enabled(on: bool) {
     ENABLED.store(on, Ordering::Relaxed);
 }
 
+/// Whether a panic waits for a core dump (`panic.wait_for_core=1`).
+pub fn enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
+}
+
 /// If enabled: announces that memory holds still and waits (at most [`WAIT`]) for the runner
 /// to say it has taken the dump.
 pub fn wait_for_dump() {
-    if !ENABLED.load(Ordering::Relaxed) {
+    if !enabled() {
         return;
     }
     console::write_fmt_breaking_lock(format_args!("{}\n", CoreDump::Ready));

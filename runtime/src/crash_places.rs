@@ -3,9 +3,13 @@
 //! entry per CPU index, that a warm restart keeps in `.persistent`: every field is valid as
 //! all-zero bytes (no places), and nothing read back from it can index out of bounds.
 //!
-//! It names only the pure `topology` (the CPU count): the survivor record (in `arch`) holds it.
+//! It names nothing else in the crate: the survivor record (in `arch`) holds it.
 
-use crate::topology::MAX_CPUS;
+/// CPUs whose places the table keeps: the first ones by index. The crash record is copied
+/// whole (`restart::last_crash`), on stacks of 64 KiB or less, so it stays at ~12 KiB even
+/// though the runtime runs up to 1,024 CPUs; the stop report printed before the restart shows
+/// every CPU.
+pub const PLACE_CPUS: usize = 256;
 /// Return addresses kept per CPU (the innermost ones).
 pub const PLACE_FRAMES: usize = 4;
 
@@ -32,11 +36,11 @@ impl Entry {
 
 /// Every CPU's place at a crash, by CPU index.
 #[derive(Clone, Copy)]
-pub struct CrashPlaces([Entry; MAX_CPUS]);
+pub struct CrashPlaces([Entry; PLACE_CPUS]);
 
 impl CrashPlaces {
     /// No places (all zero).
-    pub const NONE: Self = Self([Entry::NONE; MAX_CPUS]);
+    pub const NONE: Self = Self([Entry::NONE; PLACE_CPUS]);
 
     /// Records that CPU `cpu` was interrupted at `rip`, with the return addresses `frames`
     /// (innermost first; the first [`PLACE_FRAMES`] are kept, the rest are not read). A CPU
@@ -94,7 +98,7 @@ mod tests {
         let mut places = CrashPlaces::NONE;
         places.record(3, 0x30, [0x31, 0x32]);
         places.record(1, 0x10, 0x11..0x20);
-        places.record(MAX_CPUS - 1, 0xf0, []);
+        places.record(PLACE_CPUS - 1, 0xf0, []);
         let got: Vec<CpuPlace<'_>> = places.iter().collect();
         assert_eq!(
             got,
@@ -110,7 +114,7 @@ mod tests {
                     frames: &[0x31, 0x32]
                 },
                 CpuPlace {
-                    cpu: (MAX_CPUS - 1) as u32,
+                    cpu: (PLACE_CPUS - 1) as u32,
                     rip: 0xf0,
                     frames: &[]
                 },
@@ -137,7 +141,7 @@ mod tests {
     #[test]
     fn a_cpu_past_the_table_is_ignored() {
         let mut places = CrashPlaces::NONE;
-        places.record(MAX_CPUS, 0x10, [1]);
+        places.record(PLACE_CPUS, 0x10, [1]);
         assert_eq!(places.iter().count(), 0);
     }
 

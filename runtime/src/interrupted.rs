@@ -9,7 +9,7 @@ use core::ops::Range;
 use core::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
 use crate::arch::{self, TrapFrame};
-use crate::per_cpu::{PerCpu, MAX_CPUS};
+use crate::per_cpu::{per_cpu, PerCpu};
 
 /// `Slot::state`: nothing saved since the last [`forget`].
 const EMPTY: u8 = 0;
@@ -43,7 +43,12 @@ impl Slot {
     }
 }
 
-static SLOTS: PerCpu<Slot> = PerCpu::new([const { Slot::new() }; MAX_CPUS]);
+static SLOTS: PerCpu<Slot> = per_cpu!(Slot::new());
+
+/// Allocates this module's per-CPU state for `cpus` CPUs (boot, before the APs start).
+pub(crate) fn allocate_per_cpu(cpus: usize) {
+    SLOTS.allocate(cpus);
+}
 
 fn store_range(cells: &[AtomicUsize; 2], range: &Range<usize>) {
     cells[0].store(range.start, Ordering::Relaxed);

@@ -9,14 +9,19 @@ use stop::StopReason;
 use wire::frames::{Frame, BACKTRACE};
 
 use crate::cmdline::PanicAction;
-use crate::per_cpu::{PerCpu, MAX_CPUS};
+use crate::per_cpu::{per_cpu, PerCpu};
 use crate::stopping;
 use crate::{arch, console};
 
 pub use wire::exit::{DOUBLE_PANIC as DOUBLE_PANIC_EXIT_STATUS, PANIC as PANIC_EXIT_STATUS};
 
 /// Which CPUs are inside the panic handler.
-static PANICKING: PerCpu<AtomicBool> = PerCpu::new([const { AtomicBool::new(false) }; MAX_CPUS]);
+static PANICKING: PerCpu<AtomicBool> = per_cpu!(AtomicBool::new(false));
+/// Allocates this module's per-CPU state for `cpus` CPUs (boot, before the APs start).
+pub(crate) fn allocate_per_cpu(cpus: usize) {
+    PANICKING.allocate(cpus);
+}
+
 /// The `panic=` action, as `PanicAction as u8`.
 static ACTION: AtomicU8 = AtomicU8::new(PanicAction::Poweroff as u8);
 

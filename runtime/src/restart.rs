@@ -39,7 +39,7 @@ use crate::stopping::{self, Report};
 use crate::{arch, console, interrupted, time};
 
 pub use crate::arch::survivor::APP_WORDS;
-pub use crate::crash_places::{CpuPlace, PLACE_FRAMES};
+pub use crate::crash_places::{CpuPlace, PLACE_CPUS, PLACE_FRAMES};
 
 
 pub use wire::exit::{
@@ -105,7 +105,8 @@ impl LastCrash {
     /// Where each CPU that stop called stopped was, by CPU index: the instruction its stop
     /// interrupted and its innermost return addresses (as the stop report's per-CPU blocks
     /// show them). A CPU that saved no context (it stopped itself, or was parked with INIT)
-    /// has no place, nor has the panicking CPU.
+    /// has no place, nor has the panicking CPU, nor a CPU past the first
+    /// [`PLACE_CPUS`].
     pub fn places(&self) -> impl Iterator<Item = CpuPlace<'_>> {
         self.0.places.iter()
     }

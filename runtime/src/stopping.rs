@@ -3,26 +3,45 @@
 
 use stop::CpuIndex;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use core::ops::Range;
 use core::time::Duration;
 
 use spinning_top::Spinlock;
 use stop::x86::X86Platform;
 pub use stop::StopReason;
-use stop::{InitPark, RecordSnapshot, StopController, StopReport, Verdict};
-use wire::frames::{ChainEnd, Frame, Interrupted};
+use stop::{CpuRecord, InitPark, RecordSnapshot, RecordTable, StopController, StopReport, Verdict};
+use wire::frames::{ChainEnd, Frame, Interrupted, SamePlace};
 use wire::heartbeat::HeartbeatCheck;
 
 use crate::cmdline::{BootOptions, InitParkOption, StopTable, GROUPED_ABOVE_CPUS};
-use crate::per_cpu::{PerCpu, MAX_CPUS};
+use crate::per_cpu::{per_cpu, BootTable, PerCpu};
 use crate::arch::TrapFrame;
 use crate::{arch, console, interrupted, time};
 
-/// The machine's stop controller.
-pub static STOP: StopController<X86Platform, MAX_CPUS> =
-    StopController::new(X86Platform::new(&arch::apic::ICR, time::now_ns));
+/// The machine's stop controller; its records are allocated at boot ([`allocate_per_cpu`]).
+pub static STOP: StopController<X86Platform, Records> = StopController::with_records(
+    X86Platform::new(&arch::apic::ICR, time::now_ns),
+    Records(BootTable::new()),
+);
 
 /// A finished stop's report.
-pub type Report = StopReport<'static, X86Platform, MAX_CPUS>;
+pub type Report = StopReport<'static, X86Platform, Records>;
+
+/// The stop controller's records, one per CPU of the machine.
+pub struct Records(BootTable<CpuRecord>);
+
+impl RecordTable for Records {
+    fn all(&self) -> &[CpuRecord] {
+        self.0.all()
+    }
+}
+
+/// Allocates the stop controller's records and this module's per-CPU state for `cpus` CPUs.
+/// Call once at boot, before any CPU is registered.
+pub fn allocate_per_cpu(cpus: usize) {
+    STOP.table().0.fill(cpus, CpuRecord::new);
+    AT_STOP.allocate(cpus);
+}
 
 /// `stop.verify_ms`, in ms (0: off).
 static VERIFY_MS: AtomicU64 = AtomicU64::new(0);
@@ -116,20 +135,22 @@ pub fn stop_others(reason: StopReason<'_>) -> Option<Report> {
 
 /// Every CPU's record as the last stop left it.
 static AT_STOP: PerCpu<Spinlock<RecordSnapshot>> =
-    PerCpu::new([const { Spinlock::new(RecordSnapshot::EMPTY) }; MAX_CPUS]);
+    per_cpu!(Spinlock::new(RecordSnapshot::EMPTY));
 
 /// Prints the report's table (grouped as `stop.table` says) and its `stop-summary:` line, then
 /// (`stop.report=full`) every stopped CPU's context, even if a stopped CPU holds the console
 /// lock.
 pub fn print_report(report: &Report) {
     let summary = report.summary();
-    if table_grouped(report.tally().cpus) {
+    let grouped = table_grouped(report.tally().cpus);
+    if grouped {
         console::write_fmt_breaking_lock(format_args!("{}\n{summary}\n", report.grouped()));
     } else {
         console::write_fmt_breaking_lock(format_args!("{report}\n{summary}\n"));
     }
     if REPORT_CONTEXTS.load(Ordering::Relaxed) {
-        print_contexts(report);
+        // A core dump takes every CPU's registers from the blocks: fold none then.
+        print_contexts(report, grouped && !crate::core_dump::enabled());
     }
 }
 
@@ -146,21 +167,52 @@ fn table_grouped(cpus: usize) -> bool {
 /// NMI interrupted, the interrupted instruction (`  rip 0x...`) and the return addresses of the
 /// interrupted code (`  #N 0x...`), walked on that CPU's stack, which it never uses again. A
 /// walk ends at a frame pointer outside that stack, with a note.
-fn print_contexts(report: &Report) {
+///
+/// With `fold` (a grouped report), consecutive CPUs interrupted where the CPU before them was
+/// (same instruction, interrupt state and return addresses) share that CPU's block: one line
+/// names them (`cpus 5-24 (20): interrupted where cpu 4 was`). A thousand idle CPUs then take
+/// a few lines instead of thousands.
+fn print_contexts(report: &Report, fold: bool) {
     let out = |args: core::fmt::Arguments<'_>| console::write_fmt_breaking_lock(args);
+    // The last CPU whose block was printed, and the CPUs folded into it so far.
+    let mut shown: Option<(CpuIndex, TrapFrame, Range<usize>)> = None;
+    let mut folded: Option<SamePlace> = None;
+    let flush = |folded: &mut Option<SamePlace>| {
+        if let Some(line) = folded.take() {
+            out(format_args!("{line}\n"));
+        }
+    };
     for cpu in report.cpus().filter(|r| r.verdict == Verdict::Stopped) {
         let i = cpu.index;
         let (frame, stack) = match interrupted::context(i) {
             interrupted::Context::Saved { frame, stack } => (frame, stack),
             interrupted::Context::Incomplete => {
+                flush(&mut folded);
+                shown = None;
                 out(format_args!("cpu {i}: no context (its NMI came while it saved it)\n"));
                 continue;
             }
             interrupted::Context::None => {
+                flush(&mut folded);
+                shown = None;
                 out(format_args!("cpu {i}: no context (it stopped itself)\n"));
                 continue;
             }
         };
+        let last = folded.map_or(shown.as_ref().map(|s| s.0.get() as u64), |f| Some(f.last));
+        if let Some((like, like_frame, like_stack)) = &shown {
+            let next = last.is_some_and(|last| last + 1 == i.get() as u64);
+            if fold && next && same_place((like_frame, like_stack), (&frame, &stack)) {
+                let i = i.get() as u64;
+                let like = like.get() as u64;
+                folded = Some(folded.map_or(SamePlace { first: i, last: i, like }, |f| {
+                    SamePlace { last: i, ..f }
+                }));
+                continue;
+            }
+        }
+        flush(&mut folded);
+        shown = Some((i, frame, stack.clone()));
         let heading = Interrupted {
             cpu: i.get() as u64,
             interrupts_on: frame.interrupts_enabled(),
@@ -179,6 +231,19 @@ fn print_contexts(report: &Report) {
             out(format_args!("{}\n", ChainEnd { at: at as u64 }));
         }
     }
+    flush(&mut folded);
+}
+
+/// Whether two stopped CPUs' blocks would show the same place: the same interrupted
+/// instruction and interrupt state, and the same return addresses, each walk ending cleanly.
+fn same_place(a: (&TrapFrame, &Range<usize>), b: (&TrapFrame, &Range<usize>)) -> bool {
+    if a.0.rip != b.0.rip || a.0.interrupts_enabled() != b.0.interrupts_enabled() {
+        return false;
+    }
+    let mut walk_a = interrupted::frames(a.0, a.1.clone());
+    let mut walk_b = interrupted::frames(b.0, b.1.clone());
+    let clean = |end| !matches!(end, Some(arch::backtrace::WalkEnd::BadFrame(_)));
+    walk_a.by_ref().eq(walk_b.by_ref()) && clean(walk_a.end()) && clean(walk_b.end())
 }
 
 /// With `stop.verify_ms=M`, waits M ms, then checks that no CPU the report calls stopped has

@@ -2,9 +2,9 @@
 
 use alloc::vec::Vec;
 
-/// Most CPUs the runtime runs: the length of every per-CPU table (`per_cpu::PerCpu`, the crash
-/// record's places) and the stop controller's record count.
-pub const MAX_CPUS: usize = 256;
+/// Most CPUs the runtime runs. Per-CPU memory is allocated at boot for the CPUs the machine has
+/// (`per_cpu`), so this limit costs a small machine nothing.
+pub const MAX_CPUS: usize = 1024;
 
 /// `Enabled` flag of a MADT processor entry: the CPU is usable.
 pub const MADT_ENABLED: u32 = 1 << 0;

@@ -8,6 +8,7 @@
 //!   rip 0x0000000000110ea0                        the interrupted instruction (Frame::Rip)
 //!   #0 0x0000000000101efa
 //!   (frame chain ends at 0xdeadbeef0000: ...)     a walk cut short (ChainEnd)
+//! cpus 5-24 (20): interrupted where cpu 4 was    blocks folded into one (SamePlace)
 //! ```
 
 use core::fmt;
@@ -134,6 +135,35 @@ pub fn registers(line: &str) -> impl Iterator<Item = (&str, u64)> {
     })
 }
 
+/// What a folded line says between its CPUs and the CPU whose block it repeats.
+pub const INTERRUPTED_WHERE: &str = ": interrupted where cpu ";
+
+/// Stopped CPUs `first..=last` whose blocks would repeat CPU `like`'s (the same interrupted
+/// instruction, interrupt state and return addresses; registers aside), folded into one line
+/// by a grouped report: `cpus 5-24 (20): interrupted where cpu 4 was`, or `cpu 5: ...` for one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SamePlace {
+    /// The first folded CPU's index.
+    pub first: u64,
+    /// The last one's.
+    pub last: u64,
+    /// The CPU whose block was printed.
+    pub like: u64,
+}
+
+/// The line, without a line end.
+impl fmt::Display for SamePlace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Self { first, last, like } = *self;
+        if first == last {
+            write!(f, "{CPU}{first}")?;
+        } else {
+            write!(f, "cpus {first}-{last} ({})", last - first + 1)?;
+        }
+        write!(f, "{INTERRUPTED_WHERE}{like} was")
+    }
+}
+
 /// A walk over a stopped CPU's frames that met a frame pointer outside that CPU's stack.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ChainEnd {
@@ -194,6 +224,28 @@ mod tests {
                 address: 0xffff_ffff_8000_1000
             })
         );
+    }
+
+    #[test]
+    fn folded_blocks_name_their_cpus_and_are_no_heading() {
+        let many = SamePlace {
+            first: 5,
+            last: 24,
+            like: 4,
+        };
+        let one = SamePlace {
+            first: 7,
+            last: 7,
+            like: 6,
+        };
+        assert_eq!(
+            many.to_string(),
+            "cpus 5-24 (20): interrupted where cpu 4 was"
+        );
+        assert_eq!(one.to_string(), "cpu 7: interrupted where cpu 6 was");
+        for line in [many.to_string(), one.to_string()] {
+            assert!(Interrupted::parse(&line).is_err(), "{line}");
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ use super::thread::{Thread, Waiter};
 use crate::arch::context::{self, Context};
 use super::kick;
 use crate::arch::irq;
-use crate::per_cpu::{PerCpu, MAX_CPUS};
+use crate::per_cpu::{per_cpu, PerCpu};
 use stop::CpuIndex;
 
 /// A wait with a deadline on the monotonic clock.
@@ -56,7 +56,12 @@ impl CpuSched {
 }
 
 /// Every CPU's scheduler state, by CPU index.
-pub static CPUS: PerCpu<CpuSched> = PerCpu::new([const { CpuSched::new() }; MAX_CPUS]);
+pub static CPUS: PerCpu<CpuSched> = per_cpu!(CpuSched::new());
+
+/// Allocates this module's per-CPU state for `cpus` CPUs (boot, before the APs start).
+pub(crate) fn allocate_per_cpu(cpus: usize) {
+    CPUS.allocate(cpus);
+}
 
 /// Queues `thread` on its CPU and wakes that CPU if it is another one.
 pub fn make_ready(thread: Arc<Thread>) {

@@ -27,12 +27,12 @@ pub use self::futex::{futex_wait, futex_wake, FutexError};
 use self::thread::{Thread, Waiter};
 use crate::arch::context::Stack;
 use crate::arch::tls::TlsBlock;
-use crate::per_cpu::MAX_CPUS;
 use crate::stopping::STOP;
 use stop::CpuIndex;
 
 #[cfg(feature = "std-app")]
 pub use self::cpu::idle_loop;
+pub(crate) use self::cpu::allocate_per_cpu;
 pub use self::cpu::{has_work, run_ready};
 
 /// A thread's ID (Hermit's `Tid`); 0 is never used.
@@ -71,7 +71,7 @@ pub enum JoinError {
 
 /// The online CPUs' indices.
 fn online_cpus() -> Vec<CpuIndex> {
-    (0..MAX_CPUS)
+    (0..STOP.cpu_count())
         .map(CpuIndex::new)
         .filter(|&i| STOP.cpu_state(i) == Some(stop::CpuState::Running))
         .collect()

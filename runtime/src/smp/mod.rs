@@ -15,6 +15,14 @@ use crate::arch;
 pub use bringup::{BringUp, NotParked, RestartError};
 pub use spin::Barrier;
 
+/// Allocates the per-CPU state of this module's parts for `cpus` CPUs (boot, before the APs
+/// start).
+pub(crate) fn allocate_per_cpu(cpus: usize) {
+    work::allocate_per_cpu(cpus);
+    nmi_requests::allocate_per_cpu(cpus);
+    probe::allocate_per_cpu(cpus);
+}
+
 /// How the machine's CPUs were found and started.
 #[derive(Clone, Debug)]
 pub struct SmpInfo {

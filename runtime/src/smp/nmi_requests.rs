@@ -8,7 +8,7 @@
 
 use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 
-use crate::per_cpu::{PerCpu, MAX_CPUS};
+use crate::per_cpu::{per_cpu, PerCpu};
 use crate::stopping::STOP;
 use stop::CpuIndex;
 
@@ -32,9 +32,15 @@ pub enum Request {
 }
 
 /// Each CPU's pending request.
-static REQUESTS: PerCpu<AtomicU8> = PerCpu::new([const { AtomicU8::new(0) }; MAX_CPUS]);
+static REQUESTS: PerCpu<AtomicU8> = per_cpu!(AtomicU8::new(0));
 /// Pings each CPU answered.
-static PONGS: PerCpu<AtomicU64> = PerCpu::new([const { AtomicU64::new(0) }; MAX_CPUS]);
+static PONGS: PerCpu<AtomicU64> = per_cpu!(AtomicU64::new(0));
+
+/// Allocates this module's per-CPU state for `cpus` CPUs (boot, before the APs start).
+pub(crate) fn allocate_per_cpu(cpus: usize) {
+    REQUESTS.allocate(cpus);
+    PONGS.allocate(cpus);
+}
 
 /// Asks CPU `cpu`'s next NMI to do `request` (set it before sending the NMI).
 pub fn request(cpu: CpuIndex, request: Request) {

@@ -3,6 +3,7 @@
 //! same clock and ICR writer as the stop path, so stop latencies compare with them directly.
 
 use core::sync::atomic::{AtomicU64, Ordering};
+use alloc::vec::Vec;
 use core::time::Duration;
 
 use stop::x86::icr::Icr;
@@ -11,14 +12,19 @@ use stop::{ApicId, CpuIndex};
 use super::nmi_requests::{self, Request};
 use crate::arch::vectors::PROBE_VECTOR;
 use crate::arch::{ipi, tsc};
-use crate::per_cpu::{PerCpu, MAX_CPUS};
+use crate::per_cpu::{per_cpu, PerCpu};
 use crate::time;
 
 /// Longest a probe waits for its answers.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Probe IPIs answered, by CPU.
-static IPI_PONGS: PerCpu<AtomicU64> = PerCpu::new([const { AtomicU64::new(0) }; MAX_CPUS]);
+static IPI_PONGS: PerCpu<AtomicU64> = per_cpu!(AtomicU64::new(0));
+
+/// Allocates this module's per-CPU state for `cpus` CPUs (boot, before the APs start).
+pub(crate) fn allocate_per_cpu(cpus: usize) {
+    IPI_PONGS.allocate(cpus);
+}
 
 /// The probe vector's handler: answer by a store.
 pub fn on_probe_vector() {
@@ -45,16 +51,17 @@ fn wait(start: u64, done: impl Fn() -> bool) -> Option<Duration> {
 
 /// Sends the probe vector to all-excluding-self and waits until every CPU in `others` answered.
 pub fn ipi_round_trip(others: &[CpuIndex]) -> Option<Duration> {
-    let mut before = [0u64; MAX_CPUS];
-    for &cpu in others {
-        before[cpu.get()] = IPI_PONGS[cpu].load(Ordering::SeqCst);
-    }
+    let before: Vec<u64> = others
+        .iter()
+        .map(|&cpu| IPI_PONGS[cpu].load(Ordering::SeqCst))
+        .collect();
     let start = tsc::read();
     ipi::send(Icr::fixed_all_excluding_self(PROBE_VECTOR));
     wait(start, || {
         others
             .iter()
-            .all(|&cpu| IPI_PONGS[cpu].load(Ordering::SeqCst) > before[cpu.get()])
+            .zip(&before)
+            .all(|(&cpu, &before)| IPI_PONGS[cpu].load(Ordering::SeqCst) > before)
     })
 }
 

@@ -15,7 +15,7 @@ use stop::CpuState;
 
 use crate::arch::vectors::WAKE_VECTOR;
 use crate::arch::{ipi, irq};
-use crate::per_cpu::{PerCpu, MAX_CPUS};
+use crate::per_cpu::{per_cpu, PerCpu};
 use crate::stopping::STOP;
 
 /// A job for every CPU.
@@ -49,9 +49,14 @@ static WORK: Work = Work {
     busy: Spinlock::new(()),
     job: AtomicPtr::new(core::ptr::null_mut()),
     generation: AtomicU64::new(0),
-    assigned: PerCpu::new([const { AtomicU64::new(NOTHING) }; MAX_CPUS]),
+    assigned: per_cpu!(AtomicU64::new(NOTHING)),
     remaining: AtomicU64::new(0),
 };
+
+/// Allocates this module's per-CPU state for `cpus` CPUs (boot, before the APs start).
+pub(crate) fn allocate_per_cpu(cpus: usize) {
+    WORK.assigned.allocate(cpus);
+}
 
 /// Runs `f(cpu_index)` on every online CPU (the caller included) and returns when all are done.
 pub fn on_each_cpu(f: &(dyn Fn(CpuIndex) + Sync)) {

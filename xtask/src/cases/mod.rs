@@ -11,6 +11,7 @@ mod pace;
 mod places;
 mod qemu_test;
 mod restart;
+mod scale;
 mod std_apps;
 mod stop;
 mod stop_expect;

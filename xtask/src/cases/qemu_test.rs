@@ -45,7 +45,7 @@ pub struct QemuTestArgs {
     /// Only the quick subset: the boot cases and each fault scenario at least once.
     #[arg(long)]
     pub quick: bool,
-    /// Also run the endurance cases (the 10,000-restart soak).
+    /// Also run the endurance cases (the 10,000-restart soak, 1,024 CPUs).
     #[arg(long)]
     pub soak: bool,
     /// Keep the cores the crash cases take (target/qemu-test-cores/<case>.core) even when the

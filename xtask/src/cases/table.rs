@@ -8,7 +8,8 @@ use crate::cases::places::PlacesExpect;
 use crate::cases::stop_expect::{Check, StopExpect};
 use crate::cases::summary::Field;
 use crate::cases::{
-    crash, hostile_abi, hostile_boot_line, hostile_host, hostile_stack, restart, std_apps, stop,
+    crash, hostile_abi, hostile_boot_line, hostile_host, hostile_stack, restart, scale, std_apps,
+    stop,
 };
 use crate::qemu::accel::Accel;
 use crate::qemu::exit_status::{APP_STATUS_OUT_OF_RANGE, PANIC, SUCCESS};
@@ -315,6 +316,7 @@ pub fn all() -> Vec<Case> {
     cases.extend(hostile_boot_line::all());
     cases.extend(hostile_host::all());
     cases.extend(hostile_stack::all());
+    cases.extend(scale::all());
     cases
 }
 
