@@ -4,7 +4,7 @@ use alloc::vec::Vec;
 
 /// Most CPUs the runtime runs. Per-CPU memory is allocated at boot for the CPUs the machine has
 /// (`per_cpu`), so this limit costs a small machine nothing.
-pub const MAX_CPUS: usize = 1024;
+pub const MAX_CPUS: usize = wire::exit::MAX_CPUS;
 
 /// `Enabled` flag of a MADT processor entry: the CPU is usable.
 pub const MADT_ENABLED: u32 = 1 << 0;

@@ -42,6 +42,10 @@ pub fn app_status(status: u32) -> u32 {
 /// information with a line of about 4 KiB).
 pub const CMDLINE_MAX: usize = 1024;
 
+/// The most CPUs the kernel runs (it leaves any more off with a warning); the runner refuses a
+/// larger `--smp`.
+pub const MAX_CPUS: usize = 1024;
+
 /// What the status announcement starts with; the status follows.
 pub const STATUS_PREFIX: &str = "allstop: exit status ";
 /// The announcement of a reset.

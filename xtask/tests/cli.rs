@@ -47,6 +47,8 @@ fn bad_values_are_rejected_before_anything_runs() {
     for (args, why) in [
         (&["run", "--mem", "12X"][..], "unknown unit 'X'"),
         (&["run", "--smp", "0"][..], "'--smp <N>'"),
+        // The runtime's limit: QEMU would spend minutes creating the vCPUs first.
+        (&["run", "--smp", "1025"][..], "1025 is not in 1..=1024"),
         (
             &["run", "--machine", "isapc"][..],
             "possible values: pc, q35, microvm",

@@ -46,6 +46,17 @@ impl fmt::Display for Machine {
     }
 }
 
+impl Machine {
+    /// `pc`, or `q35` for more CPUs than `pc` takes (255).
+    pub fn pc_or_q35(smp: u32) -> Machine {
+        if smp > MAX_XAPIC_CPUS {
+            Machine::Q35
+        } else {
+            Machine::Pc
+        }
+    }
+}
+
 /// Most CPUs QEMU creates without interrupt remapping: APIC IDs 0..=254 (255 is the xAPIC
 /// broadcast ID).
 const MAX_XAPIC_CPUS: u32 = 255;
@@ -412,6 +423,15 @@ mod tests {
             -display none -serial stdio -monitor none -no-reboot \
             -device isa-debug-exit,iobase=0xf4,iosize=0x04 -accel tcg,thread=multi -cpu max";
         assert_eq!(argv(&b), want.split_whitespace().collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn pc_runs_up_to_255_cpus_and_q35_the_rest() {
+        let machines = [1, 255, 256, 1024].map(Machine::pc_or_q35);
+        assert_eq!(
+            machines,
+            [Machine::Pc, Machine::Pc, Machine::Q35, Machine::Q35]
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::host::setup;
 use crate::qemu::accel::{self, AccelArg};
 use crate::qemu::core_dump::CoreDump;
 use crate::qemu::{Boot, Machine, MemSize, Outcome, Symbolizer};
-use wire::exit::CMDLINE_MAX;
+use wire::exit::{CMDLINE_MAX, MAX_CPUS};
 
 /// A boot command line the kernel can take whole: longer ones are refused before anything runs
 /// (the kernel would cut them; from about 4 KiB QEMU's PVH loader overwrites the boot
@@ -46,8 +46,9 @@ fn default_timeout(smp: u32) -> Duration {
 /// The flags of a boot (of `cargo xtask run`, `cargo allstop run` and the runner).
 #[derive(Args, Clone, Debug)]
 pub struct BootArgs {
-    /// Number of CPUs.
-    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Number of CPUs (at most 1,024: the runtime's limit; `pc` takes at most 255, and above
+    /// 255 `q35` gets interrupt remapping added).
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=MAX_CPUS as i64))]
     smp: u32,
     /// Guest RAM, e.g. 512M or 1G (plain numbers are MiB).
     #[arg(long, value_name = "SIZE", default_value_t = MemSize::DEFAULT)]

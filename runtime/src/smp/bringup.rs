@@ -20,8 +20,13 @@ use crate::stopping::STOP;
 use crate::time;
 /// Longest wait between the first and the second STARTUP IPI (cut short once every AP arrived).
 const SIPI_RETRY_DELAY: Duration = Duration::from_micros(200);
-/// How long the boot CPU waits for all APs to check in before it goes on without the missing.
+/// How long the boot CPU waits for all APs to check in before it goes on without the missing:
+/// this much ...
 const CHECK_IN_TIMEOUT: Duration = Duration::from_secs(2);
+/// ... plus this much per AP. Each AP runs the trampoline and its setup on its own, but a host
+/// with fewer cores than vCPUs runs them in turn: 1,024 vCPUs on this 2-core host took 4 s to
+/// check in, and 8 of them missed a flat 2 s.
+const CHECK_IN_TIMEOUT_PER_AP: Duration = Duration::from_millis(10);
 /// How long [`park_others`] waits for every AP to prove it was parked (INIT lands late on a
 /// loaded host: a vCPU thread takes it only when it runs).
 const PARK_TIMEOUT: Duration = Duration::from_secs(1);
@@ -279,7 +284,8 @@ fn launch(m: &'static Machine, stop_during_bringup: bool) -> BringUp {
         ap_start::startup(targets, StartPage::Trampoline);
     }
 
-    let deadline = start + time::ns_to_ticks(CHECK_IN_TIMEOUT.as_nanos() as u64, time::tsc_khz());
+    let timeout = CHECK_IN_TIMEOUT + CHECK_IN_TIMEOUT_PER_AP * (wanted as u32 - 1);
+    let deadline = start + time::ns_to_ticks(timeout.as_nanos() as u64, time::tsc_khz());
     let all_running = || (1..wanted).all(is_running);
     if !sleep_until(all_running, deadline) {
         // An AP that arrived gets as long again to finish setting up; one that never arrived

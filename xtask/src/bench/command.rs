@@ -105,9 +105,9 @@ const BUSY_HOST: f64 = 0.2;
 /// Flags of `cargo xtask bench`.
 #[derive(Args)]
 pub struct BenchArgs {
-    /// CPU counts to boot with, one boot each.
+    /// CPU counts to boot with, one boot each (`pc`; `q35` above 255 CPUs).
     #[arg(long, value_name = "LIST", value_delimiter = ',', default_values_t = [1, 2, 4, 8],
-          value_parser = clap::value_parser!(u32).range(1..=255))]
+          value_parser = clap::value_parser!(u32).range(1..=wire::exit::MAX_CPUS as i64))]
     smp: Vec<u32>,
     /// Samples per metric (default 1000, or 50 with --quick).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
@@ -169,7 +169,7 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
         let boot = Boot {
             kernel: &elves[APP],
             append: &format!("{KERNEL_OPTIONS} -- iters={iters}"),
-            machine: Machine::Pc,
+            machine: Machine::pc_or_q35(smp),
             smp,
             mem: MemSize::DEFAULT,
             accel: decision.accel,
