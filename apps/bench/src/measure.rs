@@ -159,7 +159,11 @@ fn stop_and_restart() -> Result<OneStop, Failure> {
     let paths = report.summary().paths();
     let stop_ns = report.tally().total_ns;
     let start = time::now();
-    let bringup = smp::restart_others().map_err(|_| "restart_others refused")?;
+    let bringup = smp::restart_others().map_err(|e| match e {
+        smp::RestartError::NotBootCpu => "restart_others refused: not the boot CPU",
+        smp::RestartError::NotStopper => "restart_others refused: not the stopper",
+        smp::RestartError::NotParked(_) => "restart_others refused: an AP not proven parked",
+    })?;
     let restart_ns = ns(time::now() - start);
     if bringup.online != smp::cpu_count() {
         return Err("not every CPU came back after a restart");

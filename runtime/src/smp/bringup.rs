@@ -20,16 +20,21 @@ use crate::stopping::STOP;
 use crate::time;
 /// Longest wait between the first and the second STARTUP IPI (cut short once every AP arrived).
 const SIPI_RETRY_DELAY: Duration = Duration::from_micros(200);
-/// How long the boot CPU waits for all APs to check in before it goes on without the missing:
-/// this much ...
+/// How long the boot CPU waits for all APs to check in before it goes on without the missing
+/// (plus [`WAIT_PER_AP`] per AP).
 const CHECK_IN_TIMEOUT: Duration = Duration::from_secs(2);
-/// ... plus this much per AP. Each AP runs the trampoline and its setup on its own, but a host
-/// with fewer cores than vCPUs runs them in turn: 1,024 vCPUs on this 2-core host took 4 s to
-/// check in, and 8 of them missed a flat 2 s.
-const CHECK_IN_TIMEOUT_PER_AP: Duration = Duration::from_millis(10);
 /// How long [`park_others`] waits for every AP to prove it was parked (INIT lands late on a
-/// loaded host: a vCPU thread takes it only when it runs).
+/// loaded host: a vCPU thread takes it only when it runs), plus [`WAIT_PER_AP`] per AP.
 const PARK_TIMEOUT: Duration = Duration::from_secs(1);
+/// What each AP adds to the waits for all APs (check-in, parking). Each AP answers on its own,
+/// but a host with fewer cores than vCPUs runs them in turn: 1,024 vCPUs on this 2-core host
+/// took 4 s to check in (8 missed a flat 2 s), and 255 missed a flat 1 s to prove parked.
+const WAIT_PER_AP: Duration = Duration::from_millis(10);
+
+/// `base` plus [`WAIT_PER_AP`] for each of `aps` APs.
+fn grown(base: Duration, aps: usize) -> Duration {
+    base + WAIT_PER_AP * u32::try_from(aps).unwrap_or(u32::MAX)
+}
 
 /// Bring-up handshake of one AP: the AP moves it WAITING → ARRIVED when it reaches Rust, the
 /// boot CPU moves it WAITING → ABANDONED at its time-out; whoever is first decides. Whether a
@@ -195,13 +200,15 @@ pub fn park_others() -> Result<(), NotParked> {
     ap_start::prepare_park(targets);
     time::delay(ap_start::init_to_startup_delay());
     ap_start::startup(targets, StartPage::ParkStub);
-    time::spin_until(PARK_TIMEOUT, || ap_start::parked_count() >= expected);
+    let timeout = grown(PARK_TIMEOUT, m.cpus.len() - 1);
+    time::spin_until(timeout, || ap_start::parked_count() >= expected);
     if ap_start::confirm_parked(expected) {
         Ok(())
     } else {
         Err(NotParked {
             acknowledged: ap_start::parked_count(),
             expected,
+            waited: timeout,
         })
     }
 }
@@ -213,6 +220,8 @@ pub struct NotParked {
     pub acknowledged: u32,
     /// Acknowledgements it waited for (one per AP sent INIT).
     pub expected: u32,
+    /// How long it waited.
+    pub waited: Duration,
 }
 
 impl core::fmt::Display for NotParked {
@@ -222,7 +231,7 @@ impl core::fmt::Display for NotParked {
             "only {} of {} APs proved parked by INIT within {} ms",
             self.acknowledged,
             self.expected,
-            PARK_TIMEOUT.as_millis()
+            self.waited.as_millis()
         )
     }
 }
@@ -284,7 +293,7 @@ fn launch(m: &'static Machine, stop_during_bringup: bool) -> BringUp {
         ap_start::startup(targets, StartPage::Trampoline);
     }
 
-    let timeout = CHECK_IN_TIMEOUT + CHECK_IN_TIMEOUT_PER_AP * (wanted as u32 - 1);
+    let timeout = grown(CHECK_IN_TIMEOUT, wanted - 1);
     let deadline = start + time::ns_to_ticks(timeout.as_nanos() as u64, time::tsc_khz());
     let all_running = || (1..wanted).all(is_running);
     if !sleep_until(all_running, deadline) {

@@ -83,7 +83,7 @@ pub fn all() -> Vec<Case> {
             .append("panic=restart inject.park_missing_ack=1")
             .expect(Expect::NoStatus, Duration::from_secs(60))
             .require(&[
-                "restart: only 1 of 2 APs proved parked by INIT within 1000 ms",
+                "restart: only 1 of 2 APs proved parked by INIT within 1010 ms",
                 wire::exit::RESET,
             ])
             .forbid_only(&["inside the panic path", "crashloop: run #1"])
