@@ -7,8 +7,8 @@ use core::time::Duration;
 
 use spinning_top::Spinlock;
 use stop::x86::X86Platform;
-pub use stop::StopReason;
-use stop::{InitPark, RecordSnapshot, StopController, StopReport, StopStrategy, Verdict};
+pub use stop::{StopReason, StopStrategy, DEFAULT_VECTOR_TIMEOUT};
+use stop::{InitPark, RecordSnapshot, StopController, StopReport, Verdict};
 use wire::frames::{ChainEnd, Frame, Interrupted};
 use wire::heartbeat::HeartbeatCheck;
 
@@ -41,8 +41,9 @@ static TABLE: AtomicU8 = AtomicU8::new(StopTable::Auto as u8);
 static ADAPTIVE: AtomicBool = AtomicBool::new(false);
 /// The adaptive vector timeout, in ns, once measured (0: not yet).
 static ADAPTIVE_TIMEOUT_NS: AtomicU64 = AtomicU64::new(0);
-/// IPI round trips measured for the adaptive timeout; their median counts (one slow sample, a
-/// vCPU the host ran late, does not stretch the timeout).
+/// IPI round trips measured for the adaptive timeout; the fastest counts: it is what the
+/// machine's IPI path costs, and a slower sample measures only that the host ran a vCPU late
+/// (or, the first after bring-up, a cold emulated TLB).
 const ROUND_TRIP_SAMPLES: usize = 5;
 
 /// Applies the `stop.*` boot options. With `stop.strategy=adaptive` the vector timeout is
@@ -86,7 +87,7 @@ pub fn calibrate() {
         Some((round_trip, timeout)) => {
             STOP.config().set_vector_timeout(timeout);
             log::info!(
-                "stop: IPI round trip {} ns (median of {ROUND_TRIP_SAMPLES}): adaptive vector \
+                "stop: IPI round trip {} ns (fastest of {ROUND_TRIP_SAMPLES}): adaptive vector \
                  timeout {} us",
                 round_trip.as_nanos(),
                 timeout.as_micros()
@@ -110,7 +111,7 @@ pub fn adaptive_vector_timeout() -> Option<Duration> {
     }
 }
 
-/// Measures the median of [`ROUND_TRIP_SAMPLES`] IPI round trips to every other online CPU and
+/// Measures the fastest of [`ROUND_TRIP_SAMPLES`] IPI round trips to every other online CPU and
 /// derives (and keeps) the adaptive vector timeout from it.
 fn measure_adaptive_timeout() -> Option<(Duration, Duration)> {
     let online = (0..crate::smp::cpu_count())
@@ -119,12 +120,10 @@ fn measure_adaptive_timeout() -> Option<(Duration, Duration)> {
     if online < 2 {
         return None;
     }
-    let mut samples = [Duration::ZERO; ROUND_TRIP_SAMPLES];
-    for sample in &mut samples {
-        *sample = crate::bench::ipi_round_trip()?;
+    let mut round_trip = Duration::MAX;
+    for _ in 0..ROUND_TRIP_SAMPLES {
+        round_trip = round_trip.min(crate::bench::ipi_round_trip()?);
     }
-    samples.sort_unstable();
-    let round_trip = samples[ROUND_TRIP_SAMPLES / 2];
     let timeout = stop::adaptive_vector_timeout(round_trip);
     ADAPTIVE_TIMEOUT_NS.store(timeout.as_nanos() as u64, Ordering::Relaxed);
     Some((round_trip, timeout))

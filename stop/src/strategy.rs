@@ -42,7 +42,7 @@ impl StopStrategy {
 }
 
 /// How many measured IPI round trips the adaptive vector timeout allows.
-pub const ADAPTIVE_ROUND_TRIPS: u32 = 20;
+pub const ADAPTIVE_ROUND_TRIPS: u32 = 8;
 /// The shortest adaptive vector timeout: below it, a vCPU that the host deschedules for a
 /// moment misses the vector and is stopped by NMI although it had interrupts on.
 pub const ADAPTIVE_MIN_VECTOR_TIMEOUT: Duration = Duration::from_micros(50);
@@ -56,7 +56,7 @@ pub const ADAPTIVE_MAX_VECTOR_TIMEOUT: Duration = DEFAULT_VECTOR_TIMEOUT;
 /// ```
 /// use core::time::Duration;
 /// let us = Duration::from_micros;
-/// assert_eq!(stop::adaptive_vector_timeout(us(6)), us(120));
+/// assert_eq!(stop::adaptive_vector_timeout(us(10)), us(80));
 /// assert_eq!(stop::adaptive_vector_timeout(us(1)), us(50));
 /// assert_eq!(stop::adaptive_vector_timeout(us(400)), us(1000));
 /// ```
@@ -78,12 +78,12 @@ mod tests {
     fn the_adaptive_timeout_is_round_trips_within_its_bounds() {
         for (round_trip, timeout) in [
             (Duration::ZERO, us(50)),
-            (us(2), us(50)),
-            (us(3), us(60)),
-            (us(7), us(140)),
-            (us(49), us(980)),
-            (us(50), us(1000)),
-            (us(51), us(1000)),
+            (us(6), us(50)),
+            (us(7), us(56)),
+            (us(16), us(128)),
+            (us(124), us(992)),
+            (us(125), us(1000)),
+            (us(126), us(1000)),
             (Duration::MAX, us(1000)),
         ] {
             assert_eq!(
