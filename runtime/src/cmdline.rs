@@ -128,7 +128,7 @@ impl Default for BootOptions {
 const PLACEHOLDERS: BootOptions = BootOptions {
     log: LevelFilter::Off,
     panic: PanicAction::Halt,
-    stop_strategy: StopStrategyOption::Nmi,
+    stop_strategy: StopStrategyOption::Adaptive,
     stop_vector_timeout: Duration::ZERO,
     stop_nmi_timeout: Duration::ZERO,
     stop_init_park: InitParkOption::Off,
@@ -222,7 +222,7 @@ pub const OPTIONS: [BootOption; 17] = [
     BootOption {
         key: "stop.strategy",
         expected: "vector|nmi|adaptive",
-        default: "adaptive",
+        default: "nmi",
         apply: |o, v| parse_strategy(v).map(|x| o.stop_strategy = x),
     },
     BootOption {
@@ -605,7 +605,7 @@ mod tests {
             warnings,
             [
                 "boot option 'stop.strategy=nmi-first': invalid value (expected \
-              vector|nmi|adaptive); keeping stop.strategy=adaptive"
+              vector|nmi|adaptive); keeping stop.strategy=nmi"
             ]
         );
         let (opts, warnings) = parse("stop.verify_ms=10 inject.stop_during_bringup=1");

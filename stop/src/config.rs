@@ -6,8 +6,9 @@ use core::time::Duration;
 use crate::strategy::StopStrategy;
 use crate::sync::{AtomicU64, AtomicU8, Ordering};
 
-/// Default wait for the stop vector: 1 ms (Linux waits 1 s; a stopped CPU never resumes, so an
-/// NMI is as safe here as the vector, and waiting longer only delays the report).
+/// Default wait for the stop vector under [`StopStrategy::Vector`]: 1 ms (Linux waits 1 s; a
+/// stopped CPU never resumes, so an NMI is as safe here as the vector, and waiting longer only
+/// delays the report).
 pub const DEFAULT_VECTOR_TIMEOUT: Duration = Duration::from_millis(1);
 /// Default wait after the NMIs: 10 ms, as Linux.
 pub const DEFAULT_NMI_TIMEOUT: Duration = Duration::from_millis(10);

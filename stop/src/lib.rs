@@ -18,7 +18,8 @@
 //!
 //! # Strategies
 //! [`StopConfig::set_strategy`] picks how the stopper first signals the targets (the runtime's
-//! boot option `stop.strategy`). [`StopStrategy::Vector`] is the protocol above.
+//! boot option `stop.strategy`; its default is NMI-first). [`StopStrategy::Vector`] (the
+//! crate's default) is the protocol above.
 //! [`StopStrategy::NmiFirst`] skips the stop vector and its wait: every `Running` target gets
 //! its NMI at once, with the same accounting (`nmi_sent` raised before the NMI, a target done
 //! only once it has accounted for it), the same NMI timeout and INIT policy, and never an NMI
@@ -81,7 +82,7 @@
 //! # Model checking
 //! `--cfg loom` swaps the atomics for loom's (module `sync`); the models in `tests/loom.rs` run
 //! with `LOOM_MAX_PREEMPTIONS=3`: exhaustive over every schedule with at most three preemptions
-//! (the highest bound that keeps the run under a minute on 2 cores: 11 s; bound 4 takes 85 s). I1 is checked at every
+//! (the highest bound that keeps the run under a minute on 2 cores: 17 s; bound 4 took 85 s before the NMI-first models). I1 is checked at every
 //! store of a stopping CPU and at every NMI and stop-vector entry. Models: late vector (I1, and
 //! that some execution finishes the NMI path); late vector with three CPUs (without preemption:
 //! one preemption exceeds loom's branch budget); double delivery (I5); a CPU `Booting` when the

@@ -12,8 +12,10 @@
 //! asserted before every CPU-side store and at every NMI and stop-vector entry; I4 at every NMI
 //! send; I2 and I5 after each execution. Negative controls run broken protocols
 //! ([`LoomVariant`]) and must be caught: Linux as it is (its completion rule, no accounting
-//! store) and Linux's rule with the accounting store kept violate I1; without the accounting
-//! store no NMI-stopped CPU is ever reported stopped.
+//! store) and Linux's rule with the accounting store kept violate I1 (under NMI-first too);
+//! without the accounting store no NMI-stopped CPU is ever reported stopped. The NMI-first
+//! models (`StopStrategy::NmiFirst`: no vector, NMIs at once) reuse the vector models'
+//! machines: a late-interrupts target, the election, and a `Booting` target.
 //!
 //! Loom's limits: it is exhaustive only up to the preemption bound, and it models `SeqCst`
 //! accesses as `AcqRel` (fences are `SeqCst`), so a bug that needs a total order of plain

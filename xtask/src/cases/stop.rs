@@ -35,10 +35,14 @@ const AT_DEFAULTS: [(Row, &str); 12] = [
     (Row::ApicOff, "apic-off"),
     (Row::StackOverflow, "stack-overflow"),
 ];
-/// A vector timeout long enough that idle CPUs always answer the vector (cases expecting nmi=0).
-const LONG_VECTOR: &str = "stop.vector_timeout_us=500000";
-/// A vector timeout that idle CPUs always meet, short enough to keep NMI cases quick.
-const NMI_VECTOR: &str = "stop.vector_timeout_us=200000";
+/// The stop vector first (not the default NMI-first), with a vector timeout long enough that
+/// idle CPUs always answer the vector (cases expecting nmi=0).
+const LONG_VECTOR: &str = "stop.strategy=vector stop.vector_timeout_us=500000";
+/// The stop vector first, with a vector timeout that idle CPUs always meet, short enough to
+/// keep NMI cases quick.
+const NMI_VECTOR: &str = "stop.strategy=vector stop.vector_timeout_us=200000";
+/// The stop vector first, with the default 1 ms vector timeout.
+const DEFAULT_VECTOR: &str = "stop.strategy=vector";
 /// CPU counts of the matrix.
 const SMPS: [u32; 5] = [1, 2, 3, 4, 8];
 /// CPU counts of scenarios that need an AP.
@@ -214,7 +218,13 @@ fn race() -> Vec<Case> {
         let n = u64::from(at.0);
         let scenario = format!("scenario=race window_us={window}");
         panics_on(
-            fault(Row::Race, &format!("s3-race-w{window}"), at, "", &scenario),
+            fault(
+                Row::Race,
+                &format!("s3-race-w{window}"),
+                at,
+                DEFAULT_VECTOR,
+                &scenario,
+            ),
             0,
         )
         .check(Check::sum(&[Field::Vector, Field::Nmi], Cmp::Eq, n - 1))
@@ -390,7 +400,7 @@ fn booting() -> Vec<Case> {
                 "s10-booting",
                 "faults",
                 at,
-                "inject.stop_during_bringup=1 stop.vector_timeout_us=500000",
+                "inject.stop_during_bringup=1 stop.strategy=vector stop.vector_timeout_us=500000",
                 "scenario=booting",
             ),
             0,
@@ -700,8 +710,10 @@ mod tests {
             if timing && !nmi_first {
                 assert!(!defaults, "{} pins a path count at the defaults", case.name);
                 assert!(
-                    case.append.contains("stop.vector_timeout_us="),
-                    "{} depends on the vector timeout but does not set it",
+                    case.append
+                        .contains("stop.strategy=vector stop.vector_timeout_us="),
+                    "{} depends on the vector timeout but does not set it (and the \
+                     vector strategy)",
                     case.name
                 );
             }
@@ -775,8 +787,8 @@ mod tests {
         let irqoff = find("s2-irqoff-kall-smp8");
         assert_eq!(
             irqoff.append,
-            "stop.verify_ms=10 stop.nmi_timeout_us=500000 stop.vector_timeout_us=200000 \
-             -- scenario=irqoff k=7"
+            "stop.verify_ms=10 stop.nmi_timeout_us=500000 stop.strategy=vector \
+             stop.vector_timeout_us=200000 -- scenario=irqoff k=7"
         );
         let checks = &irqoff.stop.as_ref().unwrap().checks;
         for check in [
