@@ -37,17 +37,8 @@ static STALL_VECTOR: AtomicBool = AtomicBool::new(false);
 /// `stop.table=`: `StopTable` as a number (see `table_grouped`).
 static TABLE: AtomicU8 = AtomicU8::new(StopTable::Auto as u8);
 
-/// `stop.strategy=adaptive`: [`calibrate`] derives the vector timeout.
-static ADAPTIVE: AtomicBool = AtomicBool::new(false);
-/// The adaptive vector timeout, in ns, once measured (0: not yet).
-static ADAPTIVE_TIMEOUT_NS: AtomicU64 = AtomicU64::new(0);
-/// IPI round trips measured for the adaptive timeout; the fastest counts: it is what the
-/// machine's IPI path costs, and a slower sample measures only that the host ran a vCPU late
-/// (or, the first after bring-up, a cold emulated TLB).
-const ROUND_TRIP_SAMPLES: usize = 5;
-
 /// Applies the `stop.*` boot options. With `stop.strategy=adaptive` the vector timeout is
-/// `stop.vector_timeout_us` until [`calibrate`] has measured the machine.
+/// `stop.vector_timeout_us` until `adaptive_timeout::calibrate` has measured the machine.
 pub fn configure(opts: &BootOptions) {
     VERIFY_MS.store(opts.stop_verify.as_millis() as u64, Ordering::Relaxed);
     REPORT_CONTEXTS.store(opts.stop_report_contexts, Ordering::Relaxed);
@@ -59,10 +50,6 @@ pub fn configure(opts: &BootOptions) {
         StopStrategyOption::Vector | StopStrategyOption::Adaptive => StopStrategy::Vector,
     };
     config.set_strategy(strategy);
-    ADAPTIVE.store(
-        opts.stop_strategy == StopStrategyOption::Adaptive,
-        Ordering::Relaxed,
-    );
     config.set_vector_timeout(opts.stop_vector_timeout);
     config.set_nmi_timeout(opts.stop_nmi_timeout);
     let park = match opts.stop_init_park {
@@ -75,58 +62,6 @@ pub fn configure(opts: &BootOptions) {
     if arch::cpu_has_hypervisor() {
         config.set_boot_cpu_grace(BOOT_CPU_GRACE);
     }
-}
-
-/// Once the APs are online: with `stop.strategy=adaptive`, measures the IPI round trip, sets
-/// the vector timeout derived from it and logs both (info).
-pub fn calibrate() {
-    if !ADAPTIVE.load(Ordering::Relaxed) {
-        return;
-    }
-    match measure_adaptive_timeout() {
-        Some((round_trip, timeout)) => {
-            STOP.config().set_vector_timeout(timeout);
-            log::info!(
-                "stop: IPI round trip {} ns (fastest of {ROUND_TRIP_SAMPLES}): adaptive vector \
-                 timeout {} us",
-                round_trip.as_nanos(),
-                timeout.as_micros()
-            );
-        }
-        None => log::info!(
-            "stop: no IPI round trip to measure (one CPU, or no answer): vector timeout stays \
-             {} us",
-            STOP.config().vector_timeout().as_micros()
-        ),
-    }
-}
-
-/// The vector timeout `stop.strategy=adaptive` uses on this machine: the one [`calibrate`]
-/// derived at boot, or (another strategy booted) one derived now, once. `None` with no other
-/// CPU online to measure.
-pub fn adaptive_vector_timeout() -> Option<Duration> {
-    match ADAPTIVE_TIMEOUT_NS.load(Ordering::Relaxed) {
-        0 => measure_adaptive_timeout().map(|(_, timeout)| timeout),
-        ns => Some(Duration::from_nanos(ns)),
-    }
-}
-
-/// Measures the fastest of [`ROUND_TRIP_SAMPLES`] IPI round trips to every other online CPU and
-/// derives (and keeps) the adaptive vector timeout from it.
-fn measure_adaptive_timeout() -> Option<(Duration, Duration)> {
-    let online = (0..crate::smp::cpu_count())
-        .filter(|&cpu| crate::smp::is_online(CpuIndex::new(cpu)))
-        .count();
-    if online < 2 {
-        return None;
-    }
-    let mut round_trip = Duration::MAX;
-    for _ in 0..ROUND_TRIP_SAMPLES {
-        round_trip = round_trip.min(crate::bench::ipi_round_trip()?);
-    }
-    let timeout = stop::adaptive_vector_timeout(round_trip);
-    ADAPTIVE_TIMEOUT_NS.store(timeout.as_nanos() as u64, Ordering::Relaxed);
-    Some((round_trip, timeout))
 }
 
 /// How much longer a late boot CPU (which INIT may not park) is waited for before it counts as

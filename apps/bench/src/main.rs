@@ -33,8 +33,8 @@ mod restarts;
 use core::time::Duration;
 
 use alloc::vec::Vec;
-use allstop::stopping::{self, StopStrategy, DEFAULT_VECTOR_TIMEOUT, STOP};
-use allstop::{println, restart, smp, time};
+use allstop::stopping::{StopStrategy, DEFAULT_VECTOR_TIMEOUT, STOP};
+use allstop::{adaptive_timeout, println, restart, smp, time};
 
 use args::Args;
 use measure::{ns, Restarts, Role};
@@ -68,7 +68,7 @@ fn main() -> i32 {
     }
     let config = STOP.config();
     let cpus = smp::cpu_count();
-    let adaptive = stopping::adaptive_vector_timeout();
+    let adaptive = adaptive_timeout::vector_timeout();
     let start = Start {
         cpus: cpus as u64,
         iters: args.iters as u64,
