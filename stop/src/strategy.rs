@@ -50,8 +50,8 @@ impl StopStrategy {
 }
 
 /// How many measured IPI round trips the adaptive vector timeout allows, the round trip being
-/// the fastest measured. With 8, idle CPUs took the vector in 342 of 350 stops (the runtime's
-/// bench under TCG, 2 CPUs, seven runs on a loaded 2-core host, timeouts 123–403 µs), while an
+/// the fastest measured. With 8, idle CPUs took the vector in 392 of 400 stops (the runtime's
+/// bench under TCG, 2 CPUs, eight runs on a loaded 2-core host, timeouts 110–403 µs), while an
 /// interrupts-off CPU waits only that long.
 pub const ADAPTIVE_ROUND_TRIPS: u32 = 8;
 /// The shortest adaptive vector timeout: below it, an idle vCPU (under TCG: a stop of an idle
