@@ -81,6 +81,7 @@ pub fn main(info: StartInfo, (heap_start, heap_len): (u64, u64)) -> ! {
         heap_len >> 20,
     );
     start_cpus(info.rsdp(), map, &opts);
+    crate::adaptive_timeout::calibrate(&opts);
 
     let status = arch::app_entry::run_app();
     log::info!("app exited with status {status}");

@@ -49,6 +49,19 @@ pub enum InitParkOption {
     Off,
 }
 
+/// How a stop first signals the other CPUs (`stop.strategy=`; see the stop crate's
+/// `StopStrategy`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopStrategyOption {
+    /// The stop vector, then NMIs after `stop.vector_timeout_us`.
+    Vector,
+    /// NMIs to every CPU at once, no stop vector.
+    Nmi,
+    /// The stop vector, then NMIs after a timeout derived from an IPI round trip measured at
+    /// boot (`stop.vector_timeout_us` is not used).
+    Adaptive,
+}
+
 /// Typed kernel options with their defaults.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BootOptions {
@@ -56,7 +69,10 @@ pub struct BootOptions {
     pub log: LevelFilter,
     /// `panic=poweroff|reboot|halt|restart`.
     pub panic: PanicAction,
-    /// `stop.vector_timeout_us=N`: how long the stopper waits for the stop vector.
+    /// `stop.strategy=vector|nmi|adaptive`.
+    pub stop_strategy: StopStrategyOption,
+    /// `stop.vector_timeout_us=N`: how long the stopper waits for the stop vector
+    /// (`stop.strategy=vector`).
     pub stop_vector_timeout: Duration,
     /// `stop.nmi_timeout_us=N`: how long it then waits for the NMIs.
     pub stop_nmi_timeout: Duration,
@@ -112,6 +128,7 @@ impl Default for BootOptions {
 const PLACEHOLDERS: BootOptions = BootOptions {
     log: LevelFilter::Off,
     panic: PanicAction::Halt,
+    stop_strategy: StopStrategyOption::Adaptive,
     stop_vector_timeout: Duration::ZERO,
     stop_nmi_timeout: Duration::ZERO,
     stop_init_park: InitParkOption::Off,
@@ -158,7 +175,7 @@ impl PartialEq for BootOption {
 impl Eq for BootOption {}
 
 /// Every kernel option.
-pub const OPTIONS: [BootOption; 16] = [
+pub const OPTIONS: [BootOption; 17] = [
     BootOption {
         key: "log",
         expected: "off|error|warn|info|debug|trace",
@@ -201,6 +218,12 @@ pub const OPTIONS: [BootOption; 16] = [
             };
             brief.map(|brief| o.restart_brief_report = brief)
         },
+    },
+    BootOption {
+        key: "stop.strategy",
+        expected: "vector|nmi|adaptive",
+        default: "nmi",
+        apply: |o, v| parse_strategy(v).map(|x| o.stop_strategy = x),
     },
     BootOption {
         key: "stop.vector_timeout_us",
@@ -469,6 +492,15 @@ fn parse_panic_action(value: &str) -> Option<PanicAction> {
     }
 }
 
+fn parse_strategy(value: &str) -> Option<StopStrategyOption> {
+    match value {
+        "vector" => Some(StopStrategyOption::Vector),
+        "nmi" => Some(StopStrategyOption::Nmi),
+        "adaptive" => Some(StopStrategyOption::Adaptive),
+        _ => None,
+    }
+}
+
 fn parse_init_park(value: &str) -> Option<InitParkOption> {
     match value {
         "auto" => Some(InitParkOption::Auto),
@@ -558,6 +590,24 @@ mod tests {
         assert_eq!(opts.stop_vector_timeout, Duration::from_micros(250));
         assert_eq!(opts.stop_nmi_timeout, Duration::from_millis(5));
         assert_eq!(opts.stop_init_park, InitParkOption::Off);
+        for (value, strategy) in [
+            ("vector", StopStrategyOption::Vector),
+            ("nmi", StopStrategyOption::Nmi),
+            ("adaptive", StopStrategyOption::Adaptive),
+        ] {
+            let (opts, warnings) = parse(&format!("stop.strategy={value}"));
+            assert!(warnings.is_empty(), "{warnings:?}");
+            assert_eq!(opts.stop_strategy, strategy);
+        }
+        let (opts, warnings) = parse("stop.strategy=nmi-first");
+        assert_eq!(opts, BootOptions::default());
+        assert_eq!(
+            warnings,
+            [
+                "boot option 'stop.strategy=nmi-first': invalid value (expected \
+              vector|nmi|adaptive); keeping stop.strategy=nmi"
+            ]
+        );
         let (opts, warnings) = parse("stop.verify_ms=10 inject.stop_during_bringup=1");
         assert!(warnings.is_empty(), "{warnings:?}");
         assert_eq!(opts.stop_verify, Duration::from_millis(10));
@@ -615,6 +665,7 @@ mod tests {
         let mut opts = BootOptions {
             log: LevelFilter::Trace,
             panic: PanicAction::Restart,
+            stop_strategy: StopStrategyOption::Vector,
             stop_vector_timeout: Duration::from_secs(7),
             stop_nmi_timeout: Duration::from_secs(7),
             stop_init_park: InitParkOption::On,

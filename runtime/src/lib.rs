@@ -53,6 +53,7 @@ mod rtc;
 mod crash_places;
 
 kernel_only! {
+    pub mod adaptive_timeout;
     mod arch;
     mod boot;
     mod panic;

@@ -8,12 +8,14 @@ use core::time::Duration;
 
 use spinning_top::Spinlock;
 use stop::x86::X86Platform;
-pub use stop::StopReason;
+pub use stop::{StopReason, StopStrategy, DEFAULT_VECTOR_TIMEOUT};
 use stop::{CpuRecord, InitPark, RecordSnapshot, RecordTable, StopController, StopReport, Verdict};
 use wire::frames::{ChainEnd, Frame, Interrupted, SamePlace};
 use wire::heartbeat::HeartbeatCheck;
 
-use crate::cmdline::{BootOptions, InitParkOption, StopTable, GROUPED_ABOVE_CPUS};
+use crate::cmdline::{
+    BootOptions, InitParkOption, StopStrategyOption, StopTable, GROUPED_ABOVE_CPUS,
+};
 use crate::per_cpu::{per_cpu, BootTable, PerCpu};
 use crate::arch::TrapFrame;
 use crate::{arch, console, interrupted, time};
@@ -54,13 +56,19 @@ static STALL_VECTOR: AtomicBool = AtomicBool::new(false);
 /// `stop.table=`: `StopTable` as a number (see `table_grouped`).
 static TABLE: AtomicU8 = AtomicU8::new(StopTable::Auto as u8);
 
-/// Applies the `stop.*` boot options.
+/// Applies the `stop.*` boot options. With `stop.strategy=adaptive` the vector timeout is
+/// `stop.vector_timeout_us` until `adaptive_timeout::calibrate` has measured the machine.
 pub fn configure(opts: &BootOptions) {
     VERIFY_MS.store(opts.stop_verify.as_millis() as u64, Ordering::Relaxed);
     REPORT_CONTEXTS.store(opts.stop_report_contexts, Ordering::Relaxed);
     TABLE.store(opts.stop_table as u8, Ordering::Relaxed);
     STALL_VECTOR.store(opts.inject_stall_stop_vector, Ordering::Relaxed);
     let config = STOP.config();
+    let strategy = match opts.stop_strategy {
+        StopStrategyOption::Nmi => StopStrategy::NmiFirst,
+        StopStrategyOption::Vector | StopStrategyOption::Adaptive => StopStrategy::Vector,
+    };
+    config.set_strategy(strategy);
     config.set_vector_timeout(opts.stop_vector_timeout);
     config.set_nmi_timeout(opts.stop_nmi_timeout);
     let park = match opts.stop_init_park {

@@ -3,10 +3,12 @@
 
 use core::time::Duration;
 
+use crate::strategy::StopStrategy;
 use crate::sync::{AtomicU64, AtomicU8, Ordering};
 
-/// Default wait for the stop vector: 1 ms (Linux waits 1 s; a stopped CPU never resumes, so an
-/// NMI is as safe here as the vector, and waiting longer only delays the report).
+/// Default wait for the stop vector under [`StopStrategy::Vector`]: 1 ms (Linux waits 1 s; a
+/// stopped CPU never resumes, so an NMI is as safe here as the vector, and waiting longer only
+/// delays the report).
 pub const DEFAULT_VECTOR_TIMEOUT: Duration = Duration::from_millis(1);
 /// Default wait after the NMIs: 10 ms, as Linux.
 pub const DEFAULT_NMI_TIMEOUT: Duration = Duration::from_millis(10);
@@ -24,8 +26,9 @@ pub enum InitPark {
     On = 1,
 }
 
-/// Timeouts and INIT policy. Defaults: [`DEFAULT_VECTOR_TIMEOUT`], [`DEFAULT_NMI_TIMEOUT`],
-/// [`InitPark::Off`] (the runtime turns it on under a hypervisor).
+/// Strategy, timeouts and INIT policy. Defaults: [`StopStrategy::Vector`],
+/// [`DEFAULT_VECTOR_TIMEOUT`], [`DEFAULT_NMI_TIMEOUT`], [`InitPark::Off`] (the runtime turns it
+/// on under a hypervisor, and sets the strategy and timeouts from its boot options).
 ///
 /// ```
 /// # use core::time::Duration;
@@ -36,6 +39,8 @@ pub enum InitPark {
 /// ```
 #[derive(Debug)]
 pub struct StopConfig {
+    /// [`StopStrategy`] as u8.
+    strategy: AtomicU8,
     /// Vector timeout in ns.
     vector_timeout_ns: AtomicU64,
     /// NMI timeout in ns.
@@ -62,6 +67,7 @@ impl StopConfig {
         /// The defaults.
         pub fn new() -> Self {
             Self {
+                strategy: AtomicU8::new(StopStrategy::Vector as u8),
                 vector_timeout_ns: AtomicU64::new(DEFAULT_VECTOR_TIMEOUT.as_nanos() as u64),
                 nmi_timeout_ns: AtomicU64::new(DEFAULT_NMI_TIMEOUT.as_nanos() as u64),
                 init_park: AtomicU8::new(InitPark::Off as u8),
@@ -70,7 +76,18 @@ impl StopConfig {
         }
     }
 
-    /// How long the stopper waits for the stop vector before sending NMIs.
+    /// How the stopper signals the targets (boot option `stop.strategy`).
+    pub fn strategy(&self) -> StopStrategy {
+        StopStrategy::from_code(self.strategy.load(Ordering::Relaxed))
+    }
+
+    /// Sets the strategy; a stop already under way keeps the one it began with.
+    pub fn set_strategy(&self, strategy: StopStrategy) {
+        self.strategy.store(strategy as u8, Ordering::Relaxed);
+    }
+
+    /// How long the stopper waits for the stop vector before sending NMIs
+    /// ([`StopStrategy::Vector`] only).
     pub fn vector_timeout(&self) -> Duration {
         Duration::from_nanos(self.vector_timeout_ns.load(Ordering::Relaxed))
     }
@@ -128,6 +145,9 @@ mod tests {
         assert_eq!(c.vector_timeout(), Duration::from_millis(1));
         assert_eq!(c.nmi_timeout(), Duration::from_millis(10));
         assert_eq!(c.init_park(), InitPark::Off);
+        assert_eq!(c.strategy(), StopStrategy::Vector);
+        c.set_strategy(StopStrategy::NmiFirst);
+        assert_eq!(c.strategy(), StopStrategy::NmiFirst);
         c.set_nmi_timeout(Duration::from_micros(3));
         c.set_init_park(InitPark::On);
         assert_eq!(c.nmi_timeout(), Duration::from_micros(3));

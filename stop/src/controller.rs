@@ -12,6 +12,7 @@ use crate::platform::Platform;
 use crate::record::{CpuRecord, Verdict};
 use crate::report::{StopReport, StopTally};
 use crate::state::{CpuState, StopPath, TransitionError};
+use crate::strategy::StopStrategy;
 use crate::sync::{fence, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use crate::table::RecordTable;
 
@@ -516,14 +517,14 @@ impl<P: Platform, T: RecordTable> StopController<P, T> {
         self.platform.halt()
     }
 
-    /// Stops every other CPU and reports how: election, stop vector, NMIs with accounting, INIT
-    /// park by policy (crate docs).
+    /// Stops every other CPU and reports how: election, stop vector (under
+    /// [`StopStrategy::Vector`]), NMIs with accounting, INIT park by policy (crate docs).
     ///
     /// The first caller wins the election and gets the report; a later caller on another CPU
     /// records its panic message (if `reason` is a panic), stops itself and never returns.
-    /// Returns within vector timeout + NMI timeout (+ [`StopConfig::boot_cpu_grace`] if the boot
-    /// CPU is a late target, + [`INIT_SETTLE`] if INIT parking is on), plus the time of the IPI
-    /// writes, whatever the other CPUs do.
+    /// Returns within vector timeout (under [`StopStrategy::Vector`]) + NMI timeout (+
+    /// [`StopConfig::boot_cpu_grace`] if the boot CPU is a late target, + [`INIT_SETTLE`] if INIT
+    /// parking is on), plus the time of the IPI writes, whatever the other CPUs do.
     pub fn stop_others(
         &self,
         cpu: CpuIndex,
@@ -578,10 +579,12 @@ impl<P: Platform, T: RecordTable> StopController<P, T> {
         }
 
         if tally.targets > 0 {
-            if self.platform.send_stop_vector().is_err() {
-                tally.ipi_failures += 1;
+            if self.config.strategy() == StopStrategy::Vector {
+                if self.platform.send_stop_vector().is_err() {
+                    tally.ipi_failures += 1;
+                }
+                self.wait_for_targets(cpu, tally.cpus, self.config.vector_timeout());
             }
-            self.wait_for_targets(cpu, tally.cpus, self.config.vector_timeout());
             self.send_nmis(cpu, &mut tally);
             self.wait_for_targets(cpu, tally.cpus, self.config.nmi_timeout());
             self.settle_stragglers(cpu, &mut tally);

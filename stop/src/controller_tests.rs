@@ -319,6 +319,33 @@ fn unanswering_cpus_get_one_nmi_and_are_reported_stuck() {
         .all(|cpu| cpu.stuck() && cpu.nmis == 1));
 }
 
+/// NMI-first: no stop vector and no vector wait (a vector timeout of a second would show in
+/// the total); every `Running` target gets its NMI at once, a `Booting` one none (I4).
+#[test]
+fn nmi_first_sends_no_vector_and_nmis_every_running_target() {
+    let c = running(3);
+    c.config().set_strategy(StopStrategy::NmiFirst);
+    c.config().set_vector_timeout(Duration::from_secs(1));
+    let booting = c.register_cpu(ApicId::new(13)).unwrap();
+    c.boot_cpu(booting).unwrap();
+    let report = c
+        .stop_others(CpuIndex::new(0), StopReason::Request)
+        .unwrap();
+    assert_eq!(c.platform().vectors.load(Ordering::SeqCst), 0);
+    assert_eq!(*c.platform().nmis.lock().unwrap(), [11, 12]);
+    let tally = report.tally();
+    assert_eq!((tally.targets, tally.nmis_sent), (3, 2));
+    assert!(tally.total_ns < 1_000_000, "waited {} ns", tally.total_ns);
+    // The same stop under `Vector` waits the vector timeout first.
+    let c = running(2);
+    c.config().set_vector_timeout(Duration::from_millis(1));
+    let report = c
+        .stop_others(CpuIndex::new(0), StopReason::Request)
+        .unwrap();
+    assert_eq!(c.platform().vectors.load(Ordering::SeqCst), 1);
+    assert!(report.tally().total_ns >= 1_000_000);
+}
+
 #[test]
 fn init_park_policy_parks_stragglers() {
     let c = running(2);

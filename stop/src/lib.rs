@@ -16,6 +16,20 @@
 //! - **I4**: no NMI goes to a CPU that is `Offline` or `Booting`.
 //! - **I5**: each stopped CPU is counted once, by the path that stopped it; the summary adds up.
 //!
+//! # Strategies
+//! [`StopConfig::set_strategy`] picks how the stopper first signals the targets (the runtime's
+//! boot option `stop.strategy`; its default is NMI-first). [`StopStrategy::Vector`] (the
+//! crate's default) is the protocol above.
+//! [`StopStrategy::NmiFirst`] skips the stop vector and its wait: every `Running` target gets
+//! its NMI at once, with the same accounting (`nmi_sent` raised before the NMI, a target done
+//! only once it has accounted for it), the same NMI timeout and INIT policy, and never an NMI
+//! to a CPU `Offline` or `Booting` (I4: a `Booting` target stops itself when it comes online).
+//! The runtime's `adaptive` is `Vector` with the timeout [`adaptive_vector_timeout`] derives
+//! from an IPI round trip it measured at boot. The trade-off (module `strategy`): a vector
+//! lets an interrupts-off CPU finish its section (a half-written device command) before it
+//! stops; an NMI stops it mid-section, but within one NMI round trip instead of the vector
+//! timeout.
+//!
 //! This crate implements it for any [`Platform`]; [`x86`] holds the typed ICR and, on
 //! `x86_64-unknown-none` only, the ICR writer — the only `unsafe` code here.
 //!
@@ -68,17 +82,19 @@
 //! # Model checking
 //! `--cfg loom` swaps the atomics for loom's (module `sync`); the models in `tests/loom.rs` run
 //! with `LOOM_MAX_PREEMPTIONS=3`: exhaustive over every schedule with at most three preemptions
-//! (the highest bound that keeps the run under a minute on 2 cores: 11 s; bound 4 takes 85 s). I1 is checked at every
+//! (the highest bound that keeps the run under a minute on 2 cores: 17 s; bound 4 took 85 s before the NMI-first models). I1 is checked at every
 //! store of a stopping CPU and at every NMI and stop-vector entry. Models: late vector (I1, and
 //! that some execution finishes the NMI path); late vector with three CPUs (without preemption:
 //! one preemption exceeds loom's branch budget); double delivery (I5); a CPU `Booting` when the
 //! stop begins (I4); a CPU started while the stop runs (never `NotTarget` once it ran); election
 //! with two CPUs (I2, and the loser's message arrives whole); the boot CPU as a target, leaving
 //! the NMI handler by IRET (nothing lands on it after the report); and a second stop after
-//! `rearm` and a restart of the AP. Negative controls, each a
+//! `rearm` and a restart of the AP; under NMI-first: a target with interrupts on late (never sent
+//! the vector, stopped by its NMI), the election, and a `Booting` target. Negative controls, each a
 //! `LoomVariant` (`--cfg loom` only) the models must catch: Linux as it is (its completion rule,
 //! no accounting store) and Linux's rule with the store kept both violate I1; the real rule
-//! without the store never finishes an NMI stop. Loom is exhaustive only up to the bound, and
+//! without the store never finishes an NMI stop; Linux's rule under NMI-first violates I1 too (a
+//! loser of the election halts while its NMI is in flight). Loom is exhaustive only up to the bound, and
 //! it models `SeqCst` loads and stores as `AcqRel` (only fences are `SeqCst`).
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_code)]
@@ -97,6 +113,7 @@ mod platform;
 mod record;
 mod report;
 mod state;
+mod strategy;
 mod table;
 pub mod x86;
 
@@ -111,5 +128,9 @@ pub use platform::{IpiFailed, Platform};
 pub use record::{CpuRecord, Verdict};
 pub use report::{CpuReport, GroupedReport, StopReport, StopTally};
 pub use state::{CpuState, StopPath, TransitionError};
+pub use strategy::{
+    adaptive_vector_timeout, StopStrategy, ADAPTIVE_MAX_VECTOR_TIMEOUT,
+    ADAPTIVE_MIN_VECTOR_TIMEOUT, ADAPTIVE_ROUND_TRIPS,
+};
 pub use table::RecordTable;
 pub use wire::summary::StopSummary;

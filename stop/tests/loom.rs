@@ -12,8 +12,10 @@
 //! asserted before every CPU-side store and at every NMI and stop-vector entry; I4 at every NMI
 //! send; I2 and I5 after each execution. Negative controls run broken protocols
 //! ([`LoomVariant`]) and must be caught: Linux as it is (its completion rule, no accounting
-//! store) and Linux's rule with the accounting store kept violate I1; without the accounting
-//! store no NMI-stopped CPU is ever reported stopped.
+//! store) and Linux's rule with the accounting store kept violate I1 (under NMI-first too);
+//! without the accounting store no NMI-stopped CPU is ever reported stopped. The NMI-first
+//! models (`StopStrategy::NmiFirst`: no vector, NMIs at once) reuse the vector models'
+//! machines: a late-interrupts target, the election, and a `Booting` target.
 //!
 //! Loom's limits: it is exhaustive only up to the preemption bound, and it models `SeqCst`
 //! accesses as `AcqRel` (fences are `SeqCst`), so a bug that needs a total order of plain
@@ -30,7 +32,7 @@ use loom::thread;
 use std::sync::Arc;
 use stop::{
     ApicId, CpuIndex, CpuRecord, CpuReport, CpuState, IpiFailed, LoomVariant, Platform,
-    StopController, StopPath, StopReason, StopSummary, Verdict,
+    StopController, StopPath, StopReason, StopStrategy, StopSummary, Verdict,
 };
 
 /// Most CPUs in a model.
@@ -202,7 +204,12 @@ fn machine(n: usize, variant: LoomVariant) -> Arc<Machine> {
 
 /// [`machine`] running the real protocol with every CPU `Running`.
 fn running_machine(n: usize) -> Arc<Machine> {
-    let m = machine(n, LoomVariant::Real);
+    running_machine_variant(n, LoomVariant::Real)
+}
+
+/// [`machine`] running `variant` of the protocol with every CPU `Running`.
+fn running_machine_variant(n: usize, variant: LoomVariant) -> Arc<Machine> {
+    let m = machine(n, variant);
     for cpu in 0..n {
         m.controller().boot_cpu(CpuIndex::new(cpu)).unwrap();
         m.controller().online_cpu(CpuIndex::new(cpu)).unwrap();
@@ -400,7 +407,17 @@ fn i5_double_delivery() {
 
 /// Stopper on CPU 0 and a target with its interrupts off for `irq_off_polls` idle loops.
 fn late_vector_model(variant: LoomVariant, irq_off_polls: usize) -> (Arc<Machine>, Report) {
+    two_cpu_model(StopStrategy::Vector, variant, irq_off_polls)
+}
+
+/// [`late_vector_model`] with the stopper using `strategy`.
+fn two_cpu_model(
+    strategy: StopStrategy,
+    variant: LoomVariant,
+    irq_off_polls: usize,
+) -> (Arc<Machine>, Report) {
     let m = machine(2, variant);
+    m.controller().config().set_strategy(strategy);
     let report = Arc::new(Mutex::new(None));
     let controller = m.controller();
     controller.boot_cpu(CpuIndex::new(1)).unwrap();
@@ -583,10 +600,17 @@ fn no_accounting_store_is_caught() {
 /// the report whole. Checks I2.
 #[test]
 fn i2_election() {
+    election("i2-election", StopStrategy::Vector);
+}
+
+/// [`i2_election`] with the stopper using `strategy`.
+fn election(name: &str, strategy: StopStrategy) {
     // Executions in which the stop NMI landed while the loser stored its message.
     static NMI_WHILE_RECORDING: StdAtomicUsize = StdAtomicUsize::new(0);
-    explore("i2-election", None, || {
+    NMI_WHILE_RECORDING.store(0, SeqCst);
+    explore(name, None, move || {
         let m = running_machine(2);
+        m.controller().config().set_strategy(strategy);
         let report = Arc::new(Mutex::new(None));
         let threads: Vec<_> = (1..2)
             .map(|cpu| {
@@ -625,8 +649,14 @@ fn i2_election() {
 /// and it stops itself when it tries to go online. Checks I4 (and I1, I5).
 #[test]
 fn i4_booting() {
-    explore("i4-booting", None, || {
+    booting("i4-booting", StopStrategy::Vector);
+}
+
+/// [`i4_booting`] with the stopper using `strategy`.
+fn booting(name: &str, strategy: StopStrategy) {
+    explore(name, None, move || {
         let m = machine(2, LoomVariant::Real);
+        m.controller().config().set_strategy(strategy);
         let report = Arc::new(Mutex::new(None));
         m.controller().boot_cpu(CpuIndex::new(0)).unwrap();
         m.controller().online_cpu(CpuIndex::new(0)).unwrap();
@@ -640,5 +670,57 @@ fn i4_booting() {
         stop_from(&m, 0, &report);
         t.join().unwrap();
         check_accounting(&m, report.lock().unwrap().as_ref().unwrap());
+    });
+}
+
+/// NMI-first, a target whose interrupts come on late: no stop vector is ever sent, so the
+/// target never takes one; it is stopped by its NMI, whatever it was doing (I1, I4, I5 as
+/// everywhere), and some execution reports it so.
+#[test]
+fn nmi_first() {
+    static BY_NMI: StdAtomicUsize = StdAtomicUsize::new(0);
+    explore("nmi-first", None, || {
+        let (m, report) = two_cpu_model(StopStrategy::NmiFirst, LoomVariant::Real, 1);
+        assert!(
+            !m.cpus[1].took_vector.load(SeqCst),
+            "NMI-first sent the stop vector"
+        );
+        let row = &report.rows[1];
+        assert_ne!(row.path, Some(StopPath::Vector), "NMI-first: {row:?}");
+        if row.verdict == Verdict::Stopped && row.path == Some(StopPath::Nmi) {
+            BY_NMI.fetch_add(1, SeqCst);
+        }
+    });
+    assert!(
+        BY_NMI.load(SeqCst) > 0,
+        "no execution stopped the target by its NMI"
+    );
+}
+
+/// NMI-first with two CPUs panicking at once: the NMI goes out at once, so it often meets the
+/// loser storing its panic message; the message must still arrive whole (I2).
+#[test]
+fn nmi_first_election() {
+    election("nmi-first-election", StopStrategy::NmiFirst);
+}
+
+/// NMI-first with a target still `Booting`: it gets no NMI (I4) and stops itself.
+#[test]
+fn nmi_first_booting() {
+    booting("nmi-first-booting", StopStrategy::NmiFirst);
+}
+
+/// Negative control: Linux's completion rule under NMI-first must be caught violating I1 (the
+/// target stops itself while its NMI is in flight; the NMI lands after the report).
+#[test]
+fn nmi_first_linux_rule_is_caught() {
+    expect_i1_violation("nmi-first-linux-rule", || {
+        let m = running_machine_variant(2, LoomVariant::LinuxRuleWithAccounting);
+        m.controller().config().set_strategy(StopStrategy::NmiFirst);
+        let report = Arc::new(Mutex::new(None));
+        let (m1, r1) = (m.clone(), report.clone());
+        let t = thread::spawn(move || target(&m1, 1, usize::MAX, || stop_from(&m1, 1, &r1)));
+        target(&m, 0, usize::MAX, || stop_from(&m, 0, &report));
+        t.join().unwrap();
     });
 }

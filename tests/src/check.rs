@@ -3,7 +3,9 @@
 use std::fmt;
 use std::time::Duration;
 
-use stop::{CpuReport, InitPark, StopPath, StopSummary, StopTally, Verdict, INIT_SETTLE};
+use stop::{
+    CpuReport, InitPark, StopPath, StopStrategy, StopSummary, StopTally, Verdict, INIT_SETTLE,
+};
 
 use crate::scenario::{Behaviour, Scenario};
 
@@ -181,7 +183,12 @@ impl Outcome {
 
     /// The checks that need the report.
     fn check_stop(&self, stop: &StopResult, found: &mut Vec<Violation>) {
-        let bound = self.scenario.vector_timeout
+        // NMI-first never waits for the vector.
+        let vector_wait = match self.scenario.strategy {
+            StopStrategy::Vector => self.scenario.vector_timeout,
+            StopStrategy::NmiFirst => Duration::ZERO,
+        };
+        let bound = vector_wait
             + self.scenario.nmi_timeout
             + match self.scenario.init_park {
                 InitPark::On => INIT_SETTLE,
@@ -247,6 +254,11 @@ impl Outcome {
             }
             if !matches!(row.verdict, Verdict::Stopper | Verdict::NotTarget) {
                 counted.targets += 1;
+            }
+            if self.scenario.strategy == StopStrategy::NmiFirst && seen.took_vector {
+                found.push(report(format!(
+                    "cpu {cpu} took the stop vector under NMI-first"
+                )));
             }
             if row.nmis > 1 {
                 found.push(Violation::Accounting {

@@ -220,6 +220,7 @@ pub fn run(scenario: &Scenario) -> Outcome {
     let controller: &'static SimController = Box::leak(Box::new(SimController::new(SimPlatform {
         shared: Arc::clone(&shared),
     })));
+    controller.config().set_strategy(scenario.strategy);
     controller
         .config()
         .set_vector_timeout(scenario.vector_timeout);

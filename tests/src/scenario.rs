@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use stop::InitPark;
+use stop::{InitPark, StopStrategy};
 
 /// Most CPUs a scenario may have (the simulated controller's capacity).
 pub const MAX_SIM_CPUS: usize = 16;
@@ -40,6 +40,8 @@ pub enum Behaviour {
 pub struct Scenario {
     /// Behaviour of each CPU, by index (APIC ID = 2 × index + 1, sparse on purpose).
     pub cpus: Vec<Behaviour>,
+    /// How the stopper signals the targets (adaptive is `Vector` with a derived timeout).
+    pub strategy: StopStrategy,
     /// Vector timeout.
     pub vector_timeout: Duration,
     /// NMI timeout.
@@ -54,13 +56,14 @@ pub struct Scenario {
 }
 
 impl Scenario {
-    /// A scenario with these CPUs, 200 µs vector timeout, 50 ms NMI timeout, INIT parking off,
+    /// A scenario with these CPUs, the vector strategy, 200 µs vector timeout, 50 ms NMI timeout, INIT parking off,
     /// 20 µs NMI latency, and 2 ms of watching after the stop. A simulated CPU takes its NMI
     /// only when its thread runs, and the test harness runs many CPU threads on few cores
     /// (alongside builds): with 5 ms, an idle CPU was once reported stuck on a loaded host.
     pub fn new(cpus: Vec<Behaviour>) -> Self {
         Self {
             cpus,
+            strategy: StopStrategy::Vector,
             vector_timeout: Duration::from_micros(200),
             nmi_timeout: Duration::from_millis(50),
             init_park: InitPark::Off,

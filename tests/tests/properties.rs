@@ -1,5 +1,7 @@
-//! Randomized scenarios: CPU count, behaviours, interrupt-off windows straddling the vector
-//! timeout, concurrent stoppers, booting and wedged CPUs, timeouts and INIT policy. Every run
+//! Randomized scenarios: stop strategy, CPU count, behaviours, interrupt-off windows straddling
+//! the vector timeout, concurrent stoppers, booting and wedged CPUs, timeouts and INIT policy.
+//! The vector timeouts (50–1500 µs) cover the adaptive strategy's whole range (50–1000 µs):
+//! adaptive is the vector strategy with a timeout derived at boot. Every run
 //! must hold I1–I5 and give a consistent report, and every CPU that can be stopped must be
 //! reported stopped (the NMI timeouts, 20–60 ms, leave the host time to run every CPU thread).
 
@@ -7,7 +9,7 @@ use std::time::Duration;
 
 use allstop_tests::{run, Behaviour, Scenario};
 use proptest::prelude::*;
-use stop::InitPark;
+use stop::{InitPark, StopStrategy};
 
 /// How many random scenarios to run (the issue asks for at least 1,000).
 const CASES: u32 = 1_000;
@@ -42,30 +44,38 @@ fn scenario() -> impl Strategy<Value = Scenario> {
         0usize..8,
         0u64..300,
         prop::collection::vec((0u8..12, 0u64..10_000, 0u64..1_000), 1..8),
+        any::<bool>(),
     )
-        .prop_map(|(vt_us, nmi_ms, park, stopper_at, latency_us, raw)| {
-            let vector_timeout = Duration::from_micros(vt_us);
-            let mut cpus: Vec<Behaviour> = raw
-                .iter()
-                .map(|&(kind, a, p)| behaviour(kind, a, p, vector_timeout))
-                .collect();
-            // At least one CPU stops the others.
-            let stopper = stopper_at % (cpus.len() + 1);
-            cpus.insert(
-                stopper,
-                Behaviour::Stopper {
-                    after: Duration::from_micros(100),
-                },
-            );
-            Scenario {
-                cpus,
-                vector_timeout,
-                nmi_timeout: Duration::from_millis(nmi_ms),
-                init_park: if park { InitPark::On } else { InitPark::Off },
-                nmi_latency: Duration::from_micros(latency_us),
-                after_stop: Duration::from_micros(500),
-            }
-        })
+        .prop_map(
+            |(vt_us, nmi_ms, park, stopper_at, latency_us, raw, nmi_first)| {
+                let vector_timeout = Duration::from_micros(vt_us);
+                let mut cpus: Vec<Behaviour> = raw
+                    .iter()
+                    .map(|&(kind, a, p)| behaviour(kind, a, p, vector_timeout))
+                    .collect();
+                // At least one CPU stops the others.
+                let stopper = stopper_at % (cpus.len() + 1);
+                cpus.insert(
+                    stopper,
+                    Behaviour::Stopper {
+                        after: Duration::from_micros(100),
+                    },
+                );
+                Scenario {
+                    cpus,
+                    strategy: if nmi_first {
+                        StopStrategy::NmiFirst
+                    } else {
+                        StopStrategy::Vector
+                    },
+                    vector_timeout,
+                    nmi_timeout: Duration::from_millis(nmi_ms),
+                    init_park: if park { InitPark::On } else { InitPark::Off },
+                    nmi_latency: Duration::from_micros(latency_us),
+                    after_stop: Duration::from_micros(500),
+                }
+            },
+        )
 }
 
 proptest! {

@@ -1,9 +1,11 @@
-//! The scenarios, each checked for I1–I5 and for the report it should give.
+//! The scenarios, each checked for I1–I5 and for the report it should give; those that
+//! do not depend on the stop vector run under every strategy (adaptive is the vector strategy
+//! with a timeout derived at boot, so its stops are the vector strategy's).
 
 use std::time::Duration;
 
 use allstop_tests::{run, Behaviour, Outcome, Scenario, StopResult, Violation};
-use stop::{InitPark, StopPath, Verdict};
+use stop::{InitPark, StopPath, StopStrategy, Verdict};
 
 use Behaviour::*;
 
@@ -17,6 +19,17 @@ fn run_checked(scenario: Scenario) -> Outcome {
 }
 
 const NOW: Duration = Duration::ZERO;
+
+/// The strategies the stop crate runs.
+const STRATEGIES: [StopStrategy; 2] = [StopStrategy::Vector, StopStrategy::NmiFirst];
+
+/// `scenario` under `strategy`.
+fn with(strategy: StopStrategy, scenario: Scenario) -> Scenario {
+    Scenario {
+        strategy,
+        ..scenario
+    }
+}
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
@@ -32,24 +45,55 @@ fn all_idle_cpus_stop_by_vector() {
     assert_eq!((s.targets, s.vector, s.nmi, s.stuck), (3, 3, 0, 0), "{s}");
 }
 
+/// NMI-first: idle CPUs too are stopped by NMI, with no vector wait (a vector timeout of 10 s
+/// would break I3's bound if it were waited).
+#[test]
+fn all_idle_cpus_stop_by_nmi_under_nmi_first() {
+    let outcome = run_checked(with(
+        StopStrategy::NmiFirst,
+        Scenario {
+            vector_timeout: ms(10_000),
+            ..Scenario::new(vec![Stopper { after: NOW }, Idle, Idle, Idle])
+        },
+    ));
+    let stop = outcome.stop().unwrap();
+    let s = stop.summary;
+    assert_eq!((s.targets, s.vector, s.nmi, s.stuck), (3, 0, 3, 0), "{s}");
+    assert!(stop.duration < ms(5_000), "{:?}", stop.duration);
+}
+
 #[test]
 fn irq_off_cpus_are_stopped_by_nmi() {
     let long_off = IrqOff {
         start: NOW,
         len: ms(10_000),
     };
-    // A vector timeout the idle CPU always meets, even on a loaded host (with 200 us it was
-    // once NMI'd too).
-    let outcome = run_checked(Scenario {
-        vector_timeout: ms(100),
-        ..Scenario::new(vec![Stopper { after: ms(1) }, long_off, Idle, long_off])
-    });
-    let stop = outcome.stop().unwrap();
-    for cpu in [1, 3] {
-        assert_eq!(stop.rows[cpu].path, Some(StopPath::Nmi), "{}", stop.table);
+    for strategy in STRATEGIES {
+        // A vector timeout the idle CPU always meets, even on a loaded host (with 200 us it
+        // was once NMI'd too).
+        let outcome = run_checked(with(
+            strategy,
+            Scenario {
+                vector_timeout: ms(100),
+                ..Scenario::new(vec![Stopper { after: ms(1) }, long_off, Idle, long_off])
+            },
+        ));
+        let stop = outcome.stop().unwrap();
+        for cpu in [1, 3] {
+            assert_eq!(stop.rows[cpu].path, Some(StopPath::Nmi), "{}", stop.table);
+        }
+        // NMI-first stops the idle CPU by NMI too.
+        let (nmi, vector) = match strategy {
+            StopStrategy::Vector => (2, 1),
+            StopStrategy::NmiFirst => (3, 0),
+        };
+        let s = stop.summary;
+        assert_eq!(
+            (s.nmi, s.vector, s.stuck),
+            (nmi, vector, 0),
+            "{strategy:?}: {s}"
+        );
     }
-    assert_eq!(stop.summary.nmi, 2);
-    assert_eq!(stop.summary.stuck, 0);
 }
 
 #[test]
@@ -86,75 +130,97 @@ fn irq_off_window_ending_around_the_vector_timeout() {
 
 #[test]
 fn concurrent_stop_requests_elect_one_stopper() {
-    let outcome = run_checked(Scenario::new(vec![
-        Stopper { after: ms(1) },
-        Stopper { after: ms(1) },
-        Stopper { after: ms(1) },
-        Idle,
-    ]));
-    let stop = outcome.stop().unwrap();
-    let others = (0..3).filter(|&c| c != stop.stopper);
-    for cpu in others {
-        let row = &stop.rows[cpu];
-        assert_eq!(row.verdict, Verdict::Stopped, "{}", stop.table);
+    for strategy in STRATEGIES {
+        let outcome = run_checked(with(
+            strategy,
+            Scenario::new(vec![
+                Stopper { after: ms(1) },
+                Stopper { after: ms(1) },
+                Stopper { after: ms(1) },
+                Idle,
+            ]),
+        ));
+        let stop = outcome.stop().unwrap();
+        let others = (0..3).filter(|&c| c != stop.stopper);
+        for cpu in others {
+            let row = &stop.rows[cpu];
+            assert_eq!(
+                row.verdict,
+                Verdict::Stopped,
+                "{strategy:?}: {}",
+                stop.table
+            );
+        }
     }
 }
 
 #[test]
 fn a_booting_cpu_is_never_nmied_and_stops_itself() {
-    // The CPU comes online 19 ms after the stop begins (well inside the 50 ms NMI wait): with
-    // a 2 ms margin, a loaded host once ran the stopper late enough that the CPU was already
-    // online, and the vector stopped it.
-    let outcome = run_checked(Scenario::new(vec![
-        Stopper { after: ms(1) },
-        Booting { after: ms(20) },
-        Idle,
-    ]));
-    let stop = outcome.stop().unwrap();
-    assert_eq!(stop.rows[1].nmis, 0);
-    assert_eq!(
-        stop.rows[1].path,
-        Some(StopPath::SelfStop),
-        "{}",
-        stop.table
-    );
-    assert_eq!(stop.rows[1].verdict, Verdict::Stopped);
+    for strategy in STRATEGIES {
+        // The CPU comes online 19 ms after the stop begins (well inside the 50 ms NMI wait):
+        // with a 2 ms margin, a loaded host once ran the stopper late enough that the CPU was
+        // already online, and the vector stopped it.
+        let outcome = run_checked(with(
+            strategy,
+            Scenario::new(vec![
+                Stopper { after: ms(1) },
+                Booting { after: ms(20) },
+                Idle,
+            ]),
+        ));
+        let stop = outcome.stop().unwrap();
+        assert_eq!(stop.rows[1].nmis, 0);
+        assert_eq!(
+            stop.rows[1].path,
+            Some(StopPath::SelfStop),
+            "{strategy:?}: {}",
+            stop.table
+        );
+        assert_eq!(stop.rows[1].verdict, Verdict::Stopped);
+    }
 }
 
 #[test]
 fn a_cpu_that_never_answers_is_named_stuck() {
-    let outcome = run_checked(Scenario::new(vec![
-        Stopper { after: NOW },
-        NeverAnswers,
-        Idle,
-    ]));
-    let stop = outcome.stop().unwrap();
-    assert_eq!(stop.rows[1].verdict, Verdict::Stuck);
-    assert_eq!(stop.summary.stuck, 1);
-    assert!(stop.table.contains("STUCK"), "{}", stop.table);
+    for strategy in STRATEGIES {
+        let outcome = run_checked(with(
+            strategy,
+            Scenario::new(vec![Stopper { after: NOW }, NeverAnswers, Idle]),
+        ));
+        let stop = outcome.stop().unwrap();
+        assert_eq!(stop.rows[1].verdict, Verdict::Stuck);
+        assert_eq!(stop.summary.stuck, 1);
+        assert!(stop.table.contains("STUCK"), "{}", stop.table);
+    }
 }
 
 #[test]
 fn a_cpu_that_never_answers_is_parked_when_policy_says_so() {
-    let outcome = run_checked(Scenario {
-        init_park: InitPark::On,
-        ..Scenario::new(vec![Stopper { after: NOW }, NeverAnswers])
-    });
-    let stop = outcome.stop().unwrap();
-    assert_eq!(stop.rows[1].path, Some(StopPath::Init));
-    assert_eq!((stop.summary.init, stop.summary.stuck), (1, 0));
+    for strategy in STRATEGIES {
+        let outcome = run_checked(with(
+            strategy,
+            Scenario {
+                init_park: InitPark::On,
+                ..Scenario::new(vec![Stopper { after: NOW }, NeverAnswers])
+            },
+        ));
+        let stop = outcome.stop().unwrap();
+        assert_eq!(stop.rows[1].path, Some(StopPath::Init));
+        assert_eq!((stop.summary.init, stop.summary.stuck), (1, 0));
+    }
 }
 
 #[test]
 fn offline_cpus_are_not_targets() {
-    let outcome = run_checked(Scenario::new(vec![
-        Offline,
-        Stopper { after: NOW },
-        Offline,
-    ]));
-    let stop = outcome.stop().unwrap();
-    assert_eq!(stop.summary.targets, 0);
-    assert_eq!(stop.rows[0].verdict, Verdict::NotTarget);
+    for strategy in STRATEGIES {
+        let outcome = run_checked(with(
+            strategy,
+            Scenario::new(vec![Offline, Stopper { after: NOW }, Offline]),
+        ));
+        let stop = outcome.stop().unwrap();
+        assert_eq!(stop.summary.targets, 0);
+        assert_eq!(stop.rows[0].verdict, Verdict::NotTarget);
+    }
 }
 
 /// Runs `cpus` (which must pass the checks), forges its outcome with `forge`, and returns what
@@ -264,4 +330,18 @@ fn the_grouped_report_folds_vector_runs_and_keeps_exceptions_apart() {
         "{}",
         stop.grouped
     );
+}
+
+/// The checks can fail: a forged NMI-first run in which a CPU took the stop vector is caught.
+#[test]
+fn checks_catch_a_vector_under_nmi_first() {
+    let mut outcome = run(&with(
+        StopStrategy::NmiFirst,
+        Scenario::new(vec![Stopper { after: NOW }, Idle]),
+    ));
+    outcome.check().unwrap();
+    outcome.cpus[1].took_vector = true;
+    let what = "cpu 1 took the stop vector under NMI-first".to_string();
+    let found = outcome.check().unwrap_err();
+    assert!(found.contains(&Violation::Report { what }), "{found:?}");
 }

@@ -3,14 +3,17 @@
 //! times restarts to. With `restarts=N` it measures restart latency (see `restarts.rs`);
 //! otherwise, in one boot per CPU count, it measures, `iters=N` times each (default 1000):
 //! the raw fixed-IPI round trip to all other CPUs, the raw NMI round trip to one interrupts-off
-//! CPU (also right after a restart of the APs), stop latency per path (all idle: vector; all interrupts-off: NMI after the default and
-//! after a short vector timeout; mixed), and the restart after each stop; plus the boot's AP
-//! bring-up time. Then it prints the trigger line and panics, so that the host can time
+//! CPU (also right after a restart of the APs), stop latency per path under the vector strategy
+//! (all idle: vector; all interrupts-off: NMI after the default and after a short vector
+//! timeout; mixed), stop latency per strategy (NMI-first and adaptive, all idle and all
+//! interrupts-off; the boot's own strategy, all interrupts-off), switched at run time through
+//! `STOP.config()`, and the restart after each stop; plus the boot's AP bring-up time. Then it prints the trigger line and panics, so that the host can time
 //! panic-to-exit.
 //!
 //! Output, one line per metric, each printed with its type from `wire::bench`, with which
 //! xtask reads it back:
-//! - `bench: start cpus=C iters=N vector_timeout_ns=T short_vector_timeout_ns=S nmi_timeout_ns=M`
+//! - `bench: start cpus=C iters=N vector_timeout_ns=T short_vector_timeout_ns=S
+//!   adaptive_vector_timeout_ns=A nmi_timeout_ns=M`
 //! - `bench: <metric> n=.. min_ns=.. median_ns=.. p99_ns=.. max_ns=..` followed, for stops, by
 //!   `vector=.. nmi=.. self=.. init=.. stuck=..` (targets by path, summed over the samples) and,
 //!   for probes that went unanswered, `lost=..`
@@ -30,8 +33,8 @@ mod restarts;
 use core::time::Duration;
 
 use alloc::vec::Vec;
-use allstop::stopping::STOP;
-use allstop::{println, restart, smp, time};
+use allstop::stopping::{StopStrategy, DEFAULT_VECTOR_TIMEOUT, STOP};
+use allstop::{adaptive_timeout, println, restart, smp, time};
 
 use args::Args;
 use measure::{ns, Restarts, Role};
@@ -64,13 +67,14 @@ fn main() -> i32 {
         restarts::run(samples, entry_print);
     }
     let config = STOP.config();
-    let default_timeout = config.vector_timeout();
     let cpus = smp::cpu_count();
+    let adaptive = adaptive_timeout::vector_timeout();
     let start = Start {
         cpus: cpus as u64,
         iters: args.iters as u64,
-        vector_timeout_ns: ns(default_timeout),
+        vector_timeout_ns: ns(DEFAULT_VECTOR_TIMEOUT),
         short_vector_timeout_ns: ns(SHORT_VECTOR_TIMEOUT),
+        adaptive_vector_timeout_ns: adaptive.map_or(0, ns),
         nmi_timeout_ns: ns(config.nmi_timeout()),
     };
     println!("{start}");
@@ -79,7 +83,7 @@ fn main() -> i32 {
             let why = "needs a second CPU";
             println!("{}", Skipped { metric, why });
         }
-    } else if let Err(why) = measure_all(&args, default_timeout) {
+    } else if let Err(why) = measure_all(&args, adaptive.unwrap_or(DEFAULT_VECTOR_TIMEOUT)) {
         println!("{}", Failed(why));
         return FAILED_STATUS;
     }
@@ -87,8 +91,9 @@ fn main() -> i32 {
     panic!("the benchmark's timed panic (the host measures panic-to-exit)");
 }
 
-/// Every metric that needs at least two CPUs, printed as it is done.
-fn measure_all(args: &Args, default_timeout: Duration) -> Result<(), measure::Failure> {
+/// Every metric that needs at least two CPUs, printed as it is done; `adaptive` is the adaptive
+/// strategy's vector timeout on this machine.
+fn measure_all(args: &Args, adaptive: Duration) -> Result<(), measure::Failure> {
     let n = args.iters;
     let bringup = ns(smp::info().bringup.duration);
     print_metric(Metric::BringupBoot, vec_of(bringup), None, 0);
@@ -100,15 +105,25 @@ fn measure_all(args: &Args, default_timeout: Duration) -> Result<(), measure::Fa
     print_metric(Metric::RawNmiRestarted, samples, None, lost);
 
     let mut restarts = Restarts::default();
-    let stop = measure::stops(n, |_| Role::Idle, &mut restarts)?;
-    print_metric(Metric::StopVector, stop.stop, Some(stop.paths), 0);
-    let stop = measure::stops(n, |_| Role::IrqOff, &mut restarts)?;
-    print_metric(Metric::StopNmi, stop.stop, Some(stop.paths), 0);
-    STOP.config().set_vector_timeout(SHORT_VECTOR_TIMEOUT);
-    let stop = measure::stops(n, |_| Role::IrqOff, &mut restarts);
-    STOP.config().set_vector_timeout(default_timeout);
-    let stop = stop?;
-    print_metric(Metric::StopNmiShort, stop.stop, Some(stop.paths), 0);
+    let idle = |_| Role::Idle;
+    let irq_off = |_| Role::IrqOff;
+    let vector = Some((StopStrategy::Vector, DEFAULT_VECTOR_TIMEOUT));
+    let mut series = |metric, strategy, role: &(dyn Fn(usize) -> Role + Sync)| {
+        let stop = under(strategy, || measure::stops(n, role, &mut restarts))?;
+        print_metric(metric, stop.stop, Some(stop.paths), 0);
+        Ok(())
+    };
+    series(Metric::StopVector, vector, &idle)?;
+    series(Metric::StopNmi, vector, &irq_off)?;
+    let short = Some((StopStrategy::Vector, SHORT_VECTOR_TIMEOUT));
+    series(Metric::StopNmiShort, short, &irq_off)?;
+    let nmi_first = Some((StopStrategy::NmiFirst, DEFAULT_VECTOR_TIMEOUT));
+    series(Metric::StopNmiFirstIdle, nmi_first, &idle)?;
+    series(Metric::StopNmiFirstIrqOff, nmi_first, &irq_off)?;
+    let adaptive = Some((StopStrategy::Vector, adaptive));
+    series(Metric::StopAdaptiveIdle, adaptive, &idle)?;
+    series(Metric::StopAdaptiveIrqOff, adaptive, &irq_off)?;
+    series(Metric::StopDefaultIrqOff, None, &irq_off)?;
     if smp::cpu_count() < 3 {
         let metric = Metric::StopMixed;
         let why = "needs two APs (one idle, one interrupts-off)";
@@ -121,12 +136,26 @@ fn measure_all(args: &Args, default_timeout: Duration) -> Result<(), measure::Fa
                 Role::Idle
             }
         };
-        let stop = measure::stops(n, odd_irq_off, &mut restarts)?;
+        let stop = under(vector, || measure::stops(n, odd_irq_off, &mut restarts))?;
         print_metric(Metric::StopMixed, stop.stop, Some(stop.paths), 0);
     }
     print_metric(Metric::Restart, restarts.total, None, 0);
     print_metric(Metric::RestartBringup, restarts.bringup, None, 0);
     Ok(())
+}
+
+/// Runs `measure` with the stop's strategy and vector timeout set to `config` (`None`: the
+/// boot's own), then puts the boot's back.
+fn under<T>(config: Option<(StopStrategy, Duration)>, measure: impl FnOnce() -> T) -> T {
+    let stop = STOP.config();
+    let boot = (stop.strategy(), stop.vector_timeout());
+    let (strategy, timeout) = config.unwrap_or(boot);
+    stop.set_strategy(strategy);
+    stop.set_vector_timeout(timeout);
+    let result = measure();
+    stop.set_strategy(boot.0);
+    stop.set_vector_timeout(boot.1);
+    result
 }
 
 /// A one-sample set.

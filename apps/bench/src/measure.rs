@@ -1,5 +1,8 @@
 //! The measurements. Raw round trips run with the APs in place; every stop sample is followed by
-//! a restart of the APs (INIT, then SIPI), which is itself a restart sample.
+//! a restart of the APs (INIT, then SIPI), which is itself a restart sample. Before each stop,
+//! each AP answers one NMI ping: a restarted vCPU starts with an empty emulated TLB (under TCG
+//! its first NMI costs `raw_nmi_restarted`, not `raw_nmi`), while a real stop meets CPUs that
+//! have long been running.
 
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -120,6 +123,10 @@ pub fn stops(
             let cpu = cpu.get();
             if cpu == 0 {
                 wait_ready(aps);
+                for ap in 1..=aps {
+                    // Warm-up only: an unanswered ping is withdrawn, and the stop goes on.
+                    let _ = bench::nmi_round_trip(smp::CpuIndex::new(ap));
+                }
                 *outcome.lock() = stop_and_restart();
                 return;
             }

@@ -9,7 +9,7 @@
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use core::time::Duration;
 
-use allstop::stopping::STOP;
+use allstop::stopping::{StopStrategy, STOP};
 use allstop::{irq, println, smp, time};
 
 allstop::entry!(main);
@@ -29,6 +29,11 @@ static WORKING: AtomicUsize = AtomicUsize::new(0);
 fn main() -> i32 {
     let cpus = smp::cpu_count();
     println!("demo: {cpus} CPUs up");
+    // The demo shows both paths: the stop vector first (not the default NMI-first).
+    if !allstop::cmdline().contains("stop.strategy=") {
+        STOP.config().set_strategy(StopStrategy::Vector);
+        println!("demo: stop strategy vector (stop.strategy= overrides): both paths show");
+    }
     if !allstop::cmdline().contains("stop.vector_timeout_us=") {
         STOP.config().set_vector_timeout(DEMO_VECTOR_TIMEOUT);
         println!(

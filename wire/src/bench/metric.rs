@@ -23,6 +23,17 @@ pub enum Metric {
     StopNmiShort,
     /// `stop_mixed`: a stop, odd CPUs interrupts-off, even ones idle.
     StopMixed,
+    /// `stop_nmi_first_idle`: a stop under NMI-first, all others idle.
+    StopNmiFirstIdle,
+    /// `stop_nmi_first_irqoff`: a stop under NMI-first, all others interrupts-off.
+    StopNmiFirstIrqOff,
+    /// `stop_adaptive_idle`: a stop under the adaptive strategy, all others idle.
+    StopAdaptiveIdle,
+    /// `stop_adaptive_irqoff`: a stop under the adaptive strategy, all others interrupts-off.
+    StopAdaptiveIrqOff,
+    /// `stop_default_irqoff`: a stop under the boot's own strategy and timeouts (a boot with
+    /// no `stop.*` option: the defaults), all others interrupts-off.
+    StopDefaultIrqOff,
     /// `restart`: parking the others with INIT and starting them again.
     Restart,
     /// `restart_bringup`: the bring-up part of a restart.
@@ -30,7 +41,7 @@ pub enum Metric {
 }
 
 /// The names, in the order of [`Metric::ALL`].
-const NAMES: [&str; 10] = [
+const NAMES: [&str; 15] = [
     "bringup_boot",
     "raw_ipi",
     "raw_nmi",
@@ -39,13 +50,18 @@ const NAMES: [&str; 10] = [
     "stop_nmi",
     "stop_nmi_short",
     "stop_mixed",
+    "stop_nmi_first_idle",
+    "stop_nmi_first_irqoff",
+    "stop_adaptive_idle",
+    "stop_adaptive_irqoff",
+    "stop_default_irqoff",
     "restart",
     "restart_bringup",
 ];
 
 impl Metric {
     /// Every metric, in the order the bench app prints them.
-    pub const ALL: [Metric; 10] = [
+    pub const ALL: [Metric; 15] = [
         Metric::BringupBoot,
         Metric::RawIpi,
         Metric::RawNmi,
@@ -54,6 +70,11 @@ impl Metric {
         Metric::StopNmi,
         Metric::StopNmiShort,
         Metric::StopMixed,
+        Metric::StopNmiFirstIdle,
+        Metric::StopNmiFirstIrqOff,
+        Metric::StopAdaptiveIdle,
+        Metric::StopAdaptiveIrqOff,
+        Metric::StopDefaultIrqOff,
         Metric::Restart,
         Metric::RestartBringup,
     ];

@@ -139,11 +139,13 @@ mod tests {
                     iters: 200,
                     vector_timeout_ns: 1_000_000,
                     short_vector_timeout_ns: 50_000,
+                    adaptive_vector_timeout_ns: 120_000,
                     nmi_timeout_ns: 10_000_000,
                 }
                 .to_string(),
                 "bench: start cpus=4 iters=200 vector_timeout_ns=1000000 \
-                 short_vector_timeout_ns=50000 nmi_timeout_ns=10000000",
+                 short_vector_timeout_ns=50000 adaptive_vector_timeout_ns=120000 \
+                 nmi_timeout_ns=10000000",
             ),
             (
                 measured(None, 0).to_string(),

@@ -55,7 +55,8 @@ impl fmt::Display for AppEntry {
 }
 
 /// `bench: start cpus=<c> iters=<n> vector_timeout_ns=<t> short_vector_timeout_ns=<s>
-/// nmi_timeout_ns=<m>`: what the metrics lines that follow were measured with.
+/// adaptive_vector_timeout_ns=<a> nmi_timeout_ns=<m>`: what the metrics lines that follow were
+/// measured with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Start {
     /// CPUs online.
@@ -66,37 +67,43 @@ pub struct Start {
     pub vector_timeout_ns: u64,
     /// The short vector timeout of `stop_nmi_short`.
     pub short_vector_timeout_ns: u64,
+    /// The adaptive strategy's vector timeout on this machine (`stop_adaptive_*`); 0 if there
+    /// was no other CPU to measure it with.
+    pub adaptive_vector_timeout_ns: u64,
     /// The stop's NMI timeout.
     pub nmi_timeout_ns: u64,
 }
 
-impl Record<5> for Start {
-    const KEYS: &'static [&'static str; 5] = &[
+impl Record<6> for Start {
+    const KEYS: &'static [&'static str; 6] = &[
         "cpus",
         "iters",
         "vector_timeout_ns",
         "short_vector_timeout_ns",
+        "adaptive_vector_timeout_ns",
         "nmi_timeout_ns",
     ];
 
-    fn values(&self) -> [u64; 5] {
+    fn values(&self) -> [u64; 6] {
         [
             self.cpus,
             self.iters,
             self.vector_timeout_ns,
             self.short_vector_timeout_ns,
+            self.adaptive_vector_timeout_ns,
             self.nmi_timeout_ns,
         ]
     }
 
     fn from_values(
-        [cpus, iters, vector_timeout_ns, short_vector_timeout_ns, nmi_timeout_ns]: [u64; 5],
+        [cpus, iters, vector_timeout_ns, short_vector_timeout_ns, adaptive_vector_timeout_ns, nmi_timeout_ns]: [u64; 6],
     ) -> Self {
         Self {
             cpus,
             iters,
             vector_timeout_ns,
             short_vector_timeout_ns,
+            adaptive_vector_timeout_ns,
             nmi_timeout_ns,
         }
     }

@@ -91,9 +91,10 @@ const KERNEL_OPTIONS: &str = "log=warn";
 /// A boot's hard limit: this much ...
 const TIMEOUT_BASE: Duration = Duration::from_secs(60);
 /// ... plus this much per sample and CPU. Measured under TCG on this 2-core host: 57 s for
-/// 1000 samples at 8 CPUs (7 ms per sample and CPU, all metrics together), 3 s at 2 CPUs;
+/// 1000 samples at 8 CPUs (7 ms per sample and CPU, all metrics together), 3 s at 2 CPUs,
+/// before the five per-strategy stop series came (about twice the stops now);
 /// a loaded host needs more, and the limit is there to end a hang, not to judge speed.
-const TIMEOUT_PER_SAMPLE_AND_CPU: Duration = Duration::from_millis(20);
+const TIMEOUT_PER_SAMPLE_AND_CPU: Duration = Duration::from_millis(30);
 
 /// How long the VM-reboot run goes on at each CPU count, unless `--reboot-secs` says.
 const REBOOT_WINDOW_SECS: u64 = 3;

@@ -69,6 +69,8 @@ pub struct GuestReport {
     pub vector_timeout_ns: u64,
     /// The short vector timeout of `stop_nmi_short`.
     pub short_vector_timeout_ns: u64,
+    /// The adaptive strategy's vector timeout on this machine (0: not measured).
+    pub adaptive_vector_timeout_ns: u64,
     /// The stop's NMI timeout.
     pub nmi_timeout_ns: u64,
     /// Figures by metric name.
@@ -115,6 +117,7 @@ pub fn parse(serial: &str) -> Result<GuestReport> {
                 report.iters = start.iters;
                 report.vector_timeout_ns = start.vector_timeout_ns;
                 report.short_vector_timeout_ns = start.short_vector_timeout_ns;
+                report.adaptive_vector_timeout_ns = start.adaptive_vector_timeout_ns;
                 report.nmi_timeout_ns = start.nmi_timeout_ns;
                 started = true;
             }
@@ -288,7 +291,7 @@ mod tests {
     const SERIAL: &str = "\
 INFO  boot\r
 bench: app-entry run=0\r
-bench: start cpus=4 iters=200 vector_timeout_ns=1000000 short_vector_timeout_ns=50000 nmi_timeout_ns=10000000\r
+bench: start cpus=4 iters=200 vector_timeout_ns=1000000 short_vector_timeout_ns=50000 adaptive_vector_timeout_ns=120000 nmi_timeout_ns=10000000\r
 bench: raw_ipi n=200 min_ns=19753 median_ns=30555 p99_ns=94133 max_ns=1018939\r
 bench: raw_nmi n=199 min_ns=919 median_ns=1548 p99_ns=17685 max_ns=108441 lost=1\r
 bench: stop_mixed n=200 min_ns=1042461 median_ns=1097036 p99_ns=16055205 max_ns=32058773 vector=117 nmi=474 self=0 init=9 stuck=0\r
@@ -307,9 +310,10 @@ bench: not parsed after the trigger\r
                 r.iters,
                 r.vector_timeout_ns,
                 r.short_vector_timeout_ns,
+                r.adaptive_vector_timeout_ns,
                 r.nmi_timeout_ns
             ),
-            (4, 200, 1_000_000, 50_000, 10_000_000)
+            (4, 200, 1_000_000, 50_000, 120_000, 10_000_000)
         );
         assert!(r.triggered);
         assert_eq!(r.metrics.len(), 3);
@@ -360,7 +364,7 @@ bench: not parsed after the trigger\r
 
     #[test]
     fn malformed_or_foreign_lines_are_errors_naming_the_line() {
-        let start = "bench: start cpus=1 iters=1 vector_timeout_ns=1 short_vector_timeout_ns=1 nmi_timeout_ns=1\n";
+        let start = "bench: start cpus=1 iters=1 vector_timeout_ns=1 short_vector_timeout_ns=1 adaptive_vector_timeout_ns=1 nmi_timeout_ns=1\n";
         for (line, why) in [
             (
                 "bench: raw_ipi n=1 min_ns=1 median_ns=1 p99_ns=1",
@@ -517,6 +521,7 @@ bench: restarts_done n=2\r
             iters: 3,
             vector_timeout_ns: 1_000_000,
             short_vector_timeout_ns: 50_000,
+            adaptive_vector_timeout_ns: 120_000,
             nmi_timeout_ns: 10_000_000,
         };
         let paths = Paths {

@@ -11,7 +11,7 @@ use crate::bench::output::{Figures, GuestReport};
 use crate::bench::restart::RestartFigures;
 
 /// The guest's metrics in table (and plot) order, with what each one times.
-pub const METRICS: [(Metric, &str); 10] = [
+pub const METRICS: [(Metric, &str); 15] = [
     (
         Metric::RawIpi,
         "fixed IPI to all other CPUs until each answered by a store",
@@ -39,6 +39,26 @@ pub const METRICS: [(Metric, &str); 10] = [
     (
         Metric::StopMixed,
         "stop, odd CPUs interrupts-off, even ones idle",
+    ),
+    (
+        Metric::StopNmiFirstIdle,
+        "stop.strategy=nmi, all others idle: NMIs at once, no vector",
+    ),
+    (
+        Metric::StopNmiFirstIrqOff,
+        "stop.strategy=nmi, all others interrupts-off",
+    ),
+    (
+        Metric::StopAdaptiveIdle,
+        "stop.strategy=adaptive, all others idle: the vector",
+    ),
+    (
+        Metric::StopAdaptiveIrqOff,
+        "stop.strategy=adaptive, all others interrupts-off: NMIs after the adaptive timeout",
+    ),
+    (
+        Metric::StopDefaultIrqOff,
+        "the boot's own stop strategy (the defaults), all others interrupts-off",
     ),
     (
         Metric::Restart,
@@ -131,6 +151,19 @@ pub struct Ratios {
     pub stop_nmi_short_beyond_timeout_over_raw_nmi: Option<f64>,
     /// A full VM reboot over a warm restart, both timed from the host.
     pub vm_reboot_over_warm_restart: Option<f64>,
+    /// The adaptive strategy's vector timeout on this machine, in ns.
+    pub adaptive_vector_timeout_ns: Option<u64>,
+    /// `stop_default_irqoff`, in ns: how long the defaults take to stop interrupts-off CPUs
+    /// (target ≤ 200 µs at 2 CPUs).
+    pub default_irqoff_ns: Option<u64>,
+    /// `stop_nmi_first_irqoff / raw_nmi` (target ≤ 4).
+    pub nmi_first_irqoff_over_raw_nmi: Option<f64>,
+    /// `stop_nmi_first_idle / raw_ipi` (target ≤ 1.5).
+    pub nmi_first_idle_over_raw_ipi: Option<f64>,
+    /// `stop_adaptive_idle / raw_ipi` (target ≤ 1.5).
+    pub adaptive_idle_over_raw_ipi: Option<f64>,
+    /// `stop_adaptive_irqoff` minus the adaptive vector timeout, in ns.
+    pub adaptive_irqoff_beyond_timeout_ns: Option<i64>,
 }
 
 /// Bring-up at the largest CPU count over bring-up at 2 CPUs.
@@ -238,6 +271,32 @@ impl BenchReport {
                 ratio(r.vm_reboot_over_warm_restart),
             );
         }
+        out += "\nstrategies (medians; targets: default irqoff <= 200 us at 2 CPUs, \
+                nmi_first irqoff/raw_nmi <= 4, idle/raw_ipi <= 1.5)\n";
+        let _ = writeln!(
+            out,
+            "{:>4} {:>17} {:>19} {:>22} {:>20} {:>20} {:>25}",
+            "cpus",
+            "adaptive_timeout",
+            "default_irqoff",
+            "nmi_first_irqoff/nmi",
+            "nmi_first_idle/ipi",
+            "adaptive_idle/ipi",
+            "adaptive_irqoff-timeout"
+        );
+        for r in &self.ratios {
+            let _ = writeln!(
+                out,
+                "{:>4} {:>17} {:>19} {:>22} {:>20} {:>20} {:>25}",
+                r.smp,
+                signed_us(r.adaptive_vector_timeout_ns.map(|ns| ns as i64)),
+                signed_us(r.default_irqoff_ns.map(|ns| ns as i64)),
+                ratio(r.nmi_first_irqoff_over_raw_nmi),
+                ratio(r.nmi_first_idle_over_raw_ipi),
+                ratio(r.adaptive_idle_over_raw_ipi),
+                signed_us(r.adaptive_irqoff_beyond_timeout_ns),
+            );
+        }
         if let Some(s) = &self.bringup_scaling {
             let _ = writeln!(
                 out,
@@ -336,12 +395,13 @@ fn ratios(boot: &BootResult) -> Option<Ratios> {
     };
     let nmi = beyond(Metric::StopNmi, boot.guest.vector_timeout_ns);
     let short = beyond(Metric::StopNmiShort, boot.guest.short_vector_timeout_ns);
+    let adaptive_timeout = Some(boot.guest.adaptive_vector_timeout_ns).filter(|&ns| ns > 0);
+    let raw_ipi = boot.median(Metric::RawIpi);
+    let over_median =
+        |metric: Metric, base: Option<u64>| over(boot.median(metric).map(|m| m as f64), base);
     let r = Ratios {
         smp: boot.smp,
-        stop_vector_over_raw_ipi: over(
-            boot.median(Metric::StopVector).map(|m| m as f64),
-            boot.median(Metric::RawIpi),
-        ),
+        stop_vector_over_raw_ipi: over_median(Metric::StopVector, raw_ipi),
         stop_nmi_beyond_timeout_ns: nmi,
         stop_nmi_beyond_timeout_over_raw_nmi: over(nmi.map(|n| n as f64), raw_nmi),
         stop_nmi_short_beyond_timeout_ns: short,
@@ -352,11 +412,20 @@ fn ratios(boot: &BootResult) -> Option<Ratios> {
                 Some(r.warm_host.median_ns),
             )
         }),
+        adaptive_vector_timeout_ns: adaptive_timeout,
+        default_irqoff_ns: boot.median(Metric::StopDefaultIrqOff),
+        nmi_first_irqoff_over_raw_nmi: over_median(Metric::StopNmiFirstIrqOff, raw_nmi),
+        nmi_first_idle_over_raw_ipi: over_median(Metric::StopNmiFirstIdle, raw_ipi),
+        adaptive_idle_over_raw_ipi: over_median(Metric::StopAdaptiveIdle, raw_ipi),
+        adaptive_irqoff_beyond_timeout_ns: adaptive_timeout
+            .and_then(|timeout| beyond(Metric::StopAdaptiveIrqOff, timeout)),
     };
     let any = r.stop_vector_over_raw_ipi.is_some()
         || nmi.is_some()
         || short.is_some()
-        || r.vm_reboot_over_warm_restart.is_some();
+        || r.vm_reboot_over_warm_restart.is_some()
+        || r.default_irqoff_ns.is_some()
+        || r.nmi_first_irqoff_over_raw_nmi.is_some();
     any.then_some(r)
 }
 
@@ -385,7 +454,8 @@ mod tests {
     fn boot(smp: u32, medians: &[(&str, u64)]) -> BootResult {
         let mut serial = format!(
             "bench: start cpus={smp} iters=10 vector_timeout_ns=1000000 \
-             short_vector_timeout_ns=50000 nmi_timeout_ns=10000000\n"
+             short_vector_timeout_ns=50000 adaptive_vector_timeout_ns=120000 \
+             nmi_timeout_ns=10000000\n"
         );
         for (metric, m) in medians {
             serial += &format!(
@@ -505,6 +575,42 @@ mod tests {
         // Faster than the timeout: negative, said as it is.
         assert_eq!(r.stop_nmi_short_beyond_timeout_ns, Some(-1_000));
         assert_eq!(r.stop_nmi_short_beyond_timeout_over_raw_nmi, Some(-0.5));
+        assert_eq!(r.nmi_first_irqoff_over_raw_nmi, None);
+    }
+
+    #[test]
+    fn strategy_ratios_come_from_medians_of_the_same_boot() {
+        let b = boot(
+            2,
+            &[
+                ("raw_ipi", 10_000),
+                ("raw_nmi", 2_000),
+                ("stop_nmi_first_idle", 12_000),
+                ("stop_nmi_first_irqoff", 7_000),
+                ("stop_adaptive_idle", 14_000),
+                ("stop_adaptive_irqoff", 125_000),
+                ("stop_default_irqoff", 130_000),
+            ],
+        );
+        let r = ratios(&b).unwrap();
+        assert_eq!(r.nmi_first_irqoff_over_raw_nmi, Some(3.5));
+        assert_eq!(r.nmi_first_idle_over_raw_ipi, Some(1.2));
+        assert_eq!(r.adaptive_idle_over_raw_ipi, Some(1.4));
+        assert_eq!(r.adaptive_vector_timeout_ns, Some(120_000));
+        assert_eq!(r.adaptive_irqoff_beyond_timeout_ns, Some(5_000));
+        assert_eq!(r.default_irqoff_ns, Some(130_000));
+        let table = BenchReport::new("tcg".into(), 2, 10, vec![b]).table();
+        let row = table
+            .lines()
+            .skip_while(|l| !l.starts_with("strategies"))
+            .nth(2)
+            .unwrap();
+        let words: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(
+            words,
+            ["2", "120.0", "us", "130.0", "us", "3.50", "1.20", "1.40", "5.0", "us"],
+            "{table}"
+        );
     }
 
     #[test]

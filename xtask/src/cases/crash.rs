@@ -110,7 +110,7 @@ pub fn all() -> Vec<Case> {
     // down to the AP entry), not the stalled handler on its interrupt stack.
     let mut stalled = Case::new("crash-stalled-vector-smp2", "faults")
         .on(Machine::Pc, 2)
-        .append("inject.stall_stop_vector=1 -- scenario=panic cpu=0")
+        .append("stop.strategy=vector inject.stall_stop_vector=1 -- scenario=panic cpu=0")
         .expect(Expect::Status(PANIC), BOOT_TIMEOUT)
         .forbid_only(&["frame chain ends"])
         .require(&[Interrupted {

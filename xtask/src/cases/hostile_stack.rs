@@ -60,7 +60,7 @@ pub fn all() -> Vec<Case> {
         // timeout keeps a slow host from sending the NMI (also on a stack of its own) instead.
         Case::new("hostile-stop-near-guard-smp2", "abi-threads")
             .on(Machine::Pc, 2)
-            .append("stop.vector_timeout_us=1000000 -- stop-near-guard")
+            .append("stop.strategy=vector stop.vector_timeout_us=1000000 -- stop-near-guard")
             .expect(Expect::Status(PANIC), BOOT_TIMEOUT)
             .require(&[
                 "abi-threads: the thread spins just above its guard page; aborting",

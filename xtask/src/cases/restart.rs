@@ -55,7 +55,10 @@ pub fn all() -> Vec<Case> {
         // so within its bound instead of hanging.
         Case::new("restart-boot-cpu-nmi-blocked-smp2", "faults")
             .on(Machine::Pc, 2)
-            .append("panic=restart stop.vector_timeout_us=500000 -- scenario=boot-nmi-panic")
+            .append(
+                "panic=restart stop.strategy=vector stop.vector_timeout_us=500000 \
+                 -- scenario=boot-nmi-panic",
+            )
             .expect(Expect::Status(RESTART_IMPOSSIBLE), Duration::from_secs(60))
             .require(&[
                 "stop-summary: stopper=1 targets=1 vector=0 nmi=0 self=1",

@@ -271,7 +271,7 @@ pub fn all() -> Vec<Case> {
         // so the one group is certain (the format is under test, not the timing).
         Case::new("stop-table-grouped-smp40", "panic")
             .on(Machine::Pc, 40)
-            .append("stop.vector_timeout_us=1000000")
+            .append("stop.strategy=vector stop.vector_timeout_us=1000000")
             .expect(Expect::Status(PANIC), BOOT_TIMEOUT)
             .require(&[
                 "40/40 CPUs online",
