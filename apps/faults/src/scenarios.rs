@@ -181,11 +181,16 @@ fn ready() {
     READY.fetch_add(1, Ordering::SeqCst);
 }
 
-/// Runs `target_work` on CPU `target`; cpu 0 (if not the target) idles; other APs go idle.
+/// Runs `target_work` on CPU `target` once every CPU has entered the work (so that no AP is
+/// still finishing its bring-up, interrupts off, when the target acts); cpu 0 (if not the
+/// target) idles; other APs go idle.
 fn on_cpu(target: usize, target_work: impl Fn(usize) + Sync) -> ! {
+    let cpus = smp::cpu_count();
     smp::on_each_cpu(|cpu| {
         let cpu = cpu.get();
+        ready();
         if cpu == target {
+            wait_ready(cpus);
             target_work(cpu);
         }
         if cpu == 0 {
