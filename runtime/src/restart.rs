@@ -36,7 +36,7 @@ use crate::arch::survivor::{CrashRecord, CRASH_MESSAGE_MAX, SURVIVOR};
 use crate::cmdline::BootOptions;
 use crate::crash_places::CrashPlaces;
 use crate::stopping::{self, Report};
-use crate::{arch, console, interrupted, time};
+use crate::{arch, console, interrupted, kept_report, time};
 
 pub use crate::arch::survivor::APP_WORDS;
 pub use crate::crash_places::{CpuPlace, PLACE_FRAMES};
@@ -64,9 +64,18 @@ pub(crate) fn configure(opts: &BootOptions) {
 }
 
 /// Whether a panic that restarts prints only its message and the stop summary
-/// (`restart.report=brief`) instead of the backtrace and the whole stop table.
+/// (`restart.report=brief`), keeping no backtrace or stop table for the restarted run.
 pub(crate) fn brief_report() -> bool {
     BRIEF.load(Ordering::Relaxed)
+}
+
+/// Whether the restarted run is still printing the report the panic before the last warm
+/// restart kept (with `panic=restart`, the backtrace and the stop table go out after the
+/// restart, while the app runs). An app that ends or panics before then has the rest printed
+/// first, but on its own critical path: one that wants to be quick waits for this to turn
+/// false.
+pub fn kept_report_pending() -> bool {
+    kept_report::pending()
 }
 
 /// Warm restarts since the cold boot.
@@ -193,6 +202,8 @@ fn begin(since_ns: u64, report: Option<&Report>) -> ! {
         .store(in_window, Ordering::Relaxed);
     let max = MAX.load(Ordering::Relaxed);
     if in_window > max {
+        // The kept report before the reason the restart does not happen.
+        kept_report::flush();
         console::write_fmt_breaking_lock(format_args!(
             "restart: crash loop: {in_window} restarts within {} ms (restart.max={max}); \
              powering off with status {CRASH_LOOP_STATUS}\n",
@@ -208,6 +219,8 @@ fn begin(since_ns: u64, report: Option<&Report>) -> ! {
             .count()
     });
     if stuck_aps > 0 && stopping::STOP.config().init_park() == InitPark::Off {
+        // The kept report before the reason the restart does not happen.
+        kept_report::flush();
         console::write_fmt_breaking_lock(format_args!(
             "restart: {stuck_aps} AP(s) not confirmed stopped, and stop.init_park is off (INIT \
              may not park them), so a warm restart could run over them; resetting the machine\n"
@@ -225,6 +238,8 @@ fn begin(since_ns: u64, report: Option<&Report>) -> ! {
     let stopped = boot_cpu.is_some_and(|c| c.verdict == Verdict::Stopped)
         || time::spin_until(stopping::BOOT_CPU_GRACE, || stopping::STOP.cpu_finished(CpuIndex::BOOT));
     if !stopped {
+        // The kept report before the reason the restart does not happen.
+        kept_report::flush();
         console::write_fmt_breaking_lock(format_args!(
             "restart: impossible: cpu 0 is still not confirmed stopped after {} ms more, so \
              an NMI may not reach it, and INIT to the boot CPU resets the machine; powering \
@@ -234,6 +249,8 @@ fn begin(since_ns: u64, report: Option<&Report>) -> ! {
         crate::power::exit(RESTART_IMPOSSIBLE_STATUS);
     }
     if !crate::smp::warm::revive_boot_cpu(REVIVE_TIMEOUT) {
+        // The kept report before the reason the restart does not happen.
+        kept_report::flush();
         console::write_fmt_breaking_lock(format_args!(
             "restart: impossible: cpu 0 did not take the restart NMI within {} ms (it halted \
              with NMIs blocked, as after a panic inside an NMI handler), and INIT to the boot \

@@ -2,6 +2,7 @@
 //! before power-off/reboot/halt, and printing the report.
 
 use stop::CpuIndex;
+use core::fmt;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use core::time::Duration;
 
@@ -122,14 +123,27 @@ static AT_STOP: PerCpu<Spinlock<RecordSnapshot>> =
 /// (`stop.report=full`) every stopped CPU's context, even if a stopped CPU holds the console
 /// lock.
 pub fn print_report(report: &Report) {
-    let summary = report.summary();
+    write_report(report, true, &mut |args| {
+        console::write_fmt_breaking_lock(args)
+    });
+}
+
+/// Writes what [`print_report`] prints to `out`, the `stop-summary:` line only `with_summary`.
+pub(crate) fn write_report(
+    report: &Report,
+    with_summary: bool,
+    out: &mut dyn FnMut(fmt::Arguments<'_>),
+) {
     if table_grouped(report.tally().cpus) {
-        console::write_fmt_breaking_lock(format_args!("{}\n{summary}\n", report.grouped()));
+        out(format_args!("{}\n", report.grouped()));
     } else {
-        console::write_fmt_breaking_lock(format_args!("{report}\n{summary}\n"));
+        out(format_args!("{report}\n"));
+    }
+    if with_summary {
+        out(format_args!("{}\n", report.summary()));
     }
     if REPORT_CONTEXTS.load(Ordering::Relaxed) {
-        print_contexts(report);
+        write_contexts(report, out);
     }
 }
 
@@ -142,12 +156,11 @@ fn table_grouped(cpus: usize) -> bool {
     }
 }
 
-/// Prints where each CPU the report calls stopped was: the registers its stop vector or stop
-/// NMI interrupted, the interrupted instruction (`  rip 0x...`) and the return addresses of the
-/// interrupted code (`  #N 0x...`), walked on that CPU's stack, which it never uses again. A
-/// walk ends at a frame pointer outside that stack, with a note.
-fn print_contexts(report: &Report) {
-    let out = |args: core::fmt::Arguments<'_>| console::write_fmt_breaking_lock(args);
+/// Writes to `out` where each CPU the report calls stopped was: the registers its stop vector
+/// or stop NMI interrupted, the interrupted instruction (`  rip 0x...`) and the return addresses
+/// of the interrupted code (`  #N 0x...`), walked on that CPU's stack, which it never uses
+/// again. A walk ends at a frame pointer outside that stack, with a note.
+fn write_contexts(report: &Report, out: &mut dyn FnMut(fmt::Arguments<'_>)) {
     for cpu in report.cpus().filter(|r| r.verdict == Verdict::Stopped) {
         let i = cpu.index;
         let (frame, stack) = match interrupted::context(i) {

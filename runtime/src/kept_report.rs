@@ -1,0 +1,109 @@
+//! The panic report, off a warm restart's critical path. With `panic=restart` the panicking CPU
+//! prints only its `PANIC on cpu N` lines and the `stop-summary:` line, and writes the rest of
+//! the report (what `restart.report` selects: the backtrace, the stop table, the contexts) into
+//! the survivor record ([`keep`]): memory, not the serial port, so the restart takes no longer
+//! for a longer report. The restarted run prints it once every CPU is online again
+//! ([`start_printing`]): an AP, line by line from its idle loop while the app starts, or the
+//! boot CPU before `main` when it runs alone. Each line goes out whole under the console lock:
+//! the app's lines may come between the report's lines, never inside one.
+//!
+//! Never lost: what is left unprinted is printed first ([`flush`]) by the next stop that ends or
+//! restarts the run (a panic, power-off, reset), after that stop has stopped the printer.
+
+use core::fmt;
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+use stop::CpuIndex;
+
+use crate::arch::survivor::SURVIVOR;
+use crate::{arch, console};
+
+/// `CPU index + 1` of the AP that is to print the kept report; 0: none.
+static PRINTER: AtomicUsize = AtomicUsize::new(0);
+
+/// Keeps the report of a panic on `cpu`, which `write` writes through the function it is given.
+/// Returns false, keeping nothing, if the record is locked by a CPU the stop stopped while it
+/// was printing (the caller then prints the report itself).
+pub(crate) fn keep(cpu: CpuIndex, write: impl FnOnce(&mut dyn FnMut(fmt::Arguments<'_>))) -> bool {
+    let Some(mut text) = SURVIVOR.kept_report.try_lock() else {
+        return false;
+    };
+    text.begin(cpu.get() as u64);
+    write(&mut |args| {
+        // The text never fails a write: what does not fit is counted.
+        let _ = fmt::Write::write_fmt(&mut *text, args);
+    });
+    text.close();
+    true
+}
+
+/// Prints whatever is left of the kept report at once, even over a console lock a stopped CPU
+/// holds. Every other CPU must be stopped (the printer among them).
+pub(crate) fn flush() {
+    if let Some(mut text) = SURVIVOR.kept_report.try_lock() {
+        let rest = text.take_rest();
+        if !rest.is_empty() {
+            console::write_fmt_breaking_lock(format_args!("{rest}"));
+        }
+    }
+}
+
+/// Whether some of the kept report is still to be printed.
+pub(crate) fn pending() -> bool {
+    // Locked: a line is going out.
+    SURVIVOR.kept_report.try_lock().is_none_or(|text| text.pending())
+}
+
+/// After a warm restart, once every CPU is online: hands the kept report to `printer` (an AP
+/// that is online; the caller wakes it) and returns true, or with no AP prints it here at
+/// once. False if nothing is kept.
+pub(crate) fn start_printing(printer: Option<CpuIndex>) -> bool {
+    if !pending() {
+        return false;
+    }
+    match printer {
+        Some(cpu) => {
+            PRINTER.store(cpu.get() + 1, Ordering::Release);
+            true
+        }
+        None => {
+            let mut text = SURVIVOR.kept_report.lock();
+            console::write_fmt(format_args!("{}", text.take_rest()));
+            false
+        }
+    }
+}
+
+/// Whether CPU `cpu` is to print the kept report (its idle loop then calls [`print_if_mine`]).
+pub(crate) fn is_printer(cpu: CpuIndex) -> bool {
+    PRINTER.load(Ordering::Acquire) == cpu.get() + 1
+}
+
+/// On the AP [`start_printing`] chose: prints the kept report line by line, each with
+/// interrupts off (a stop vector lands between lines, never while this CPU holds the console),
+/// then returns with interrupts off, as its idle loop calls it.
+pub(crate) fn print_if_mine(cpu: CpuIndex) {
+    if PRINTER
+        .compare_exchange(cpu.get() + 1, 0, Ordering::AcqRel, Ordering::Relaxed)
+        .is_err()
+    {
+        return;
+    }
+    loop {
+        arch::irq::disable();
+        let printed = {
+            let mut text = SURVIVOR.kept_report.lock();
+            let line = text.next_line();
+            if let Some(line) = line {
+                console::write_fmt(format_args!("{line}"));
+            }
+            let printed = line.is_some();
+            text.printed_line();
+            printed
+        };
+        if !printed {
+            return;
+        }
+        arch::irq::enable();
+    }
+}
