@@ -32,6 +32,7 @@ fn soak(cycles: u32, smp: u32, limit: Duration) -> Case {
         .expect(Expect::Status(SUCCESS), limit)
         .require(&[format!("crashloop: soak passed: {cycles} warm restarts")])
         .forbid_only(&["FAILED", "restart: impossible"])
+        .kept_reports()
 }
 
 /// The warm-restart cases: the guard and the 1,000-restart soak in every run, the 10,000-restart
@@ -49,6 +50,7 @@ pub fn all() -> Vec<Case> {
             ])
             .forbid_only(&["FAILED", "restart: impossible"])
             .places(CRASHLOOP_PLACES)
+            .kept_reports()
             .quick(),
         // The boot CPU stops itself inside an NMI handler (NMIs blocked, reported stopped)
         // while AP 1 runs the stop: the revive NMI cannot reach it, and the restart must say
