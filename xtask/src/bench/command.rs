@@ -69,6 +69,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 
+use crate::bench::boot_time;
 use crate::bench::console;
 use crate::bench::output::{self, Mark};
 use crate::bench::plot;
@@ -121,6 +122,9 @@ pub struct BenchArgs {
     #[arg(long, value_name = "SECS", default_value_t = REBOOT_WINDOW_SECS,
           value_parser = clap::value_parser!(u64).range(1..))]
     reboot_secs: u64,
+    /// Cold boots per machine type (pc, microvm) and CPU count for the boot-time rows (0: none).
+    #[arg(long, value_name = "N", default_value_t = boot_time::DEFAULT_SAMPLES)]
+    boot_samples: u32,
     /// Few samples: a smoke run, not a measurement.
     #[arg(long)]
     quick: bool,
@@ -215,6 +219,17 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
                 .with_context(|| format!("restart latency at smp {smp}"))?;
             result.restart = Some(restart);
         }
+        if args.boot_samples > 0 {
+            eprintln!(
+                "xtask: bench [{}/{}]: smp {smp}, {} cold boots each on {}",
+                i + 1,
+                args.smp.len(),
+                args.boot_samples,
+                boot_time::MACHINES.map(|m| m.to_string()).join(" and ")
+            );
+            result.boot_times = boot_time::measure(&boot, args.boot_samples, !args.quiet)
+                .with_context(|| format!("boot time at smp {smp}"))?;
+        }
         boots.push(result);
     }
     let host_cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -274,6 +289,7 @@ fn boot_once(boot: &Boot, timeout: Duration, shown: bool) -> Result<BootResult> 
         }),
         guest,
         restart: None,
+        boot_times: Vec::new(),
     })
 }
 

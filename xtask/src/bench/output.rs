@@ -271,6 +271,21 @@ pub fn parse_restarts(serial: &str) -> Result<RestartOutput> {
     Ok(out)
 }
 
+/// The boot-time mode's figure (PVH entry to `main`, ns): its `booted` line must come right
+/// after the app-entry line.
+pub fn parse_booted(serial: &str) -> Result<u64> {
+    let mut after_entry = false;
+    for line in serial.lines().map(|l| l.trim_end_matches('\r')) {
+        match bench_line(line)? {
+            None => {}
+            Some(BenchLine::AppEntry(_)) => after_entry = true,
+            Some(BenchLine::Booted(booted)) if after_entry => return Ok(booted.pvh_to_main_ns),
+            Some(_) => bail!("not a line of the boot-time mode here: '{line}'"),
+        }
+    }
+    bail!("no '{}booted' line after the app-entry line", bench::PREFIX)
+}
+
 /// A line that the next one's timing refers to, with its size as received.
 enum Previous {
     /// An app-entry line.
@@ -376,7 +391,7 @@ bench: not parsed after the trigger\r
                 "not a line of a run that measures the metrics",
             ),
             (
-                "bench: bad argument 'x'; usage: -- [iters=N] [restarts=N]",
+                "bench: bad argument 'x'; usage: -- [iters=N] [restarts=N] [boot]",
                 "the bench app rejected its arguments",
             ),
         ] {
@@ -561,5 +576,17 @@ bench: restarts_done n=2\r
             json,
             r#"{"n":3,"min_ns":10,"median_ns":20,"p99_ns":30,"max_ns":30,"paths":{"vector":1,"nmi":2,"self":0,"init":0,"stuck":0},"lost":1}"#
         );
+    }
+
+    #[test]
+    fn the_boot_time_comes_right_after_the_app_entry_line() {
+        let booted = wire::bench::Booted {
+            pvh_to_main_ns: 41_000_000,
+        };
+        let serial = format!("INFO  boot\r\n{}\r\n{booted}\r\n", AppEntry { run: 0 });
+        assert_eq!(parse_booted(&serial).unwrap(), 41_000_000);
+        let before_entry = format!("{booted}\n{}\n", AppEntry { run: 0 });
+        assert!(parse_booted(&before_entry).is_err());
+        assert!(parse_booted("bench: app-entry run=0\n").is_err());
     }
 }
