@@ -79,9 +79,13 @@ pub(crate) fn is_printer(cpu: CpuIndex) -> bool {
     PRINTER.load(Ordering::Acquire) == cpu.get() + 1
 }
 
-/// On the AP [`start_printing`] chose: prints the kept report line by line, each with
+/// On the AP [`start_printing`] chose: prints the kept report a line at a time, each behind
+/// any other console writer (the app's lines go first: the report is not on its way) and with
 /// interrupts off (a stop vector lands between lines, never while this CPU holds the console),
-/// then returns with interrupts off, as its idle loop calls it.
+/// then returns with interrupts off, as its idle loop calls it. It takes the report's lock for
+/// one byte at a time, never while it sends one: a stop that comes by NMI in the middle of a
+/// line (a line that took longer than the vector timeout) leaves the lock free and the rest of
+/// the line to [`flush`], which goes on where this CPU stopped.
 pub(crate) fn print_if_mine(cpu: CpuIndex) {
     if PRINTER
         .compare_exchange(cpu.get() + 1, 0, Ordering::AcqRel, Ordering::Relaxed)
@@ -89,21 +93,27 @@ pub(crate) fn print_if_mine(cpu: CpuIndex) {
     {
         return;
     }
-    loop {
-        arch::irq::disable();
-        let printed = {
-            let mut text = SURVIVOR.kept_report.lock();
-            let line = text.next_line();
-            if let Some(line) = line {
-                console::write_fmt(format_args!("{line}"));
+    while pending() {
+        let written = console::try_write_behind_others(|send| {
+            loop {
+                // The guard must not live on while the byte is sent.
+                let next = SURVIVOR.kept_report.lock().next_byte();
+                let Some(byte) = next else {
+                    break;
+                };
+                send(byte);
+                SURVIVOR.kept_report.lock().printed_byte();
+                if byte == b'\n' {
+                    break;
+                }
             }
-            let printed = line.is_some();
-            text.printed_line();
-            printed
-        };
-        if !printed {
-            return;
-        }
+        });
+        // Between lines, interrupts on: a stop vector lands here. Behind the app's lines, it
+        // waits so.
         arch::irq::enable();
+        if !written {
+            console::wait_for_other_writers();
+        }
+        arch::irq::disable();
     }
 }

@@ -1,6 +1,6 @@
 //! The text of a panic report kept across a warm restart: a fixed buffer of whole lines, written
-//! by the panicking CPU, closed with the `wire::kept_report` lines, then handed out line by line
-//! to whoever prints it after the restart. A warm restart keeps it in `.persistent`: every field
+//! by the panicking CPU, closed with the `wire::kept_report` lines, then handed out byte by byte
+//! to whoever prints it after the restart (and the rest at once to whoever must finish it). A warm restart keeps it in `.persistent`: every field
 //! is valid as all-zero bytes (empty), and nothing read back from it can index out of bounds.
 //!
 //! Bounded: a line that does not fit is dropped with everything after it, and the closing
@@ -72,24 +72,18 @@ impl KeptText {
         self.closed && self.printed < self.len
     }
 
-    /// The next line to print (with its newline), if any; [`KeptText::printed_line`] says it
-    /// went out.
-    pub fn next_line(&self) -> Option<&str> {
-        if !self.pending() {
-            return None;
-        }
-        let rest = &self.bytes[self.printed..self.len];
-        let end = rest
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(rest.len(), |at| at + 1);
-        Some(core::str::from_utf8(&rest[..end]).unwrap_or("(kept line not UTF-8)\n"))
+    /// The next byte to print, if any; [`KeptText::printed_byte`] says it went out. Printing
+    /// byte by byte, a printer stopped in the middle of a line leaves exactly the rest of it
+    /// (and of the text) for [`KeptText::take_rest`].
+    pub fn next_byte(&self) -> Option<u8> {
+        self.pending().then(|| self.bytes[self.printed])
     }
 
-    /// Records that the line [`KeptText::next_line`] gave was printed.
-    pub fn printed_line(&mut self) {
-        let step = self.next_line().map_or(0, str::len);
-        self.printed += step;
+    /// Records that the byte [`KeptText::next_byte`] gave was printed.
+    pub fn printed_byte(&mut self) {
+        if self.pending() {
+            self.printed += 1;
+        }
     }
 
     /// Everything not yet printed (empty unless closed), and marks it printed.
@@ -162,13 +156,18 @@ mod tests {
         text
     }
 
+    /// The text's lines, printed byte by byte as the printer does.
     fn lines(text: &mut KeptText) -> Vec<String> {
-        let mut out = Vec::new();
-        while let Some(line) = text.next_line() {
-            out.push(String::from(line));
-            text.printed_line();
+        let mut bytes = Vec::new();
+        while let Some(byte) = text.next_byte() {
+            bytes.push(byte);
+            text.printed_byte();
         }
-        out
+        String::from_utf8(bytes)
+            .unwrap()
+            .split_inclusive('\n')
+            .map(String::from)
+            .collect()
     }
 
     #[test]
@@ -230,14 +229,18 @@ mod tests {
     }
 
     #[test]
-    fn the_rest_after_some_lines_went_out_is_the_rest_only() {
+    fn the_rest_after_a_printer_stopped_mid_line_is_the_rest_only() {
         let mut text = text();
         text.write_str("one\ntwo\n").unwrap();
         text.close();
-        text.printed_line();
-        text.printed_line();
-        assert_eq!(text.take_rest(), "two\nend of the kept report\n");
-        assert_eq!(text.next_line(), None);
+        // The heading, "one" and "tw".
+        let printed = "kept report of cpu 1's panic:\none\ntw".len();
+        for _ in 0..printed {
+            text.printed_byte();
+        }
+        assert_eq!(text.next_byte(), Some(b'o'));
+        assert_eq!(text.take_rest(), "o\nend of the kept report\n");
+        assert_eq!(text.next_byte(), None);
     }
 
     #[test]

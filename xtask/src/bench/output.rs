@@ -226,8 +226,9 @@ pub fn parse_restarts(serial: &str) -> Result<RestartOutput> {
             output.lines += 1;
             output.bytes += bytes;
         }
+        // Other lines (the kept report, printed while the app runs) may come between the
+        // app's own.
         let Some(bench_line) = bench_line else {
-            previous = None;
             continue;
         };
         previous = match (bench_line, previous.take()) {
@@ -248,7 +249,7 @@ pub fn parse_restarts(serial: &str) -> Result<RestartOutput> {
                 Some(Previous::Sample(entry, bytes))
             }
             (BenchLine::RestartSample(_), _) => {
-                bail!("no app-entry line right before it: in line '{line}'")
+                bail!("no app-entry line of its run before it: in line '{line}'")
             }
             (BenchLine::RestartSamplePrint(print), Some(Previous::Sample(entry, sample_bytes))) => {
                 let sample = TimedLine {
@@ -259,7 +260,7 @@ pub fn parse_restarts(serial: &str) -> Result<RestartOutput> {
                 None
             }
             (BenchLine::RestartSamplePrint(_), _) => {
-                bail!("no sample line right before it: in line '{line}'")
+                bail!("no sample line of its run before it: in line '{line}'")
             }
             (BenchLine::RestartsDone(done), _) => {
                 out.done = Some(done.n);
@@ -408,8 +409,11 @@ bench: trigger restart\r
 PANIC on cpu 0: panicked at apps/bench/src/restarts.rs:43:5:\r
 stop-summary: stopper=0 targets=1\r
 bench: app-entry run=1\r
+kept report of cpu 0's panic:\r
 bench: restart_sample latency_ns=2000000 entry_print_ns=44000\r
+backtrace:\r
 bench: restart_sample_print ns=100000\r
+end of the kept report\r
 bench: trigger restart\r
 PANIC on cpu 0: x\r
 bench: app-entry run=2\r
@@ -449,7 +453,7 @@ bench: restarts_done n=2\r
             ),
             (
                 "bench: restart_sample_print ns=1",
-                "no sample line right before it",
+                "no sample line of its run before it",
             ),
             (
                 "bench: restarts_done n=two",
@@ -473,7 +477,10 @@ bench: restarts_done n=2\r
             "{:#}",
             parse_restarts("bench: restart_sample latency_ns=1 entry_print_ns=2\n").unwrap_err()
         );
-        assert!(err.contains("no app-entry line right before it"), "{err}");
+        assert!(
+            err.contains("no app-entry line of its run before it"),
+            "{err}"
+        );
         let err = parse_restarts("bench: error: restart #3 has no recorded latency\n")
             .unwrap_err()
             .to_string();
