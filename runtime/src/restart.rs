@@ -5,9 +5,11 @@
 //!
 //! What survives a warm restart (the survivor record, in `.persistent`): the restart count, the
 //! last crash (CPU, message, stop summary, and where each CPU the stop stopped was: its
-//! interrupted instruction and first [`PLACE_FRAMES`] return addresses), the time the last
-//! restart took, the boot information, the TSC rate, and [`APP_WORDS`] words for the app
-//! ([`app_word`], [`set_app_word`]).
+//! interrupted instruction and first [`PLACE_FRAMES`] return addresses), the rest of its report
+//! until the restarted run has printed it (`kept_report`: only the `PANIC` lines and the
+//! `stop-summary:` line go out before the restart), the time the last restart took, the boot
+//! information, the TSC rate, and [`APP_WORDS`] words for the app ([`app_word`],
+//! [`set_app_word`]).
 //!
 //! The boot CPU (index 0) always runs the restart. If another CPU panicked, it wakes the boot CPU
 //! with an NMI once the stop is done: a stopped boot CPU halts with NMIs deliverable, whichever
@@ -141,6 +143,9 @@ pub fn restart() -> ! {
     let requested_ns = time::now_ns();
     *SURVIVOR.crash.lock() = CrashRecord::NONE;
     let report = stopping::stop_others(StopReason::Request);
+    // The rest of a kept report before this stop's line (the printer may have stopped
+    // mid-line).
+    kept_report::flush();
     if let Some(report) = &report {
         console::write_fmt_breaking_lock(format_args!("{}\n", report.summary()));
     }

@@ -58,8 +58,9 @@ pub struct RestartFigures {
     pub serial: SerialShare,
 }
 
-/// What printing the panic's output over the serial console costs a warm restart (the panic
-/// message, backtrace and stop report all go out between the panic and the app's next start).
+/// What printing the panic's output over the serial console costs a warm restart (what goes
+/// out between the panic and the app's next start: the panic message and the summary line; the
+/// rest of the report comes after the app-entry line).
 /// The app times two of its own lines of different lengths in every run: their difference gives
 /// the cost of a byte, the rest of the shorter one the cost of a line beyond its bytes.
 #[derive(Clone, Debug, PartialEq, Serialize)]
