@@ -2,7 +2,7 @@
 //! for the runtime, and a lock-breaking writer for the panic path.
 
 use core::fmt::{self, Write};
-use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use spinning_top::Spinlock;
 use uart_16550::SerialPort;
@@ -33,6 +33,9 @@ pub fn set_level(level: log::LevelFilter) {
 /// them go first ([`try_write_behind_others`]).
 static WRITERS: AtomicUsize = AtomicUsize::new(0);
 
+/// Pieces [`write_fmt`] has written.
+static WRITTEN: AtomicU64 = AtomicU64::new(0);
+
 /// Writes `args` as one unbroken piece of console output.
 pub fn write_fmt(args: fmt::Arguments<'_>) {
     WRITERS.fetch_add(1, Ordering::Relaxed);
@@ -40,7 +43,13 @@ pub fn write_fmt(args: fmt::Arguments<'_>) {
         // The UART never reports errors.
         let _ = port.write_fmt(args);
     }
+    WRITTEN.fetch_add(1, Ordering::Relaxed);
     WRITERS.fetch_sub(1, Ordering::Release);
+}
+
+/// How many pieces [`write_fmt`] has written so far (background output waits for a change).
+pub fn written() -> u64 {
+    WRITTEN.load(Ordering::Acquire)
 }
 
 /// Waits until no [`write_fmt`] writer is waiting for the console or writing: output that can

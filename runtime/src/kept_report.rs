@@ -3,23 +3,29 @@
 //! the report (what `restart.report` selects: the backtrace, the stop table, the contexts) into
 //! the survivor record ([`keep`]): memory, not the serial port, so the restart takes no longer
 //! for a longer report. The restarted run prints it once every CPU is online again
-//! ([`start_printing`]): an AP, line by line from its idle loop while the app starts, or the
-//! boot CPU before `main` when it runs alone. Each line goes out whole under the console lock:
-//! the app's lines may come between the report's lines, never inside one.
+//! ([`start_printing`]): an AP, line by line from its idle loop once the app has printed its
+//! first line (or 10 ms after the restart), or the boot CPU before `main` when it runs alone.
+//! Each line goes out whole under the console lock: the app's lines may come between the
+//! report's lines, never inside one.
 //!
 //! Never lost: what is left unprinted is printed first ([`flush`]) by the next stop that ends or
 //! restarts the run (a panic, power-off, reset), after that stop has stopped the printer.
 
 use core::fmt;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use core::time::Duration;
 
 use stop::CpuIndex;
 
 use crate::arch::survivor::SURVIVOR;
-use crate::{arch, console};
+use crate::{arch, console, time};
 
 /// `CPU index + 1` of the AP that is to print the kept report; 0: none.
 static PRINTER: AtomicUsize = AtomicUsize::new(0);
+/// [`console::written`] when the report was handed to the printer.
+static HANDED_AT: AtomicU64 = AtomicU64::new(0);
+/// How long the printer waits for the app's first line before it starts anyway.
+const FIRST_LINE_WAIT: Duration = Duration::from_millis(10);
 
 /// Keeps the report of a panic on `cpu`, which `write` writes through the function it is given.
 /// Returns false, keeping nothing, if the record is locked by a CPU the stop stopped while it
@@ -63,6 +69,7 @@ pub(crate) fn start_printing(printer: Option<CpuIndex>) -> bool {
     }
     match printer {
         Some(cpu) => {
+            HANDED_AT.store(console::written(), Ordering::Relaxed);
             PRINTER.store(cpu.get() + 1, Ordering::Release);
             true
         }
@@ -93,6 +100,13 @@ pub(crate) fn print_if_mine(cpu: CpuIndex) {
     {
         return;
     }
+    // The app's first line goes first (at most FIRST_LINE_WAIT later). Under TCG every serial
+    // byte takes QEMU's big lock, which the printer would otherwise keep from the starting app
+    // (seen: 2-5 ms from the restart to `main` while the report went out).
+    let handed = HANDED_AT.load(Ordering::Relaxed);
+    arch::irq::enable();
+    time::spin_until(FIRST_LINE_WAIT, || console::written() != handed);
+    arch::irq::disable();
     while pending() {
         let written = console::try_write_behind_others(|send| {
             loop {
