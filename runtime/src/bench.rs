@@ -22,3 +22,13 @@ pub fn ipi_round_trip() -> Option<Duration> {
 pub fn nmi_round_trip(cpu: CpuIndex) -> Option<Duration> {
     crate::smp::probe::nmi_round_trip(cpu, smp::apic_id(cpu)?)
 }
+
+/// When the boot CPU ran the kernel's first instructions (the PVH entry), on the clock of
+/// [`crate::time::now`]: the start of the boot-time figure. `None` after a warm restart.
+pub fn pvh_entry() -> Option<Duration> {
+    let tsc = crate::arch::entry_tsc()?;
+    Some(Duration::from_nanos(crate::time::ticks_to_ns(
+        tsc,
+        crate::time::tsc_khz(),
+    )))
+}

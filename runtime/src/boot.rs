@@ -8,7 +8,7 @@ use crate::arch::{self, StartInfo};
 use crate::cmdline::{BootOptions, CommandLine, CutLine};
 use crate::per_cpu::MAX_CPUS;
 use crate::stopping;
-use crate::{console, memory, panic, smp, time, topology};
+use crate::{console, kept_report, memory, panic, smp, time, topology};
 
 /// TSC rate assumed when nothing tells it (a warning says so).
 const FALLBACK_TSC_KHZ: u64 = 1_000_000;
@@ -82,6 +82,14 @@ pub fn main(info: StartInfo, (heap_start, heap_len): (u64, u64)) -> ! {
     );
     start_cpus(info.rsdp(), map, &opts);
     crate::adaptive_timeout::calibrate(&opts);
+    // After a warm restart, the rest of the panic's report: an AP prints it while the app starts,
+    // or, alone, the boot CPU now.
+    let printer = (1..stopping::STOP.cpu_count())
+        .map(stop::CpuIndex::new)
+        .find(|&cpu| smp::is_online(cpu));
+    if let (true, Some(printer)) = (kept_report::start_printing(printer), printer) {
+        crate::sched::kick(printer);
+    }
 
     let status = arch::app_entry::run_app();
     log::info!("app exited with status {status}");

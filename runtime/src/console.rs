@@ -2,7 +2,7 @@
 //! for the runtime, and a lock-breaking writer for the panic path.
 
 use core::fmt::{self, Write};
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use spinning_top::Spinlock;
 use uart_16550::SerialPort;
@@ -29,12 +29,52 @@ pub fn set_level(level: log::LevelFilter) {
     log::set_max_level(level);
 }
 
+/// Writers waiting for the lock or holding it (through [`write_fmt`]): background output lets
+/// them go first ([`try_write_behind_others`]).
+static WRITERS: AtomicUsize = AtomicUsize::new(0);
+
+/// Pieces [`write_fmt`] has written.
+static WRITTEN: AtomicU64 = AtomicU64::new(0);
+
 /// Writes `args` as one unbroken piece of console output.
 pub fn write_fmt(args: fmt::Arguments<'_>) {
+    WRITERS.fetch_add(1, Ordering::Relaxed);
     if let Some(port) = CONSOLE.lock().as_mut() {
         // The UART never reports errors.
         let _ = port.write_fmt(args);
     }
+    WRITTEN.fetch_add(1, Ordering::Relaxed);
+    WRITERS.fetch_sub(1, Ordering::Release);
+}
+
+/// How many pieces [`write_fmt`] has written so far (background output waits for a change).
+pub fn written() -> u64 {
+    WRITTEN.load(Ordering::Acquire)
+}
+
+/// Waits until no [`write_fmt`] writer is waiting for the console or writing: output that can
+/// wait calls it before [`try_write_behind_others`]. The lock is not fair, so a CPU that
+/// writes line after line would otherwise keep everyone else off the console until it is done.
+pub fn wait_for_other_writers() {
+    while WRITERS.load(Ordering::Acquire) != 0 {
+        core::hint::spin_loop();
+    }
+}
+
+/// Runs `write` with the console held, giving it a function that sends one byte, if no
+/// [`write_fmt`] writer is waiting or writing and the lock is free at once; false if `write`
+/// did not run.
+pub fn try_write_behind_others(write: impl FnOnce(&mut dyn FnMut(u8))) -> bool {
+    if WRITERS.load(Ordering::Acquire) != 0 {
+        return false;
+    }
+    let Some(mut guard) = CONSOLE.try_lock() else {
+        return false;
+    };
+    if let Some(port) = guard.as_mut() {
+        write(&mut |byte| port.send(byte));
+    }
+    true
 }
 
 /// Set once the panic path gave up waiting for the lock: later panic-path writes go straight

@@ -51,6 +51,9 @@ mod rtc;
 // Where the other CPUs were at a crash, kept across warm restarts.
 #[cfg(any(test, target_os = "none"))]
 mod crash_places;
+// The panic report's text a warm restart carries, to print after it.
+#[cfg(any(test, target_os = "none"))]
+mod kept_text;
 
 kernel_only! {
     pub mod adaptive_timeout;
@@ -70,6 +73,7 @@ kernel_only! {
     pub mod stopping;
 
     mod upcalls;
+    mod kept_report;
     mod core_dump;
     #[doc(hidden)]
     pub mod interrupted;

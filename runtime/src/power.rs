@@ -3,7 +3,7 @@
 use stop::StopReason;
 use wire::exit::Ending;
 
-use crate::{arch, console, stopping};
+use crate::{arch, console, kept_report, stopping};
 
 /// Stops every other CPU, then powers the machine off; under QEMU the runner sees `status`. An
 /// app's status is `0..=100` (README, Exit statuses): any other ends the run with status 106,
@@ -22,8 +22,9 @@ pub fn poweroff(status: u32) -> ! {
 }
 
 /// Powers the machine off with `status`, stopping nothing first (every other CPU is stopped or
-/// parked already).
+/// parked already), after what is left of a kept panic report.
 pub(crate) fn exit(status: u32) -> ! {
+    kept_report::flush();
     // The runner takes QEMU's exit code as the status only with this line: QEMU's own errors
     // exit with the code of status 0.
     console::write_fmt_breaking_lock(format_args!("{}\n", Ending::Status(status)));
@@ -40,9 +41,11 @@ pub fn reboot() -> ! {
     reset_machine()
 }
 
-/// Announces the reset on the console (a runner can then tell it from a triple fault, which
-/// ends the run the same way), then resets the machine. Other CPUs must be stopped or parked.
+/// Prints what is left of a kept panic report, announces the reset on the console (a runner can
+/// then tell it from a triple fault, which ends the run the same way), then resets the machine.
+/// Other CPUs must be stopped or parked.
 pub fn reset_machine() -> ! {
+    kept_report::flush();
     console::write_fmt_breaking_lock(format_args!("{}\n", Ending::Reset));
     arch::power::reset()
 }
@@ -57,6 +60,8 @@ pub fn halt() -> ! {
 /// this CPU already stopped the others, there is nothing left to do.
 fn stop_everything_else(reason: StopReason<'_>) {
     if let Some(report) = stopping::stop_others(reason) {
+        // What the last warm restart kept and did not get to print comes first.
+        kept_report::flush();
         if report.summary().stuck > 0 {
             stopping::print_report(&report);
         } else {

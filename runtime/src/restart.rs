@@ -5,9 +5,11 @@
 //!
 //! What survives a warm restart (the survivor record, in `.persistent`): the restart count, the
 //! last crash (CPU, message, stop summary, and where each CPU the stop stopped was: its
-//! interrupted instruction and first [`PLACE_FRAMES`] return addresses), the time the last
-//! restart took, the boot information, the TSC rate, and [`APP_WORDS`] words for the app
-//! ([`app_word`], [`set_app_word`]).
+//! interrupted instruction and first [`PLACE_FRAMES`] return addresses), the rest of its report
+//! until the restarted run has printed it (`kept_report`: only the `PANIC` lines and the
+//! `stop-summary:` line go out before the restart), the time the last restart took, the boot
+//! information, the TSC rate, and [`APP_WORDS`] words for the app ([`app_word`],
+//! [`set_app_word`]).
 //!
 //! The boot CPU (index 0) always runs the restart. If another CPU panicked, it wakes the boot CPU
 //! with an NMI once the stop is done: a stopped boot CPU halts with NMIs deliverable, whichever
@@ -36,7 +38,7 @@ use crate::arch::survivor::{CrashRecord, CRASH_MESSAGE_MAX, SURVIVOR};
 use crate::cmdline::BootOptions;
 use crate::crash_places::CrashPlaces;
 use crate::stopping::{self, Report};
-use crate::{arch, console, interrupted, time};
+use crate::{arch, console, interrupted, kept_report, time};
 
 pub use crate::arch::survivor::APP_WORDS;
 pub use crate::crash_places::{CpuPlace, PLACE_CPUS, PLACE_FRAMES};
@@ -64,9 +66,18 @@ pub(crate) fn configure(opts: &BootOptions) {
 }
 
 /// Whether a panic that restarts prints only its message and the stop summary
-/// (`restart.report=brief`) instead of the backtrace and the whole stop table.
+/// (`restart.report=brief`), keeping no backtrace or stop table for the restarted run.
 pub(crate) fn brief_report() -> bool {
     BRIEF.load(Ordering::Relaxed)
+}
+
+/// Whether the restarted run is still printing the report the panic before the last warm
+/// restart kept (with `panic=restart`, the backtrace and the stop table go out after the
+/// restart, while the app runs). An app that ends or panics before then has the rest printed
+/// first, but on its own critical path: one that wants to be quick waits for this to turn
+/// false.
+pub fn kept_report_pending() -> bool {
+    kept_report::pending()
 }
 
 /// Warm restarts since the cold boot.
@@ -133,6 +144,9 @@ pub fn restart() -> ! {
     let requested_ns = time::now_ns();
     *SURVIVOR.crash.lock() = CrashRecord::NONE;
     let report = stopping::stop_others(StopReason::Request);
+    // The rest of a kept report before this stop's line (the printer may have stopped
+    // mid-line).
+    kept_report::flush();
     if let Some(report) = &report {
         console::write_fmt_breaking_lock(format_args!("{}\n", report.summary()));
     }
@@ -194,6 +208,8 @@ fn begin(since_ns: u64, report: Option<&Report>) -> ! {
         .store(in_window, Ordering::Relaxed);
     let max = MAX.load(Ordering::Relaxed);
     if in_window > max {
+        // The kept report before the reason the restart does not happen.
+        kept_report::flush();
         console::write_fmt_breaking_lock(format_args!(
             "restart: crash loop: {in_window} restarts within {} ms (restart.max={max}); \
              powering off with status {CRASH_LOOP_STATUS}\n",
@@ -209,6 +225,8 @@ fn begin(since_ns: u64, report: Option<&Report>) -> ! {
             .count()
     });
     if stuck_aps > 0 && stopping::STOP.config().init_park() == InitPark::Off {
+        // The kept report before the reason the restart does not happen.
+        kept_report::flush();
         console::write_fmt_breaking_lock(format_args!(
             "restart: {stuck_aps} AP(s) not confirmed stopped, and stop.init_park is off (INIT \
              may not park them), so a warm restart could run over them; resetting the machine\n"
@@ -226,6 +244,8 @@ fn begin(since_ns: u64, report: Option<&Report>) -> ! {
     let stopped = boot_cpu.is_some_and(|c| c.verdict == Verdict::Stopped)
         || time::spin_until(stopping::BOOT_CPU_GRACE, || stopping::STOP.cpu_finished(CpuIndex::BOOT));
     if !stopped {
+        // The kept report before the reason the restart does not happen.
+        kept_report::flush();
         console::write_fmt_breaking_lock(format_args!(
             "restart: impossible: cpu 0 is still not confirmed stopped after {} ms more, so \
              an NMI may not reach it, and INIT to the boot CPU resets the machine; powering \
@@ -235,6 +255,8 @@ fn begin(since_ns: u64, report: Option<&Report>) -> ! {
         crate::power::exit(RESTART_IMPOSSIBLE_STATUS);
     }
     if !crate::smp::warm::revive_boot_cpu(REVIVE_TIMEOUT) {
+        // The kept report before the reason the restart does not happen.
+        kept_report::flush();
         console::write_fmt_breaking_lock(format_args!(
             "restart: impossible: cpu 0 did not take the restart NMI within {} ms (it halted \
              with NMIs blocked, as after a panic inside an NMI handler), and INIT to the boot \

@@ -2,6 +2,7 @@
 //! before power-off/reboot/halt, and printing the report.
 
 use stop::CpuIndex;
+use core::fmt;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use core::ops::Range;
 use core::time::Duration;
@@ -149,16 +150,29 @@ static AT_STOP: PerCpu<Spinlock<RecordSnapshot>> =
 /// (`stop.report=full`) every stopped CPU's context, even if a stopped CPU holds the console
 /// lock.
 pub fn print_report(report: &Report) {
-    let summary = report.summary();
+    write_report(report, true, &mut |args| {
+        console::write_fmt_breaking_lock(args)
+    });
+}
+
+/// Writes what [`print_report`] prints to `out`, the `stop-summary:` line only `with_summary`.
+pub(crate) fn write_report(
+    report: &Report,
+    with_summary: bool,
+    out: &mut dyn FnMut(fmt::Arguments<'_>),
+) {
     let grouped = table_grouped(report.tally().cpus);
     if grouped {
-        console::write_fmt_breaking_lock(format_args!("{}\n{summary}\n", report.grouped()));
+        out(format_args!("{}\n", report.grouped()));
     } else {
-        console::write_fmt_breaking_lock(format_args!("{report}\n{summary}\n"));
+        out(format_args!("{report}\n"));
+    }
+    if with_summary {
+        out(format_args!("{}\n", report.summary()));
     }
     if REPORT_CONTEXTS.load(Ordering::Relaxed) {
         // A core dump takes every CPU's registers from the blocks: fold none then.
-        print_contexts(report, grouped && !crate::core_dump::enabled());
+        write_contexts(report, grouped && !crate::core_dump::enabled(), out);
     }
 }
 
@@ -171,21 +185,20 @@ fn table_grouped(cpus: usize) -> bool {
     }
 }
 
-/// Prints where each CPU the report calls stopped was: the registers its stop vector or stop
-/// NMI interrupted, the interrupted instruction (`  rip 0x...`) and the return addresses of the
-/// interrupted code (`  #N 0x...`), walked on that CPU's stack, which it never uses again. A
-/// walk ends at a frame pointer outside that stack, with a note.
+/// Writes to `out` where each CPU the report calls stopped was: the registers its stop vector
+/// or stop NMI interrupted, the interrupted instruction (`  rip 0x...`) and the return addresses
+/// of the interrupted code (`  #N 0x...`), walked on that CPU's stack, which it never uses
+/// again. A walk ends at a frame pointer outside that stack, with a note.
 ///
 /// With `fold` (a grouped report), consecutive CPUs interrupted where the CPU before them was
 /// (same instruction, interrupt state and return addresses) share that CPU's block: one line
 /// names them (`cpus 5-24 (20): interrupted where cpu 4 was`). A thousand idle CPUs then take
 /// a few lines instead of thousands.
-fn print_contexts(report: &Report, fold: bool) {
-    let out = |args: core::fmt::Arguments<'_>| console::write_fmt_breaking_lock(args);
+fn write_contexts(report: &Report, fold: bool, out: &mut dyn FnMut(fmt::Arguments<'_>)) {
     // The last CPU whose block was printed, and the CPUs folded into it so far.
     let mut shown: Option<(CpuIndex, TrapFrame, Range<usize>)> = None;
     let mut folded: Option<SamePlace> = None;
-    let flush = |folded: &mut Option<SamePlace>| {
+    let flush = |folded: &mut Option<SamePlace>, out: &mut dyn FnMut(fmt::Arguments<'_>)| {
         if let Some(line) = folded.take() {
             out(format_args!("{line}\n"));
         }
@@ -195,13 +208,13 @@ fn print_contexts(report: &Report, fold: bool) {
         let (frame, stack) = match interrupted::context(i) {
             interrupted::Context::Saved { frame, stack } => (frame, stack),
             interrupted::Context::Incomplete => {
-                flush(&mut folded);
+                flush(&mut folded, out);
                 shown = None;
                 out(format_args!("cpu {i}: no context (its NMI came while it saved it)\n"));
                 continue;
             }
             interrupted::Context::None => {
-                flush(&mut folded);
+                flush(&mut folded, out);
                 shown = None;
                 out(format_args!("cpu {i}: no context (it stopped itself)\n"));
                 continue;
@@ -219,7 +232,7 @@ fn print_contexts(report: &Report, fold: bool) {
                 continue;
             }
         }
-        flush(&mut folded);
+        flush(&mut folded, out);
         shown = Some((i, frame, stack.clone()));
         let heading = Interrupted {
             cpu: i.get() as u64,
@@ -239,7 +252,7 @@ fn print_contexts(report: &Report, fold: bool) {
             out(format_args!("{}\n", ChainEnd { at: at as u64 }));
         }
     }
-    flush(&mut folded);
+    flush(&mut folded, out);
 }
 
 /// Whether two stopped CPUs' blocks would show the same place: the same interrupted

@@ -8,6 +8,8 @@
 //! - [`summary`]: `stop-summary: stopper=.. targets=.. vector=.. ...`, printed once per stop;
 //!   [`paths`]: its per-path counts, which the bench sums;
 //! - [`heartbeat`]: `heartbeat-check: ok (...)` / `heartbeat-check: FAILED: ...`;
+//! - [`kept_report`]: the lines around the panic report a warm restart carries and prints
+//!   after it;
 //! - [`exit`]: how the runtime announces the end of a run (`allstop: exit status N`, ...) and
 //!   the statuses it ends with;
 //! - [`bench`](mod@bench): the bench app's `bench: ...` lines and metric names; [`stats`]: the
@@ -46,6 +48,7 @@ pub mod exit;
 mod fields;
 pub mod frames;
 pub mod heartbeat;
+pub mod kept_report;
 pub mod paths;
 pub mod place;
 pub mod split;

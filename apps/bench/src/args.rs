@@ -1,4 +1,4 @@
-//! The app's arguments (after ` -- ` on the boot command line): `[iters=N] [restarts=N]`.
+//! The app's arguments (after ` -- ` on the boot command line): `[iters=N] [restarts=N] [boot]`.
 
 use wire::split::words;
 
@@ -12,6 +12,8 @@ pub struct Args {
     pub iters: usize,
     /// Restart-latency mode: warm restarts to sample instead of the other metrics.
     pub restarts: Option<u64>,
+    /// Boot-time mode: report the boot's time and power off.
+    pub boot: bool,
 }
 
 impl Args {
@@ -20,6 +22,7 @@ impl Args {
         let mut args = Args {
             iters: DEFAULT_ITERS,
             restarts: None,
+            boot: false,
         };
         for word in words(line) {
             let bad = word.text;
@@ -30,6 +33,7 @@ impl Args {
                 ("restarts", Some(value)) => {
                     args.restarts = Some(value.parse().ok().filter(|&n| n > 0).ok_or(bad)?);
                 }
+                ("boot", None) => args.boot = true,
                 _ => return Err(bad),
             }
         }

@@ -1,6 +1,8 @@
 //! The benchmark app, booted by `cargo xtask bench` (which documents how to read the figures).
 //! Every run first prints `bench: app-entry run=K` (K: warm restarts so far), the line the host
-//! times restarts to. With `restarts=N` it measures restart latency (see `restarts.rs`);
+//! times restarts and boots to. With `boot` it prints `bench: booted pvh_to_main_ns=T` (the
+//! time from the kernel's first instruction to `main`) and powers off with status 0. With
+//! `restarts=N` it measures restart latency (see `restarts.rs`);
 //! otherwise, in one boot per CPU count, it measures, `iters=N` times each (default 1000):
 //! the raw fixed-IPI round trip to all other CPUs, the raw NMI round trip to one interrupts-off
 //! CPU (also right after a restart of the APs), stop latency per path under the vector strategy
@@ -38,7 +40,9 @@ use allstop::{adaptive_timeout, println, restart, smp, time};
 
 use args::Args;
 use measure::{ns, Restarts, Role};
-use wire::bench::{AppEntry, BadArgument, Failed, Measured, Metric, Skipped, Start, Trigger};
+use wire::bench::{
+    AppEntry, BadArgument, Booted, Failed, Measured, Metric, Skipped, Start, Trigger,
+};
 use wire::paths::Paths;
 use wire::stats::Stats;
 
@@ -63,6 +67,9 @@ fn main() -> i32 {
             return USAGE_STATUS;
         }
     };
+    if args.boot {
+        boot_time(entered);
+    }
     if let Some(samples) = args.restarts {
         restarts::run(samples, entry_print);
     }
@@ -89,6 +96,20 @@ fn main() -> i32 {
     }
     println!("{}", Trigger::PanicToExit);
     panic!("the benchmark's timed panic (the host measures panic-to-exit)");
+}
+
+/// Boot-time mode: the time from the PVH entry to `entered` (the start of `main`), then
+/// power-off with status 0.
+fn boot_time(entered: Duration) -> ! {
+    let Some(pvh_entry) = allstop::bench::pvh_entry() else {
+        println!("{}", Failed("no PVH-entry time (not a cold boot)"));
+        allstop::poweroff(FAILED_STATUS as u32);
+    };
+    let booted = Booted {
+        pvh_to_main_ns: ns(entered.saturating_sub(pvh_entry)),
+    };
+    println!("{booted}");
+    allstop::poweroff(0)
 }
 
 /// Every metric that needs at least two CPUs, printed as it is done; `adaptive` is the adaptive

@@ -12,7 +12,8 @@
 //!   `bench: restart_sample_print ns=Z`, how long that sample line took: two line lengths, from
 //!   which xtask works out the serial console's cost per line and per byte;
 //! - `bench: restarts_done n=N`, then power-off with status 0, once N samples are printed;
-//! - `bench: trigger restart`, right before the panic.
+//! - `bench: trigger restart`, right before the panic, once the report the last panic kept
+//!   (`panic=restart`) is printed.
 
 use core::time::Duration;
 
@@ -21,6 +22,8 @@ use wire::bench::{Failed, RestartSample, RestartSamplePrint, RestartsDone, Trigg
 
 use crate::measure::ns;
 
+/// How long a run waits for the previous panic's kept report to be printed.
+const KEPT_REPORT_WAIT: Duration = Duration::from_secs(1);
 /// Status when the runtime has no latency for a warm restart that happened.
 const NO_LATENCY_STATUS: u32 = 1;
 
@@ -50,6 +53,12 @@ pub fn run(samples: u64, entry_print: Duration) -> ! {
     if run >= samples {
         println!("{}", RestartsDone { n: run });
         allstop::poweroff(0);
+    }
+    // The last panic's report goes out while this run goes on; the next sample's panic would
+    // print what is left of it first. A sample is one restart, not a restart plus a report.
+    let waited = time::now();
+    while restart::kept_report_pending() && time::now() - waited < KEPT_REPORT_WAIT {
+        core::hint::spin_loop();
     }
     println!("{}", Trigger::Restart);
     panic!("the benchmark's timed panic #{run} (restart latency)");

@@ -12,6 +12,7 @@
 
 mod cpu;
 mod kick;
+pub(crate) use self::kick::kick;
 mod futex;
 mod thread;
 

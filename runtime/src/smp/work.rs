@@ -104,15 +104,19 @@ fn assigned_job(index: CpuIndex, last_run: u64) -> Option<u64> {
 }
 
 /// An AP's life after bring-up: sleep in `hlt` with interrupts on; run each job it is assigned
-/// once; run the scheduler's ready threads (std apps) whenever there are some.
+/// once; run the scheduler's ready threads (std apps) whenever there are some; print the
+/// report a warm restart kept when it is handed this AP.
 pub fn idle_loop(index: CpuIndex) -> ! {
     let mut last_run = NOTHING;
     loop {
         let mut job_generation = None;
         irq::sleep_unless(|| {
             job_generation = assigned_job(index, last_run);
-            job_generation.is_some() || crate::sched::has_work(index)
+            job_generation.is_some()
+                || crate::sched::has_work(index)
+                || crate::kept_report::is_printer(index)
         });
+        crate::kept_report::print_if_mine(index);
         crate::sched::run_ready(index);
         let Some(generation) = job_generation else {
             continue;

@@ -14,7 +14,7 @@ use core::fmt;
 
 pub use metric::Metric;
 pub use restart::{RestartSample, RestartSamplePrint, RestartsDone};
-pub use run::{AppEntry, BadArgument, Failed, Measured, Skipped, Start, Trigger};
+pub use run::{AppEntry, BadArgument, Booted, Failed, Measured, Skipped, Start, Trigger};
 
 use crate::fields::Record;
 use crate::Error;
@@ -27,6 +27,8 @@ pub const PREFIX: &str = "bench: ";
 pub enum BenchLine<'a> {
     /// `bench: app-entry ...`
     AppEntry(AppEntry),
+    /// `bench: booted ...`
+    Booted(Booted),
     /// `bench: start ...`
     Start(Start),
     /// `bench: <metric> n=...`
@@ -64,6 +66,7 @@ impl<'a> BenchLine<'a> {
         let (word, rest) = rest.split_once(' ').unwrap_or((rest, ""));
         Ok(match word {
             run::APP_ENTRY => BenchLine::AppEntry(AppEntry::parse_all(rest)?),
+            run::BOOTED => BenchLine::Booted(Booted::parse_all(rest)?),
             run::START => BenchLine::Start(Start::parse_all(rest)?),
             run::FAILED => BenchLine::Failed(Failed(rest)),
             run::TRIGGER => BenchLine::Trigger(Trigger::parse(rest)?),
@@ -88,6 +91,7 @@ impl fmt::Display for BenchLine<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             BenchLine::AppEntry(line) => line.fmt(f),
+            BenchLine::Booted(line) => line.fmt(f),
             BenchLine::Start(line) => line.fmt(f),
             BenchLine::Measured(line) => line.fmt(f),
             BenchLine::Skipped(line) => line.fmt(f),
@@ -133,6 +137,13 @@ mod tests {
         };
         vec![
             (AppEntry { run: 3 }.to_string(), "bench: app-entry run=3"),
+            (
+                Booted {
+                    pvh_to_main_ns: 41_000_000,
+                }
+                .to_string(),
+                "bench: booted pvh_to_main_ns=41000000",
+            ),
             (
                 Start {
                     cpus: 4,
@@ -180,7 +191,7 @@ mod tests {
             ),
             (
                 BadArgument("iters=0").to_string(),
-                "bench: bad argument 'iters=0'; usage: -- [iters=N] [restarts=N]",
+                "bench: bad argument 'iters=0'; usage: -- [iters=N] [restarts=N] [boot]",
             ),
             (
                 Trigger::PanicToExit.to_string(),
@@ -214,7 +225,7 @@ mod tests {
             assert_eq!(line.to_string(), written);
         }
         let lines = lines();
-        let measured = BenchLine::parse(&lines[5].0).unwrap();
+        let measured = BenchLine::parse(&lines[6].0).unwrap();
         let BenchLine::Measured(m) = measured else {
             panic!("{measured:?}")
         };

@@ -12,6 +12,8 @@ use crate::Error;
 
 /// The word of [`AppEntry`].
 pub(super) const APP_ENTRY: &str = "app-entry";
+/// The word of [`Booted`].
+pub(super) const BOOTED: &str = "booted";
 /// The word of [`Start`].
 pub(super) const START: &str = "start";
 /// The word of [`Failed`].
@@ -23,7 +25,7 @@ pub(super) const SKIPPED: &str = "skipped: ";
 /// What comes before the word on a [`BadArgument`] line.
 pub(super) const BAD_ARGUMENT: &str = "bad argument '";
 /// What comes after the word on a [`BadArgument`] line.
-pub(super) const USAGE: &str = "'; usage: -- [iters=N] [restarts=N]";
+pub(super) const USAGE: &str = "'; usage: -- [iters=N] [restarts=N] [boot]";
 /// The key of a metric's lost probes.
 const LOST: &str = "lost";
 
@@ -50,6 +52,34 @@ impl Record<1> for AppEntry {
 impl fmt::Display for AppEntry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{PREFIX}{APP_ENTRY} ")?;
+        self.write(f)
+    }
+}
+
+/// `bench: booted pvh_to_main_ns=<t>`: in boot-time mode, right after the app-entry line of a
+/// cold boot: the time from the kernel's first instruction (the PVH entry, TSC) to the app's
+/// `main`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Booted {
+    /// PVH entry to `main`, in ns.
+    pub pvh_to_main_ns: u64,
+}
+
+impl Record<1> for Booted {
+    const KEYS: &'static [&'static str; 1] = &["pvh_to_main_ns"];
+
+    fn values(&self) -> [u64; 1] {
+        [self.pvh_to_main_ns]
+    }
+
+    fn from_values([pvh_to_main_ns]: [u64; 1]) -> Self {
+        Self { pvh_to_main_ns }
+    }
+}
+
+impl fmt::Display for Booted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{PREFIX}{BOOTED} ")?;
         self.write(f)
     }
 }

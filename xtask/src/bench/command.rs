@@ -1,7 +1,8 @@
 //! `cargo xtask bench`: boots the `bench` app once per CPU count, reads its figures, times
-//! panic-to-exit from outside, measures restart latency (warm restart against a full VM reboot,
-//! two more boots per CPU count, `restart.rs`), and prints a table (plus `--json` and
-//! `--svg` files).
+//! panic-to-exit from outside, measures restart latency (warm restart with the full and the
+//! brief report against a full VM reboot, three more boots per CPU count, `restart.rs`) and
+//! boot time (cold boots on `pc` and `microvm`, `boot_time.rs`), and prints a table (plus
+//! `--json` and `--svg` files).
 //!
 //! # How to read the output
 //!
@@ -32,15 +33,24 @@
 //!   prints right before it panics to the app-entry line it prints first thing in `main` after
 //!   the warm restart (`--restarts` samples in one VM). `restart_warm_guest`: the runtime's own
 //!   measure of the same restarts (TSC), from the panic to every CPU online again, just before
-//!   `main`. `reboot_vm_host`: the same app with `panic=reboot` and QEMU allowed to reset,
-//!   timed like `restart_warm_host`: firmware, boot and bring-up again; as many samples as fit
-//!   in `--reboot-secs` (QEMU is killed at its end). All three include the panic's output
-//!   over the serial port (message, backtrace, stop report); the notes of `restart_warm_guest`
-//!   estimate that part (its lines and bytes times the cost of a line and of a byte, which the
-//!   app works out by timing two of its own lines of different lengths) and its share of the
-//!   median. Host-side samples are the times xtask read the two lines: when the reader falls
-//!   behind, both arrive in one read and the sample comes out near zero (a min of a few µs),
-//!   so compare medians.
+//!   `main`. Only the panic's `PANIC on cpu N` lines and its `stop-summary:` line go out before
+//!   the restart; the rest of the report is kept in memory and printed by an AP after it, while
+//!   the app runs, and the app waits for it to be out before its next trigger line (so a sample
+//!   is one restart). The notes of `restart_warm_guest` estimate what the console costs the
+//!   restart (the lines and bytes between the two lines times the cost of a line and of a
+//!   byte, which the app works out by timing two of its own lines of different lengths) and its
+//!   share of the median. `restart_brief_host` / `restart_brief_guest`: the same with
+//!   `restart.report=brief`, which keeps nothing past the summary: what is left between them
+//!   and the full report's rows is formatting the report into memory. `reboot_vm_host`: the
+//!   same app with `panic=reboot` and QEMU allowed to reset, timed like `restart_warm_host`:
+//!   firmware, boot and bring-up again; as many samples as fit in `--reboot-secs` (QEMU is
+//!   killed at its end). Host-side samples are the times xtask read the two lines: when the
+//!   reader falls behind, both arrive in one read and the sample comes out near zero (a min of
+//!   a few µs), so compare medians.
+//! - `boot_pvh_<machine>` / `boot_qemu_<machine>` (`boot_time.rs`), for `pc` and `microvm`:
+//!   `--boot-samples` cold boots each of the app in its boot-time mode; the guest times the
+//!   PVH entry (a TSC read as the kernel's first instructions) to `main`, the host the spawning
+//!   of QEMU to the app-entry line (QEMU's start-up, firmware and loading the kernel too).
 //!
 //! The notes column says how the stops' targets stopped, summed over the samples (`vector=`,
 //! `nmi=`, `init=` parked after the NMI timeout, `stuck=`), and `lost=` probes that got no
@@ -50,7 +60,7 @@
 //! The ratios use medians: `stop_vector/raw_ipi` (the stop's cost over one IPI round trip;
 //! target ≤ 1.5 at 2 CPUs), `stop_nmi-timeout` (the NMI path's cost beyond the vector timeout)
 //! and its multiple of `raw_nmi` (target ≤ 2), the same for the short timeout, `reboot/warm`
-//! (`reboot_vm_host` over `restart_warm_host`: target ≥ 100, and a warm restart ≤ 1 ms at 2
+//! (`reboot_vm_host` over `restart_warm_host`: target ≥ 150, and a warm restart ≤ 1 ms at 2
 //! CPUs under TCG), and bring-up at the largest CPU count over bring-up at 2 CPUs
 //! (target ≤ 2 for 8 CPUs).
 //!
@@ -69,6 +79,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 
+use crate::bench::boot_time;
 use crate::bench::console;
 use crate::bench::output::{self, Mark};
 use crate::bench::plot;
@@ -122,6 +133,9 @@ pub struct BenchArgs {
     #[arg(long, value_name = "SECS", default_value_t = REBOOT_WINDOW_SECS,
           value_parser = clap::value_parser!(u64).range(1..))]
     reboot_secs: u64,
+    /// Cold boots per machine type (pc, microvm) and CPU count for the boot-time rows (0: none).
+    #[arg(long, value_name = "N", default_value_t = boot_time::DEFAULT_SAMPLES)]
+    boot_samples: u32,
     /// Few samples: a smoke run, not a measurement.
     #[arg(long)]
     quick: bool,
@@ -216,6 +230,17 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
                 .with_context(|| format!("restart latency at smp {smp}"))?;
             result.restart = Some(restart);
         }
+        if args.boot_samples > 0 {
+            eprintln!(
+                "xtask: bench [{}/{}]: smp {smp}, {} cold boots each on {}",
+                i + 1,
+                args.smp.len(),
+                args.boot_samples,
+                boot_time::MACHINES.map(|m| m.to_string()).join(" and ")
+            );
+            result.boot_times = boot_time::measure(&boot, args.boot_samples, !args.quiet)
+                .with_context(|| format!("boot time at smp {smp}"))?;
+        }
         boots.push(result);
     }
     let host_cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -275,6 +300,7 @@ fn boot_once(boot: &Boot, timeout: Duration, shown: bool) -> Result<BootResult> 
         }),
         guest,
         restart: None,
+        boot_times: Vec::new(),
     })
 }
 

@@ -1,6 +1,7 @@
 //! `cargo xtask bench`: one boot of the bench app per CPU count, its console output parsed into
-//! figures, restart latency, and the report (table, JSON, SVG plot).
+//! figures, restart latency, boot time, and the report (table, JSON, SVG plot).
 
+mod boot_time;
 mod command;
 mod output;
 mod plot;

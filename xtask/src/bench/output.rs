@@ -229,8 +229,9 @@ pub fn parse_restarts(serial: &str) -> Result<RestartOutput> {
             output.lines += 1;
             output.bytes += bytes;
         }
+        // Other lines (the kept report, printed while the app runs) may come between the
+        // app's own.
         let Some(bench_line) = bench_line else {
-            previous = None;
             continue;
         };
         previous = match (bench_line, previous.take()) {
@@ -251,7 +252,7 @@ pub fn parse_restarts(serial: &str) -> Result<RestartOutput> {
                 Some(Previous::Sample(entry, bytes))
             }
             (BenchLine::RestartSample(_), _) => {
-                bail!("no app-entry line right before it: in line '{line}'")
+                bail!("no app-entry line of its run before it: in line '{line}'")
             }
             (BenchLine::RestartSamplePrint(print), Some(Previous::Sample(entry, sample_bytes))) => {
                 let sample = TimedLine {
@@ -262,7 +263,7 @@ pub fn parse_restarts(serial: &str) -> Result<RestartOutput> {
                 None
             }
             (BenchLine::RestartSamplePrint(_), _) => {
-                bail!("no sample line right before it: in line '{line}'")
+                bail!("no sample line of its run before it: in line '{line}'")
             }
             (BenchLine::RestartsDone(done), _) => {
                 out.done = Some(done.n);
@@ -272,6 +273,21 @@ pub fn parse_restarts(serial: &str) -> Result<RestartOutput> {
         };
     }
     Ok(out)
+}
+
+/// The boot-time mode's figure (PVH entry to `main`, ns): its `booted` line must come right
+/// after the app-entry line.
+pub fn parse_booted(serial: &str) -> Result<u64> {
+    let mut after_entry = false;
+    for line in serial.lines().map(|l| l.trim_end_matches('\r')) {
+        match bench_line(line)? {
+            None => {}
+            Some(BenchLine::AppEntry(_)) => after_entry = true,
+            Some(BenchLine::Booted(booted)) if after_entry => return Ok(booted.pvh_to_main_ns),
+            Some(_) => bail!("not a line of the boot-time mode here: '{line}'"),
+        }
+    }
+    bail!("no '{}booted' line after the app-entry line", bench::PREFIX)
 }
 
 /// A line that the next one's timing refers to, with its size as received.
@@ -380,7 +396,7 @@ bench: not parsed after the trigger\r
                 "not a line of a run that measures the metrics",
             ),
             (
-                "bench: bad argument 'x'; usage: -- [iters=N] [restarts=N]",
+                "bench: bad argument 'x'; usage: -- [iters=N] [restarts=N] [boot]",
                 "the bench app rejected its arguments",
             ),
         ] {
@@ -397,8 +413,11 @@ bench: trigger restart\r
 PANIC on cpu 0: panicked at apps/bench/src/restarts.rs:43:5:\r
 stop-summary: stopper=0 targets=1\r
 bench: app-entry run=1\r
+kept report of cpu 0's panic:\r
 bench: restart_sample latency_ns=2000000 entry_print_ns=44000\r
+backtrace:\r
 bench: restart_sample_print ns=100000\r
+end of the kept report\r
 bench: trigger restart\r
 PANIC on cpu 0: x\r
 bench: app-entry run=2\r
@@ -438,7 +457,7 @@ bench: restarts_done n=2\r
             ),
             (
                 "bench: restart_sample_print ns=1",
-                "no sample line right before it",
+                "no sample line of its run before it",
             ),
             (
                 "bench: restarts_done n=two",
@@ -462,7 +481,10 @@ bench: restarts_done n=2\r
             "{:#}",
             parse_restarts("bench: restart_sample latency_ns=1 entry_print_ns=2\n").unwrap_err()
         );
-        assert!(err.contains("no app-entry line right before it"), "{err}");
+        assert!(
+            err.contains("no app-entry line of its run before it"),
+            "{err}"
+        );
         let err = parse_restarts("bench: error: restart #3 has no recorded latency\n")
             .unwrap_err()
             .to_string();
@@ -566,5 +588,17 @@ bench: restarts_done n=2\r
             json,
             r#"{"n":3,"min_ns":10,"median_ns":20,"p99_ns":30,"max_ns":30,"paths":{"vector":1,"nmi":2,"self":0,"init":0,"stuck":0},"lost":1}"#
         );
+    }
+
+    #[test]
+    fn the_boot_time_comes_right_after_the_app_entry_line() {
+        let booted = wire::bench::Booted {
+            pvh_to_main_ns: 41_000_000,
+        };
+        let serial = format!("INFO  boot\r\n{}\r\n{booted}\r\n", AppEntry { run: 0 });
+        assert_eq!(parse_booted(&serial).unwrap(), 41_000_000);
+        let before_entry = format!("{booted}\n{}\n", AppEntry { run: 0 });
+        assert!(parse_booted(&before_entry).is_err());
+        assert!(parse_booted("bench: app-entry run=0\n").is_err());
     }
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::{bail, Result};
 use plotters::prelude::*;
 
-use crate::bench::report::{BootResult, METRICS, PANIC_TO_EXIT, RESTART_METRICS};
+use crate::bench::report::{BootResult, BOOT_METRICS, METRICS, PANIC_TO_EXIT, RESTART_METRICS};
 
 /// Picture size in pixels: the chart on the left, the legend in a column of its own on the
 /// right (so it covers no point and the y axis needs no headroom for it).
@@ -129,8 +129,8 @@ fn y_range(y_min: f64, y_max: f64) -> (f64, f64) {
     (y_min / 1.5, y_max * 1.5)
 }
 
-/// The metrics measured at least once, in table order, then panic-to-exit and the restart
-/// rows, with their (position of the CPU count in `cpus`, median µs) points.
+/// The metrics measured at least once, in table order, then panic-to-exit, the restart and the
+/// boot-time rows, with their (position of the CPU count in `cpus`, median µs) points.
 fn series(boots: &[BootResult], cpus: &[u32]) -> Vec<Series> {
     let x = |smp: u32| cpus.iter().position(|&n| n == smp).unwrap_or_default() as f64;
     let points = |ns: &dyn Fn(&BootResult) -> Option<u64>| -> Vec<(f64, f64)> {
@@ -152,9 +152,16 @@ fn series(boots: &[BootResult], cpus: &[u32]) -> Vec<Series> {
             points(&|b| b.restart_metric(metric).map(|f| f.median_ns)),
         )
     });
+    let boot = BOOT_METRICS.iter().map(|&(metric, _)| {
+        (
+            metric,
+            points(&|b| b.boot_metric(metric).map(|f| f.median_ns)),
+        )
+    });
     guest
         .chain([host])
         .chain(restart)
+        .chain(boot)
         .filter(|(_, points)| !points.is_empty())
         .collect()
 }

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use wire::bench::Metric;
 
+use crate::bench::boot_time::BootTimes;
 use crate::bench::output::{Figures, GuestReport};
 use crate::bench::restart::RestartFigures;
 
@@ -81,6 +82,10 @@ pub const PANIC_TO_EXIT: &str = "panic_to_exit";
 const WARM_HOST: &str = "restart_warm_host";
 /// Warm restart, timed by the runtime.
 const WARM_GUEST: &str = "restart_warm_guest";
+/// Warm restart with `restart.report=brief`, host-timed.
+const BRIEF_HOST: &str = "restart_brief_host";
+/// Warm restart with `restart.report=brief`, timed by the runtime.
+const BRIEF_GUEST: &str = "restart_brief_guest";
 /// Full VM reboot, host-timed.
 const REBOOT_HOST: &str = "reboot_vm_host";
 
@@ -89,16 +94,37 @@ const REBOOT_HOST: &str = "reboot_vm_host";
 pub const RESTART_METRICS: &[(&str, &str)] = &[
     (
         WARM_HOST,
-        "host-side: panic=restart, trigger line before the panic to the next app-entry line",
+        "host-side: panic=restart (full report, printed after the restart), trigger line before \
+         the panic to the next app-entry line",
     ),
     (
         WARM_GUEST,
         "the same restarts timed by the runtime: panic to every CPU online again",
     ),
     (
+        BRIEF_HOST,
+        "the same with restart.report=brief (no report kept past the summary)",
+    ),
+    (BRIEF_GUEST, "restart_warm_guest with restart.report=brief"),
+    (
         REBOOT_HOST,
         "host-side: panic=reboot, QEMU resets; trigger line to the next app-entry line",
     ),
+];
+
+/// The boot-time rows in table (and plot) order, with what each one times; their figures are
+/// [`BootResult::boot_metric`] (`boot_<clock>_<machine>`).
+pub const BOOT_METRICS: &[(&str, &str)] = &[
+    (
+        "boot_pvh_pc",
+        "-machine pc: PVH entry (TSC at the kernel's first instruction) to main, guest-timed",
+    ),
+    (
+        "boot_qemu_pc",
+        "-machine pc: spawning QEMU to the app-entry line, host-side",
+    ),
+    ("boot_pvh_microvm", "the same on -machine microvm"),
+    ("boot_qemu_microvm", "the same on -machine microvm"),
 ];
 
 /// One boot's results.
@@ -118,6 +144,8 @@ pub struct BootResult {
     pub guest: GuestReport,
     /// Restart latency at this CPU count (`None`: not measured, `--restarts 0`).
     pub restart: Option<RestartFigures>,
+    /// Boot time at this CPU count, per machine type (empty: not measured, `--boot-samples 0`).
+    pub boot_times: Vec<BootTimes>,
 }
 
 impl BootResult {
@@ -130,7 +158,28 @@ impl BootResult {
     pub fn restart_metric(&self, metric: &str) -> Option<&Figures> {
         let r = self.restart.as_ref()?;
         let at = RESTART_METRICS.iter().position(|&(m, _)| m == metric)?;
-        Some([&r.warm_host, &r.warm_guest, &r.reboot_host][at])
+        Some(
+            [
+                &r.warm_host,
+                &r.warm_guest,
+                &r.warm_brief_host,
+                &r.warm_brief_guest,
+                &r.reboot_host,
+            ][at],
+        )
+    }
+}
+
+impl BootResult {
+    /// The figures of one of [`BOOT_METRICS`], if measured.
+    pub fn boot_metric(&self, metric: &str) -> Option<&Figures> {
+        let (clock, machine) = metric.strip_prefix("boot_")?.split_once('_')?;
+        let times = self.boot_times.iter().find(|t| t.machine == machine)?;
+        match clock {
+            "pvh" => Some(&times.pvh_to_main),
+            "qemu" => Some(&times.qemu_to_main),
+            _ => None,
+        }
     }
 }
 
@@ -210,7 +259,7 @@ impl BenchReport {
     /// The aligned tables: every metric per CPU count, then the ratios.
     pub fn table(&self) -> String {
         let mut out = format!(
-            "{:<18} {:>4} {:>6} {:>11} {:>11} {:>11} {:>11}  notes\n",
+            "{:<19} {:>4} {:>6} {:>11} {:>11} {:>11} {:>11}  notes\n",
             "metric", "cpus", "n", "min_us", "median_us", "p99_us", "max_us"
         );
         for (metric, _) in METRICS {
@@ -221,7 +270,7 @@ impl BenchReport {
                 } else if let Some(why) = boot.guest.skipped.get(metric) {
                     let _ = writeln!(
                         out,
-                        "{metric:<18} {:>4} {:>6}  skipped: {why}",
+                        "{metric:<19} {:>4} {:>6}  skipped: {why}",
                         boot.smp, "-"
                     );
                 }
@@ -234,11 +283,18 @@ impl BenchReport {
                 }
             }
         }
+        for (metric, _) in BOOT_METRICS {
+            for boot in &self.boots {
+                if let Some(f) = boot.boot_metric(metric) {
+                    out += &figures_row(metric, boot.smp, f, &[]);
+                }
+            }
+        }
         for boot in &self.boots {
             if let Some(ns) = boot.panic_to_exit_ns {
                 let _ = writeln!(
                     out,
-                    "{PANIC_TO_EXIT:<18} {:>4} {:>6} {:>11} {:>11.1}  host-side, one sample",
+                    "{PANIC_TO_EXIT:<19} {:>4} {:>6} {:>11} {:>11.1}  host-side, one sample",
                     boot.smp,
                     1,
                     "",
@@ -306,14 +362,14 @@ impl BenchReport {
         }
         out += "\nwhat each metric times\n";
         for (metric, what) in METRICS {
-            let _ = writeln!(out, "  {:<18} {what}", metric.name());
+            let _ = writeln!(out, "  {:<19} {what}", metric.name());
         }
         let _ = writeln!(
             out,
-            "  {PANIC_TO_EXIT:<18} host-side: the guest's trigger line reaching xtask to QEMU's exit"
+            "  {PANIC_TO_EXIT:<19} host-side: the guest's trigger line reaching xtask to QEMU's exit"
         );
-        for (metric, what) in RESTART_METRICS {
-            let _ = writeln!(out, "  {metric:<18} {what}");
+        for (metric, what) in RESTART_METRICS.iter().chain(BOOT_METRICS) {
+            let _ = writeln!(out, "  {metric:<19} {what}");
         }
         out
     }
@@ -355,7 +411,7 @@ fn figures_row(metric: &str, smp: u32, f: &Figures, extra: &[String]) -> String 
     }
     notes.extend_from_slice(extra);
     format!(
-        "{metric:<18} {smp:>4} {:>6} {:>11.1} {:>11.1} {:>11.1} {:>11.1}  {}\n",
+        "{metric:<19} {smp:>4} {:>6} {:>11.1} {:>11.1} {:>11.1} {:>11.1}  {}\n",
         f.n,
         us(f.min_ns),
         us(f.median_ns),
@@ -473,6 +529,7 @@ mod tests {
             panic_to_exit_ns: Some(2_500_000),
             guest: parse(&serial).unwrap(),
             restart: None,
+            boot_times: Vec::new(),
         }
     }
 
@@ -481,12 +538,14 @@ mod tests {
         Figures::of(&mut [median / 2, median, median * 2]).unwrap()
     }
 
-    /// Restart figures: warm restarts with these host and runtime medians, VM reboots with this
-    /// one.
+    /// Restart figures: warm restarts with these host and runtime medians (brief ones 10% less),
+    /// VM reboots with this one.
     fn restart(warm_host: u64, warm_guest: u64, reboot: u64) -> RestartFigures {
         RestartFigures {
             warm_host: around(warm_host),
             warm_guest: around(warm_guest),
+            warm_brief_host: around(warm_host / 10 * 9),
+            warm_brief_guest: around(warm_guest / 10 * 9),
             reboot_host: around(reboot),
             reboot_window_s: 3.0,
             serial: SerialShare {
@@ -514,6 +573,10 @@ mod tests {
         assert_eq!(
             b.restart_metric("reboot_vm_host").unwrap().median_ns,
             200_000_000
+        );
+        assert_eq!(
+            b.restart_metric("restart_brief_host").unwrap().median_ns,
+            2_250_000
         );
         assert!(b.restart_metric("raw_ipi").is_none());
         let table = BenchReport::new("tcg".into(), 2, 10, vec![b, boot(2, &[])]).table();
@@ -546,6 +609,36 @@ mod tests {
             "{table}"
         );
         assert!(!table.lines().any(|l| l.trim_start().starts_with("2 ")));
+    }
+
+    #[test]
+    fn boot_rows_come_per_machine_and_clock() {
+        let mut b = boot(2, &[]);
+        b.boot_times = vec![BootTimes {
+            machine: "microvm".into(),
+            pvh_to_main: around(8_000_000),
+            qemu_to_main: around(90_000_000),
+        }];
+        assert_eq!(
+            b.boot_metric("boot_pvh_microvm").unwrap().median_ns,
+            8_000_000
+        );
+        assert_eq!(
+            b.boot_metric("boot_qemu_microvm").unwrap().median_ns,
+            90_000_000
+        );
+        assert!(b.boot_metric("boot_pvh_pc").is_none());
+        assert!(b.boot_metric("restart_warm_host").is_none());
+        let table = BenchReport::new("tcg".into(), 2, 10, vec![b]).table();
+        let row = table
+            .lines()
+            .find(|l| l.starts_with("boot_qemu_microvm "))
+            .unwrap();
+        assert_eq!(
+            row.split_whitespace().collect::<Vec<_>>().join(" "),
+            "boot_qemu_microvm 2 3 45000.0 90000.0 180000.0 180000.0"
+        );
+        assert!(!table.lines().any(|l| l.starts_with("boot_pvh_pc ")));
     }
 
     #[test]
@@ -685,7 +778,7 @@ mod tests {
             .unwrap();
         assert_eq!(ratio_row.split_whitespace().nth(1), Some("1.50"), "{table}");
         assert!(
-            table.contains("\n  stop_nmi_short     stop, all others interrupts-off"),
+            table.contains("\n  stop_nmi_short      stop, all others interrupts-off"),
             "{table}"
         );
     }

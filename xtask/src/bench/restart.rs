@@ -1,9 +1,11 @@
-//! Restart latency for `cargo xtask bench`: per CPU count, one run of the bench app in its
-//! restart-latency mode with `panic=restart` (N warm restarts in one VM), and one with
-//! `panic=reboot` and QEMU allowed to reset (a full VM reboot after every panic), both timed from
-//! outside the same way: from the trigger line, printed right before the panic, to the next
-//! app-entry line, printed first thing in the app's `main`. The warm run also yields the
-//! runtime's own measure of each restart, and the serial console's share of it.
+//! Restart latency for `cargo xtask bench`: per CPU count, two runs of the bench app in its
+//! restart-latency mode with `panic=restart` (N warm restarts in one VM), one with the full
+//! report (the default: the rest of it is printed after the restart) and one with
+//! `restart.report=brief`, and one run with `panic=reboot` and QEMU allowed to reset (a full VM
+//! reboot after every panic), all timed from outside the same way: from the trigger line,
+//! printed right before the panic, to the next app-entry line, printed first thing in the app's
+//! `main`. The warm runs also yield the runtime's own measure of each restart, and the full
+//! one the serial console's share of it.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -18,6 +20,8 @@ use crate::qemu::{Boot, OnReset, Outcome, QemuRun};
 /// Kernel options of the warm run, before `restart.max=` (set to the sample count, so the
 /// crash-loop guard cannot end the run).
 const WARM_OPTIONS: &str = "panic=restart log=warn";
+/// Kernel options of the warm run that keeps no report past the summary.
+const BRIEF_OPTIONS: &str = "panic=restart restart.report=brief log=warn";
 /// Kernel options of the VM-reboot run.
 const REBOOT_OPTIONS: &str = "panic=reboot log=warn";
 
@@ -42,6 +46,10 @@ pub struct RestartFigures {
     pub warm_host: Figures,
     /// Warm restart as the runtime measures it: from the panic to every CPU online again.
     pub warm_guest: Figures,
+    /// `warm_host` with `restart.report=brief` (no report kept past the summary).
+    pub warm_brief_host: Figures,
+    /// `warm_guest` with `restart.report=brief`.
+    pub warm_brief_guest: Figures,
     /// Full VM reboot (`panic=reboot`, QEMU resets), timed from outside like `warm_host`.
     pub reboot_host: Figures,
     /// How long the VM-reboot run went on, in seconds.
@@ -50,8 +58,9 @@ pub struct RestartFigures {
     pub serial: SerialShare,
 }
 
-/// What printing the panic's output over the serial console costs a warm restart (the panic
-/// message, backtrace and stop report all go out between the panic and the app's next start).
+/// What printing the panic's output over the serial console costs a warm restart (what goes
+/// out between the panic and the app's next start: the panic message and the summary line; the
+/// rest of the report comes after the app-entry line).
 /// The app times two of its own lines of different lengths in every run: their difference gives
 /// the cost of a byte, the rest of the shorter one the cost of a line beyond its bytes.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -70,40 +79,14 @@ pub struct SerialShare {
     pub of_guest_median: f64,
 }
 
-/// Both runs at `base`'s CPU count (`base.append` is replaced).
+/// The three runs at `base`'s CPU count (`base.append` is replaced).
 pub fn measure(base: &Boot, plan: Plan) -> Result<RestartFigures> {
     let samples = plan.warm_samples;
-    let warm_append = format!("{WARM_OPTIONS} restart.max={samples} -- restarts={samples}");
-    let warm = timed_run(
-        base,
-        &warm_append,
-        plan.warm_timeout,
-        OnReset::Exit,
-        plan.console_shown,
-    )
-    .context("warm-restart run")?;
-    let exit = match warm.run.outcome {
-        Outcome::Exited(exit) => exit,
-        Outcome::TimedOut(limit) => bail!(
-            "warm-restart run timed out after {}s (use --timeout)\n{}",
-            limit.as_secs(),
-            warm.run.report(None)
-        ),
-    };
-    let out = output::parse_restarts(&warm.run.serial)
-        .with_context(|| format!("warm-restart run: {exit}\n{}", warm.run.report(None)))?;
-    ensure!(
-        exit.status() == Some(0) && out.done == Some(samples),
-        "warm-restart run: {exit} before all {samples} restarts were done\n{}",
-        warm.run.report(None)
-    );
-    let warm_host = figures(warm.host_ns, samples, "host-timed warm restarts")?;
-    let warm_guest = figures(
-        out.latency_ns.clone(),
-        samples,
-        "runtime-timed warm restarts",
-    )?;
+    let (warm_host, warm_guest, out) =
+        warm_run(base, plan, WARM_OPTIONS).context("warm-restart run")?;
     let serial = serial_share(&out, warm_guest.median_ns)?;
+    let (warm_brief_host, warm_brief_guest, _) = warm_run(base, plan, BRIEF_OPTIONS)
+        .context("warm-restart run with restart.report=brief")?;
 
     let reboot_append = format!("{REBOOT_OPTIONS} -- restarts={samples}");
     let reboot = timed_run(
@@ -132,10 +115,48 @@ pub fn measure(base: &Boot, plan: Plan) -> Result<RestartFigures> {
     Ok(RestartFigures {
         warm_host,
         warm_guest,
+        warm_brief_host,
+        warm_brief_guest,
         reboot_host,
         reboot_window_s: reboot.run.elapsed.as_secs_f64(),
         serial,
     })
+}
+
+/// One warm-restart run with the kernel options `options`: its host-timed and runtime-timed
+/// figures, and what it printed.
+fn warm_run(base: &Boot, plan: Plan, options: &str) -> Result<(Figures, Figures, RestartOutput)> {
+    let samples = plan.warm_samples;
+    let append = format!("{options} restart.max={samples} -- restarts={samples}");
+    let warm = timed_run(
+        base,
+        &append,
+        plan.warm_timeout,
+        OnReset::Exit,
+        plan.console_shown,
+    )?;
+    let exit = match warm.run.outcome {
+        Outcome::Exited(exit) => exit,
+        Outcome::TimedOut(limit) => bail!(
+            "timed out after {}s (use --timeout)\n{}",
+            limit.as_secs(),
+            warm.run.report(None)
+        ),
+    };
+    let out = output::parse_restarts(&warm.run.serial)
+        .with_context(|| format!("{exit}\n{}", warm.run.report(None)))?;
+    ensure!(
+        exit.status() == Some(0) && out.done == Some(samples),
+        "{exit} before all {samples} restarts were done\n{}",
+        warm.run.report(None)
+    );
+    let host = figures(warm.host_ns, samples, "host-timed warm restarts")?;
+    let guest = figures(
+        out.latency_ns.clone(),
+        samples,
+        "runtime-timed warm restarts",
+    )?;
+    Ok((host, guest, out))
 }
 
 /// A finished run and its host-timed samples (trigger line to the next app-entry line, in ns).

@@ -6,6 +6,7 @@ mod hostile_abi;
 mod hostile_boot_line;
 mod hostile_host;
 mod hostile_stack;
+mod kept;
 mod matrix;
 mod pace;
 mod places;

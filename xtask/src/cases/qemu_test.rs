@@ -19,7 +19,7 @@ use crate::cases::pace::{self, Pace};
 use crate::cases::summary::{self, StopSummary};
 use crate::cases::table::{self, Case, Expect};
 use crate::cases::verdict::{self, Verdict};
-use crate::cases::{crash, places, std_apps, stop};
+use crate::cases::{crash, kept, places, std_apps, stop};
 use crate::host::child::Echo;
 use crate::host::setup;
 use crate::qemu::accel::{self, Accel, AccelArg};
@@ -405,6 +405,9 @@ fn run_case(
     }
     if let (Some(expect), Some(run)) = (&case.places, &run) {
         verdict = verdict.with(places::problems(expect, &run.serial, kernel));
+    }
+    if let (true, Some(run)) = (case.kept_reports, &run) {
+        verdict = verdict.with(kept::problems(&run.serial));
     }
     verdict = verdict.with(core_error.into_iter().chain(extra_error).collect());
     if let Some(dump) = &core {

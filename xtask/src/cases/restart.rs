@@ -1,5 +1,6 @@
 //! Warm-restart cases, guarding that a panic restarts the app in place: the crash-loop guard
-//! (which also checks that each run knows where the other CPUs were at the last crash), and
+//! (which also checks that each run knows where the other CPUs were at the last crash, and that
+//! every panic's kept report comes out after it, by an AP or, alone, by the boot CPU), and
 //! soaks of many restarts in one VM, each run checked by the crashloop app (restart count, last
 //! crash, heap bytes, `.data`/`.bss` globals) and by the runtime's post-stop check.
 
@@ -32,6 +33,7 @@ fn soak(cycles: u32, smp: u32, limit: Duration) -> Case {
         .expect(Expect::Status(SUCCESS), limit)
         .require(&[format!("crashloop: soak passed: {cycles} warm restarts")])
         .forbid_only(&["FAILED", "restart: impossible"])
+        .kept_reports()
 }
 
 /// The warm-restart cases: the guard and the 1,000-restart soak in every run, the 10,000-restart
@@ -49,6 +51,20 @@ pub fn all() -> Vec<Case> {
             ])
             .forbid_only(&["FAILED", "restart: impossible"])
             .places(CRASHLOOP_PLACES)
+            .kept_reports()
+            .quick(),
+        // One CPU: no AP to print the kept report while the app runs, so the boot CPU prints
+        // it before `main`.
+        Case::new("restart-kept-report-alone-smp1", "crashloop")
+            .on(Machine::Pc, 1)
+            .append("panic=restart restart.max=2 restart.window_ms=60000")
+            .expect(Expect::Status(CRASH_LOOP), Duration::from_secs(60))
+            .require(&[
+                "crashloop: run #2",
+                "restart: crash loop: 3 restarts within 60000 ms",
+            ])
+            .forbid_only(&["FAILED", "restart: impossible"])
+            .kept_reports()
             .quick(),
         // The boot CPU stops itself inside an NMI handler (NMIs blocked, reported stopped)
         // while AP 1 runs the stop: the revive NMI cannot reach it, and the restart must say

@@ -74,6 +74,8 @@ pub struct Case {
     /// What the place lines an app prints after a warm restart must show (`None`: not
     /// checked).
     pub places: Option<PlacesExpect>,
+    /// Whether every panic's kept report must come out after its warm restart (`kept.rs`).
+    pub kept_reports: bool,
     /// Further QEMU arguments (e.g. `-machine acpi=off`).
     pub qemu_args: Vec<String>,
     /// An ACPI table QEMU adds to the guest's (`-acpitable file=`), as bytes.
@@ -104,6 +106,7 @@ impl Case {
             accel: None,
             crash: None,
             places: None,
+            kept_reports: false,
             qemu_args: Vec::new(),
             acpi_table: None,
             append_bytes: None,
@@ -187,6 +190,12 @@ impl Case {
     /// The app's place lines after a warm restart must satisfy `expect`.
     pub fn places(mut self, expect: PlacesExpect) -> Case {
         self.places = Some(expect);
+        self
+    }
+
+    /// Every panic's kept report must come out, whole, after the panic (`panic=restart`).
+    pub fn kept_reports(mut self) -> Case {
+        self.kept_reports = true;
         self
     }
 

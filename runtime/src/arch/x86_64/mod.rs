@@ -15,7 +15,7 @@ mod interrupts;
 mod platform;
 
 pub use boot::paging::is_mapped;
-pub use boot::{ap_start, app_entry, boot_cpu, survivor, warm, StartInfo};
+pub use boot::{ap_start, app_entry, boot_cpu, entry_tsc, survivor, warm, StartInfo};
 pub use cpu::{backtrace, context, inject, irq, percpu, tls};
 #[cfg(feature = "std-app")]
 pub use cpu::fpu;

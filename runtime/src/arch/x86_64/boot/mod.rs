@@ -13,6 +13,7 @@ mod trampoline;
 pub mod warm;
 
 pub use pvh::StartInfo;
+pub use pvh_entry::entry_tsc;
 
 unsafe extern "C" {
     /// First byte after the kernel image, `.bss` included (from `allstop.ld`).

@@ -1,5 +1,6 @@
 //! PVH entry: QEMU's `-kernel` loader jumps to `pvh_start32` in 32-bit protected mode with paging
-//! off and `ebx` holding the physical address of `hvm_start_info`. The code below zeroes `.bss`,
+//! off and `ebx` holding the physical address of `hvm_start_info`. The code below reads the TSC
+//! (for the boot-time figure, [`entry_tsc`]), zeroes `.bss`,
 //! identity-maps the low 4 GiB with 2 MiB pages, enters long mode and calls [`boot_main`].
 //!
 //! The page tables and the GDT defined here stay in use for the whole run; the AP trampoline
@@ -43,6 +44,14 @@ boot_stack_bottom:
     .global boot_stack_top
 boot_stack_top:
 
+    /* The TSC at the first instruction of a cold boot (0 after a warm restart, which zeroes
+       .bss again). */
+    .section .bss.pvh_entry_tsc, "aw", @nobits
+    .balign 8
+    .global pvh_entry_tsc
+pvh_entry_tsc:
+    .skip 8
+
     .section .text.boot, "ax"
     .code32
     .global pvh_start32
@@ -50,6 +59,10 @@ pvh_start32:
     cli
     cld
     mov esi, ebx
+    /* The TSC first, kept in ebp:ebx (high:low) while .bss is zeroed. */
+    rdtsc
+    mov ebx, eax
+    mov ebp, edx
 
     /* .bss and .persistent are not part of the file: zero them before anything lives there. */
     mov edi, offset __bss_start
@@ -57,6 +70,8 @@ pvh_start32:
     sub ecx, edi
     xor eax, eax
     rep stosb
+    mov dword ptr [pvh_entry_tsc], ebx
+    mov dword ptr [pvh_entry_tsc + 4], ebp
 
     /* PML4[0] -> PDPT; PDPT[0..4] -> the four page directories. */
     mov eax, offset boot_pdpt
@@ -132,6 +147,18 @@ pvh_start64:
     kernel_ds = const KERNEL_DS,
     boot_main = sym boot_main,
 );
+
+unsafe extern "C" {
+    static pvh_entry_tsc: u64;
+}
+
+/// The TSC at the PVH entry's first instructions, at a cold boot; `None` after a warm restart.
+pub fn entry_tsc() -> Option<u64> {
+    // SAFETY: `pvh_entry_tsc` is an aligned 8-byte slot in `.bss`, written only by the entry
+    // code above before any Rust code runs (and zeroed by a warm restart's image restore).
+    let tsc = unsafe { core::ptr::read_volatile(&raw const pvh_entry_tsc) };
+    (tsc != 0).then_some(tsc)
+}
 
 /// First Rust code on the boot CPU, called by the assembly above with the physical address of
 /// `hvm_start_info`.

@@ -1,5 +1,5 @@
 //! The survivor record: what a warm restart keeps while it restores everything else (restart
-//! counts, the last crash and where the other CPUs were, the boot information, the TSC rate, a few words for the app). It lives
+//! counts, the last crash and where the other CPUs were, the rest of its report, the boot information, the TSC rate, a few words for the app). It lives
 //! in `.persistent`, which only a cold boot zeroes; every field is valid as all-zero bytes, which
 //! is what a cold boot leaves.
 
@@ -10,6 +10,7 @@ use stop::StopSummary;
 
 use super::pvh::StartInfo;
 use crate::crash_places::CrashPlaces;
+use crate::kept_text::KeptText;
 
 /// Longest crash message kept.
 pub const CRASH_MESSAGE_MAX: usize = 256;
@@ -74,6 +75,8 @@ pub struct Survivor {
     pub crash: Spinlock<CrashRecord>,
     /// The loader's boot information, kept from the cold boot.
     pub start_info: Spinlock<StartInfo>,
+    /// The rest of the last panic's report, printed after the warm restart.
+    pub kept_report: Spinlock<KeptText>,
 }
 
 /// The machine's survivor record.
@@ -88,4 +91,5 @@ pub static SURVIVOR: Survivor = Survivor {
     app_words: [const { AtomicU64::new(0) }; APP_WORDS],
     crash: Spinlock::new(CrashRecord::NONE),
     start_info: Spinlock::new(StartInfo::EMPTY),
+    kept_report: Spinlock::new(KeptText::EMPTY),
 };

@@ -1,0 +1,133 @@
+//! The panic report, off a warm restart's critical path. With `panic=restart` the panicking CPU
+//! prints only its `PANIC on cpu N` lines and the `stop-summary:` line, and writes the rest of
+//! the report (what `restart.report` selects: the backtrace, the stop table, the contexts) into
+//! the survivor record ([`keep`]): memory, not the serial port, so the restart takes no longer
+//! for a longer report. The restarted run prints it once every CPU is online again
+//! ([`start_printing`]): an AP, line by line from its idle loop once the app has printed its
+//! first line (or 10 ms after the restart), or the boot CPU before `main` when it runs alone.
+//! Each line goes out whole under the console lock: the app's lines may come between the
+//! report's lines, never inside one.
+//!
+//! Never lost: what is left unprinted is printed first ([`flush`]) by the next stop that ends or
+//! restarts the run (a panic, power-off, reset), after that stop has stopped the printer.
+
+use core::fmt;
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use core::time::Duration;
+
+use stop::CpuIndex;
+
+use crate::arch::survivor::SURVIVOR;
+use crate::{arch, console, time};
+
+/// `CPU index + 1` of the AP that is to print the kept report; 0: none.
+static PRINTER: AtomicUsize = AtomicUsize::new(0);
+/// [`console::written`] when the report was handed to the printer.
+static HANDED_AT: AtomicU64 = AtomicU64::new(0);
+/// How long the printer waits for the app's first line before it starts anyway.
+const FIRST_LINE_WAIT: Duration = Duration::from_millis(10);
+
+/// Keeps the report of a panic on `cpu`, which `write` writes through the function it is given.
+/// Returns false, keeping nothing, if the record is locked by a CPU the stop stopped while it
+/// was printing (the caller then prints the report itself).
+pub(crate) fn keep(cpu: CpuIndex, write: impl FnOnce(&mut dyn FnMut(fmt::Arguments<'_>))) -> bool {
+    let Some(mut text) = SURVIVOR.kept_report.try_lock() else {
+        return false;
+    };
+    text.begin(cpu.get() as u64);
+    write(&mut |args| {
+        // The text never fails a write: what does not fit is counted.
+        let _ = fmt::Write::write_fmt(&mut *text, args);
+    });
+    text.close();
+    true
+}
+
+/// Prints whatever is left of the kept report at once, even over a console lock a stopped CPU
+/// holds. Every other CPU must be stopped (the printer among them).
+pub(crate) fn flush() {
+    if let Some(mut text) = SURVIVOR.kept_report.try_lock() {
+        let rest = text.take_rest();
+        if !rest.is_empty() {
+            console::write_fmt_breaking_lock(format_args!("{rest}"));
+        }
+    }
+}
+
+/// Whether some of the kept report is still to be printed.
+pub(crate) fn pending() -> bool {
+    // Locked: a line is going out.
+    SURVIVOR.kept_report.try_lock().is_none_or(|text| text.pending())
+}
+
+/// After a warm restart, once every CPU is online: hands the kept report to `printer` (an AP
+/// that is online; the caller wakes it) and returns true, or with no AP prints it here at
+/// once. False if nothing is kept.
+pub(crate) fn start_printing(printer: Option<CpuIndex>) -> bool {
+    if !pending() {
+        return false;
+    }
+    match printer {
+        Some(cpu) => {
+            HANDED_AT.store(console::written(), Ordering::Relaxed);
+            PRINTER.store(cpu.get() + 1, Ordering::Release);
+            true
+        }
+        None => {
+            let mut text = SURVIVOR.kept_report.lock();
+            console::write_fmt(format_args!("{}", text.take_rest()));
+            false
+        }
+    }
+}
+
+/// Whether CPU `cpu` is to print the kept report (its idle loop then calls [`print_if_mine`]).
+pub(crate) fn is_printer(cpu: CpuIndex) -> bool {
+    PRINTER.load(Ordering::Acquire) == cpu.get() + 1
+}
+
+/// On the AP [`start_printing`] chose: prints the kept report a line at a time, each behind
+/// any other console writer (the app's lines go first: the report is not on its way) and with
+/// interrupts off (a stop vector lands between lines, never while this CPU holds the console),
+/// then returns with interrupts off, as its idle loop calls it. It takes the report's lock for
+/// one byte at a time, never while it sends one: a stop that comes by NMI in the middle of a
+/// line (a line that took longer than the vector timeout) leaves the lock free and the rest of
+/// the line to [`flush`], which goes on where this CPU stopped.
+pub(crate) fn print_if_mine(cpu: CpuIndex) {
+    if PRINTER
+        .compare_exchange(cpu.get() + 1, 0, Ordering::AcqRel, Ordering::Relaxed)
+        .is_err()
+    {
+        return;
+    }
+    // The app's first line goes first (at most FIRST_LINE_WAIT later). Under TCG every serial
+    // byte takes QEMU's big lock, which the printer would otherwise keep from the starting app
+    // (seen: 2-5 ms from the restart to `main` while the report went out).
+    let handed = HANDED_AT.load(Ordering::Relaxed);
+    arch::irq::enable();
+    time::spin_until(FIRST_LINE_WAIT, || console::written() != handed);
+    arch::irq::disable();
+    while pending() {
+        let written = console::try_write_behind_others(|send| {
+            loop {
+                // The guard must not live on while the byte is sent.
+                let next = SURVIVOR.kept_report.lock().next_byte();
+                let Some(byte) = next else {
+                    break;
+                };
+                send(byte);
+                SURVIVOR.kept_report.lock().printed_byte();
+                if byte == b'\n' {
+                    break;
+                }
+            }
+        });
+        // Between lines, interrupts on: a stop vector lands here. Behind the app's lines, it
+        // waits so.
+        arch::irq::enable();
+        if !written {
+            console::wait_for_other_writers();
+        }
+        arch::irq::disable();
+    }
+}
