@@ -578,8 +578,9 @@ impl<P: Platform, T: RecordTable> StopController<P, T> {
             }
         }
 
+        let strategy = self.config.strategy();
         if tally.targets > 0 {
-            if self.config.strategy() == StopStrategy::Vector {
+            if strategy == StopStrategy::Vector {
                 if self.platform.send_stop_vector().is_err() {
                     tally.ipi_failures += 1;
                 }
@@ -590,7 +591,7 @@ impl<P: Platform, T: RecordTable> StopController<P, T> {
             self.settle_stragglers(cpu, &mut tally);
         }
         tally.total_ns = self.platform.now_ns().saturating_sub(started);
-        Ok(StopReport::new(self, cpu, reason.name(), tally))
+        Ok(StopReport::new(self, cpu, reason.name(), strategy, tally))
     }
 
     /// The targets of the stop run by `stopper` over the first `cpus` records (those registered

@@ -12,6 +12,7 @@ use crate::message::PanicText;
 use crate::platform::Platform;
 use crate::record::{CpuRecord, Verdict, NO_TIME};
 use crate::state::StopPath;
+use crate::strategy::StopStrategy;
 use crate::sync::Ordering;
 use crate::table::RecordTable;
 use crate::StopController;
@@ -69,6 +70,8 @@ pub struct StopReport<'a, P, T> {
     stopper: usize,
     /// Why the stop happened.
     reason: &'static str,
+    /// How the stopper first signalled the targets.
+    strategy: StopStrategy,
     /// Counts from the stop.
     tally: StopTally,
 }
@@ -79,12 +82,14 @@ impl<'a, P: Platform, T: RecordTable> StopReport<'a, P, T> {
         controller: &'a StopController<P, T>,
         stopper: usize,
         reason: &'static str,
+        strategy: StopStrategy,
         tally: StopTally,
     ) -> Self {
         Self {
             controller,
             stopper,
             reason,
+            strategy,
             tally,
         }
     }
@@ -238,10 +243,12 @@ impl<P: Platform, T: RecordTable> fmt::Display for StopReport<'_, P, T> {
     }
 }
 
-/// A [`StopReport`] printed with each run of consecutive plain rows (stopped by the vector,
-/// no NMI sent, no panic message) as one line, `cpus 1-1023 (1023): vector stopped, apic
-/// 1..1023, ack_us 12.0..480.3, halt_us 12.9..481.0`; every other row (the stopper, NMI,
-/// INIT, self-stopped, stuck, offline CPUs, or one with a panic message) as in the full table.
+/// A [`StopReport`] printed with each run of consecutive plain rows (stopped by the path the
+/// strategy signals first, no panic message: by the vector alone under
+/// [`StopStrategy::Vector`], by its one NMI under [`StopStrategy::NmiFirst`]) as one line,
+/// `cpus 1-1023 (1023): vector stopped, apic 1..1023, ack_us 12.0..480.3, halt_us
+/// 12.9..481.0`; every other row (the stopper, an NMI after the vector timeout, INIT,
+/// self-stopped, stuck, offline CPUs, or one with a panic message) as in the full table.
 pub struct GroupedReport<'r, 'a, P, T>(&'r StopReport<'a, P, T>);
 
 /// A run of consecutive plain rows being gathered.
@@ -249,18 +256,20 @@ struct Group {
     first: CpuReport,
     last: CpuReport,
     count: usize,
+    path: StopPath,
     apic: (u32, u32),
     ack: (Option<Duration>, Option<Duration>),
     halt: (Option<Duration>, Option<Duration>),
 }
 
 impl Group {
-    fn new(cpu: CpuReport) -> Self {
+    fn new(cpu: CpuReport, path: StopPath) -> Self {
         let apic = cpu.apic_id.get();
         Self {
             first: cpu,
             last: cpu,
             count: 1,
+            path,
             apic: (apic, apic),
             ack: (cpu.ack_latency, cpu.ack_latency),
             halt: (cpu.halt_latency, cpu.halt_latency),
@@ -283,10 +292,11 @@ impl Group {
         }
         writeln!(
             f,
-            "cpus {}-{} ({}): vector stopped, apic {}..{}, ack_us {}..{}, halt_us {}..{}",
+            "cpus {}-{} ({}): {} stopped, apic {}..{}, ack_us {}..{}, halt_us {}..{}",
             self.first.index,
             self.last.index,
             self.count,
+            self.path.name(),
             self.apic.0,
             self.apic.1,
             Micros(self.ack.0),
@@ -309,12 +319,18 @@ fn widen(
     (pick(min, Duration::min), pick(max, Duration::max))
 }
 
-/// Whether a row may be grouped: stopped by the vector alone, nothing else to say.
-fn plain(cpu: &CpuReport) -> bool {
-    cpu.verdict == Verdict::Stopped
-        && cpu.path == Some(StopPath::Vector)
-        && cpu.nmis == 0
-        && cpu.panic_message.as_str().is_empty()
+/// The path a row may be grouped under: stopped the way `strategy` stops a CPU that answers
+/// its first signal (the vector alone, or the one NMI sent at once), nothing else to say.
+fn plain(cpu: &CpuReport, strategy: StopStrategy) -> Option<StopPath> {
+    let (path, nmis) = match strategy {
+        StopStrategy::Vector => (StopPath::Vector, 0),
+        StopStrategy::NmiFirst => (StopPath::Nmi, 1),
+    };
+    (cpu.verdict == Verdict::Stopped
+        && cpu.path == Some(path)
+        && cpu.nmis == nmis
+        && cpu.panic_message.as_str().is_empty())
+    .then_some(path)
 }
 
 impl<P: Platform, T: RecordTable> fmt::Display for GroupedReport<'_, '_, P, T> {
@@ -322,10 +338,10 @@ impl<P: Platform, T: RecordTable> fmt::Display for GroupedReport<'_, '_, P, T> {
         self.0.write_heading(f)?;
         let mut group: Option<Group> = None;
         for cpu in self.0.cpus() {
-            if plain(&cpu) {
+            if let Some(path) = plain(&cpu, self.0.strategy) {
                 match group.as_mut() {
                     Some(g) => g.push(cpu),
-                    None => group = Some(Group::new(cpu)),
+                    None => group = Some(Group::new(cpu, path)),
                 }
                 continue;
             }

@@ -40,6 +40,49 @@ fn grouped_cpus(grouped: &str) -> usize {
         .sum()
 }
 
+/// Lines (and group lines among them) a grouped table of `rows` has: each run of two or more
+/// consecutive CPUs stopped by the strategy's first signal alone (the vector with no NMI, or
+/// the one NMI of NMI-first), with no panic message, is one line.
+struct GroupedShape {
+    lines: usize,
+    groups: usize,
+}
+
+fn group_lines(rows: &[CpuReport], strategy: StopStrategy) -> GroupedShape {
+    let (path, nmis) = match strategy {
+        StopStrategy::Vector => (StopPath::Vector, 0),
+        StopStrategy::NmiFirst => (StopPath::Nmi, 1),
+    };
+    let plain = |r: &CpuReport| {
+        r.verdict == Verdict::Stopped
+            && r.path == Some(path)
+            && r.nmis == nmis
+            && r.panic_message.as_str().is_empty()
+    };
+    let mut shape = GroupedShape {
+        lines: 0,
+        groups: 0,
+    };
+    let mut run = 0;
+    for row in rows.iter().map(Some).chain([None]) {
+        if row.is_some_and(plain) {
+            run += 1;
+            continue;
+        }
+        match run {
+            0 => {}
+            1 => shape.lines += 1,
+            _ => {
+                shape.lines += 1;
+                shape.groups += 1;
+            }
+        }
+        run = 0;
+        shape.lines += usize::from(row.is_some());
+    }
+    shape
+}
+
 /// What the winning `stop_others` returned.
 #[derive(Clone, Debug)]
 pub struct StopResult {
@@ -219,6 +262,25 @@ impl Outcome {
             found.push(report(format!(
                 "the grouped table does not name every CPU once:\n{}",
                 stop.grouped
+            )));
+        }
+        let groups = group_lines(&stop.rows, self.scenario.strategy);
+        let lines: Vec<&str> = stop.grouped.lines().skip(2).collect();
+        let first_path = match self.scenario.strategy {
+            StopStrategy::Vector => ": vector stopped, apic ",
+            StopStrategy::NmiFirst => ": nmi stopped, apic ",
+        };
+        let group_lines = lines.iter().filter(|l| l.starts_with("cpus ")).count();
+        if lines.len() != groups.lines
+            || group_lines != groups.groups
+            || lines
+                .iter()
+                .any(|l| l.starts_with("cpus ") && !l.contains(first_path))
+        {
+            found.push(report(format!(
+                "the grouped table should have {} lines, {} of them groups of CPUs stopped by \
+                 the strategy's first signal ('{first_path}'):\n{}",
+                groups.lines, groups.groups, stop.grouped
             )));
         }
         let mut counted = StopSummary {

@@ -33,10 +33,10 @@ fn irqoff(smp: u32) -> Case {
         .expect(Expect::Status(PANIC), timeout(smp))
         .require(&[
             &online,
-            // Idle CPUs' contexts folded into the block of the first of them. (Whether the
-            // table has groups depends on the host: a group is a run of CPUs the vector
-            // stopped, and with many vCPUs on 2 host cores most miss the 1 ms vector timeout
-            // and take the NMI, each on its own row.)
+            // The default strategy (NMI-first) stops every CPU by its one NMI: the table groups
+            // runs of them.
+            "): nmi stopped, apic ",
+            // Idle CPUs' contexts folded into the block of the first of them.
             wire::frames::INTERRUPTED_WHERE,
             "heartbeat-check: ok (",
         ])
