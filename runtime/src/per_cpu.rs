@@ -16,7 +16,9 @@ use stop::CpuIndex;
 
 pub use crate::topology::MAX_CPUS;
 
-/// One `T` per CPU, indexed by CPU index (0 is the boot CPU). Declare with [`per_cpu!`].
+/// One `T` per CPU, indexed by CPU index (0 is the boot CPU). Declare with `per_cpu!`, and
+/// have the owning module's `allocate_per_cpu` (called from `boot::allocate_per_cpu`) allocate
+/// it: another CPU's value read before that panics.
 pub struct PerCpu<T: 'static> {
     /// The boot CPU's value.
     boot: T,
@@ -38,7 +40,7 @@ pub(crate) use per_cpu;
 
 impl<T> PerCpu<T> {
     /// The boot CPU starts with `boot`, every other CPU with what `make` returns (use
-    /// [`per_cpu!`]).
+    /// `per_cpu!`).
     pub const fn new(boot: T, make: fn() -> T) -> Self {
         Self {
             boot,
