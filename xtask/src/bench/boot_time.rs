@@ -4,13 +4,12 @@
 //! `main`, and by the host from spawning QEMU to the arrival of the app-entry line, which `main`
 //! prints first (QEMU's own start-up, firmware and loading the kernel included).
 
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, ensure, Context, Result};
 use serde::Serialize;
 
-use crate::bench::console;
+use crate::bench::boot_noting;
 use crate::bench::output::{self, Figures, Mark};
 use crate::qemu::{Boot, Machine, Outcome};
 
@@ -66,17 +65,7 @@ fn on(base: &Boot, machine: Machine, samples: u32, shown: bool) -> Result<BootTi
 
 /// One boot: (PVH entry to `main` as the guest says, spawn to app-entry line as the host saw).
 fn once(boot: &Boot, shown: bool) -> Result<(u64, u64)> {
-    let entered = Mutex::new(None);
-    let watch = |line: &str| {
-        if Mark::of(line) == Some(Mark::AppEntry) {
-            let mut at = entered.lock().unwrap_or_else(|e| e.into_inner());
-            at.get_or_insert_with(Instant::now);
-        }
-        None
-    };
-    // QEMU is spawned right after this.
-    let spawned = Instant::now();
-    let run = boot.boot(TIMEOUT, console(shown, &watch))?;
+    let (run, spawned, entered) = boot_noting(boot, TIMEOUT, shown, Mark::AppEntry)?;
     let exit = match run.outcome {
         Outcome::Exited(exit) => exit,
         Outcome::TimedOut(limit) => {
@@ -90,7 +79,6 @@ fn once(boot: &Boot, shown: bool) -> Result<(u64, u64)> {
     );
     let pvh_to_main = output::parse_booted(&run.serial)
         .with_context(|| format!("{exit}\n{}", run.report(None)))?;
-    let entered = *entered.lock().unwrap_or_else(|e| e.into_inner());
     let Some(entered) = entered else {
         bail!("no app-entry line\n{}", run.report(None));
     };

@@ -73,14 +73,13 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
 
+use crate::bench::boot_noting;
 use crate::bench::boot_time;
-use crate::bench::console;
 use crate::bench::output::{self, Mark};
 use crate::bench::plot;
 use crate::bench::report::{BenchReport, BootResult};
@@ -264,17 +263,8 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
 /// console shown if `shown`.
 fn boot_once(boot: &Boot, timeout: Duration, shown: bool) -> Result<BootResult> {
     let host_busy = host_busy();
-    let triggered_at = Mutex::new(None);
-    let watch = |line: &str| {
-        if Mark::of(line) == Some(Mark::PanicToExit) {
-            let mut at = triggered_at.lock().unwrap_or_else(|e| e.into_inner());
-            at.get_or_insert_with(Instant::now);
-        }
-        None
-    };
-    // QEMU is spawned right after this; its exit is `spawned + elapsed`.
-    let spawned = Instant::now();
-    let run = boot.boot(timeout, console(shown, &watch))?;
+    let (run, spawned, triggered_at) = boot_noting(boot, timeout, shown, Mark::PanicToExit)?;
+    // QEMU's exit is `spawned + elapsed`.
     let exited = spawned + run.elapsed;
     let exit = match run.outcome {
         Outcome::TimedOut(limit) => bail!(
@@ -290,7 +280,6 @@ fn boot_once(boot: &Boot, timeout: Duration, shown: bool) -> Result<BootResult> 
         Some(exit_status::PANIC) => {}
         _ => bail!("{exit}, not the bench's panic\n{}", run.report(None)),
     }
-    let triggered_at = *triggered_at.lock().unwrap_or_else(|e| e.into_inner());
     Ok(BootResult {
         smp: boot.smp,
         wall_s: run.elapsed.as_secs_f64(),
