@@ -4,6 +4,7 @@
 pub mod ap_start;
 pub mod app_entry;
 pub mod boot_cpu;
+mod low_page;
 pub(in crate::arch) mod paging;
 mod park_stub;
 pub(in crate::arch) mod pvh;

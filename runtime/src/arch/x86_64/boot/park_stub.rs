@@ -11,6 +11,7 @@
 use core::arch::global_asm;
 use core::sync::atomic::{AtomicU32, Ordering};
 
+use super::low_page::write_changed;
 use super::trampoline::TRAMPOLINE_ADDR;
 
 /// Physical address the stub runs at: the page after the trampoline's, below 1 MiB and
@@ -47,7 +48,7 @@ unsafe extern "C" {
     static park_stub_end: u8;
 }
 
-/// Copies the stub to [`PARK_STUB_ADDR`] with its count at zero.
+/// Copies the stub to [`PARK_STUB_ADDR`] (the bytes that changed) with its count at zero.
 ///
 /// # Safety
 /// 1. The page at [`PARK_STUB_ADDR`] must be identity-mapped RAM that nothing else uses.
@@ -60,7 +61,7 @@ pub unsafe fn install() {
     // SAFETY: 1. the source is the stub image in .rodata, `len` bytes long, above 1 MiB, so it
     // does not overlap the destination. 2. the caller guarantees the destination page is free
     // RAM that no CPU executes.
-    unsafe { core::ptr::copy_nonoverlapping(start, PARK_STUB_ADDR as *mut u8, len) };
+    unsafe { write_changed(core::slice::from_raw_parts(start, len), PARK_STUB_ADDR) };
 }
 
 /// How many APs have reached the installed stub since [`install`].

@@ -8,6 +8,8 @@
 use core::arch::global_asm;
 use core::mem::{offset_of, size_of};
 
+use super::low_page::write_changed;
+
 /// Physical address the trampoline runs at; the STARTUP IPI names its page.
 pub const TRAMPOLINE_ADDR: usize = 0x8000;
 
@@ -144,7 +146,7 @@ unsafe extern "C" {
     static ap_trampoline_end: u8;
 }
 
-/// Copies the trampoline to [`TRAMPOLINE_ADDR`] with `data` filled in.
+/// Copies the trampoline to [`TRAMPOLINE_ADDR`] (the bytes that changed) with `data` filled in.
 ///
 /// # Safety
 /// The page at [`TRAMPOLINE_ADDR`] must be identity-mapped RAM that nothing else uses, and no AP
@@ -155,10 +157,11 @@ pub unsafe fn install(data: TrampolineData) {
     let data_offset = &raw const ap_trampoline_data as usize - start as usize;
     assert!(len <= 4096, "trampoline larger than a page");
     // SAFETY: 1. the source is the trampoline image in .rodata, `len` bytes long. 2. the caller
-    // guarantees the destination page is free RAM; the two do not overlap (the image is above
-    // 1 MiB). 3. `data_offset` is 8-aligned (`.balign 8`) inside the copied page.
+    // guarantees the destination page is free RAM that no AP executes; the two do not overlap
+    // (the image is above 1 MiB). 3. `data_offset` is 8-aligned (`.balign 8`) inside the page.
     unsafe {
-        core::ptr::copy_nonoverlapping(start, TRAMPOLINE_ADDR as *mut u8, len);
+        let image = core::slice::from_raw_parts(start, len);
+        write_changed(image, TRAMPOLINE_ADDR);
         ((TRAMPOLINE_ADDR + data_offset) as *mut TrampolineData).write(data);
     }
 }
