@@ -89,8 +89,8 @@ pub struct BootOptions {
     pub restart_max: u64,
     /// `restart.window_ms=W`.
     pub restart_window: Duration,
-    /// `restart.report=full|brief`: with `panic=restart`, print the backtrace and the stop table
-    /// (full), or only the panic message and the stop summary (brief: a faster restart).
+    /// `restart.report=full|brief`: with `panic=restart`, the restarted run prints the whole
+    /// panic report (full), or only the panic message and the stop summary (brief).
     pub restart_brief_report: bool,
     /// `panic.wait_for_core=1`: after a panic's report, wait for the runner to take a core dump
     /// (`cargo xtask run --core`) before the panic action.

@@ -7,7 +7,7 @@
 
 /// CPUs whose places the table keeps: the first ones by index. The crash record is copied
 /// whole (`restart::last_crash`), on stacks of 64 KiB or less, so it stays at ~12 KiB even
-/// though the runtime runs up to 1,024 CPUs; the stop report printed before the restart shows
+/// though the runtime runs up to 1,024 CPUs; the stop report the restarted run prints shows
 /// every CPU.
 pub const PLACE_CPUS: usize = 256;
 /// Return addresses kept per CPU (the innermost ones).

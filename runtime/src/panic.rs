@@ -1,8 +1,7 @@
 //! The panic handler: stops every other CPU through the stop controller's election, prints CPU,
 //! location, message, a backtrace and the stop report, then does what `panic=` says (power off
-//! with [`PANIC_EXIT_STATUS`] by default). With `panic=restart` only the message and the
-//! `stop-summary:` line are printed at once; the rest is kept for the restarted run
-//! (`kept_report`).
+//! with [`PANIC_EXIT_STATUS`] by default). With `panic=restart` nothing is printed at once: the
+//! whole report is kept for the restarted run to print (`kept_report`).
 
 use core::fmt;
 use core::panic::PanicInfo;
@@ -53,65 +52,59 @@ fn panic(info: &PanicInfo<'_>) -> ! {
     let report = stopping::stop_others(StopReason::Panic(&info.message()));
     // What the warm restart before this run kept and did not get to print comes first.
     kept_report::flush();
-    match info.location() {
-        Some(loc) => console::write_fmt_breaking_lock(format_args!(
-            "PANIC on cpu {cpu}: panicked at {}:{}:{}:\n{}\n",
-            loc.file(),
-            loc.line(),
-            loc.column(),
-            info.message()
-        )),
-        None => console::write_fmt_breaking_lock(format_args!(
-            "PANIC on cpu {cpu}: panicked:\n{}\n",
-            info.message()
-        )),
-    }
-    let mut console_out = |args: fmt::Arguments<'_>| console::write_fmt_breaking_lock(args);
-    if ACTION.load(Ordering::Relaxed) == PanicAction::Restart as u8 {
-        // Only the message and the summary go out now. Each console byte is a write on the
-        // host under QEMU (and ~87 us at 115200 baud on a real UART), so the rest of the report
-        // waits in memory for the restarted run, and the restart takes no longer for it.
+    let brief = crate::restart::brief_report();
+    let write = |out: &mut dyn FnMut(fmt::Arguments<'_>)| {
+        write_message(cpu, info, out);
         match &report {
-            Some(report) => console_out(format_args!("{}\n", report.summary())),
-            None => console_out(format_args!("{}\n", Unstopped(cpu))),
+            // `restart.report=brief`: the message and the summary only.
+            Some(report) if brief && restarts() => out(format_args!("{}\n", report.summary())),
+            Some(report) => {
+                write_backtrace(out);
+                stopping::write_report(report, out);
+            }
+            None => out(format_args!("{}\n", Unstopped(cpu))),
         }
-        // `restart.report=brief`: nothing more.
-        if !crate::restart::brief_report()
-            && !kept_report::keep(cpu, |out| write_rest(report.as_ref(), out))
-        {
-            write_rest(report.as_ref(), &mut console_out);
-        }
-    } else {
-        write_backtrace(&mut console_out);
-        match &report {
-            Some(report) => stopping::print_report(report),
-            None => console_out(format_args!("{}\n", Unstopped(cpu))),
-        }
+    };
+    // With `panic=restart` nothing goes out now: each console byte is a write on the host
+    // under QEMU (~87 us at 115200 baud on a real UART), so the whole report waits in memory
+    // for the restarted run, and the restart takes no longer for a long message or report.
+    if !(restarts() && kept_report::keep(cpu, |out| write(out))) {
+        write(&mut |args| console::write_fmt_breaking_lock(args));
     }
     if let Some(report) = &report {
         stopping::verify_quiet(report);
     }
     crate::core_dump::wait_for_dump();
+    if restarts() {
+        let message = match info.location() {
+            Some(loc) => format_args!("{}:{}: {}", loc.file(), loc.line(), info.message()),
+            None => format_args!("{}", info.message()),
+        };
+        crate::restart::after_panic(panicked_ns, cpu, message, report.as_ref())
+    }
     match ACTION.load(Ordering::Relaxed) {
-        a if a == PanicAction::Restart as u8 => {
-            let message = match info.location() {
-                Some(loc) => format_args!("{}:{}: {}", loc.file(), loc.line(), info.message()),
-                None => format_args!("{}", info.message()),
-            };
-            crate::restart::after_panic(panicked_ns, cpu, message, report.as_ref())
-        }
         a if a == PanicAction::Reboot as u8 => crate::power::reset_machine(),
         a if a == PanicAction::Halt as u8 => arch::power::halt_forever(),
         _ => crate::power::exit(PANIC_EXIT_STATUS),
     }
 }
 
-/// The panic report after the message and the summary, for a warm restart to keep: the
-/// backtrace, then the stop's table and contexts.
-fn write_rest(report: Option<&stopping::Report>, out: &mut dyn FnMut(fmt::Arguments<'_>)) {
-    write_backtrace(out);
-    if let Some(report) = report {
-        stopping::write_report(report, false, out);
+/// Whether a panic restarts the app (`panic=restart`).
+fn restarts() -> bool {
+    ACTION.load(Ordering::Relaxed) == PanicAction::Restart as u8
+}
+
+/// Writes the panic's first lines to `out`: the CPU, the location and the message.
+fn write_message(cpu: CpuIndex, info: &PanicInfo<'_>, out: &mut dyn FnMut(fmt::Arguments<'_>)) {
+    match info.location() {
+        Some(loc) => out(format_args!(
+            "PANIC on cpu {cpu}: panicked at {}:{}:{}:\n{}\n",
+            loc.file(),
+            loc.line(),
+            loc.column(),
+            info.message()
+        )),
+        None => out(format_args!("PANIC on cpu {cpu}: panicked:\n{}\n", info.message())),
     }
 }
 

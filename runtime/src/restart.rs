@@ -6,8 +6,8 @@
 //! What survives a warm restart (the survivor record, in `.persistent`): the restart count, the
 //! last crash (CPU, message, stop summary, and where each CPU the stop stopped was: its
 //! interrupted instruction and first [`PLACE_FRAMES`] return addresses), the rest of its report
-//! until the restarted run has printed it (`kept_report`: only the `PANIC` lines and the
-//! `stop-summary:` line go out before the restart), the time the last restart took, the boot
+//! until the restarted run has printed it (`kept_report`: nothing of a panic's report goes out
+//! before the restart), the time the last restart took, the boot
 //! information, the TSC rate, and [`APP_WORDS`] words for the app ([`app_word`],
 //! [`set_app_word`]).
 //!
@@ -65,8 +65,8 @@ pub(crate) fn configure(opts: &BootOptions) {
     WINDOW_NS.store(opts.restart_window.as_nanos() as u64, Ordering::Relaxed);
 }
 
-/// Whether a panic that restarts prints only its message and the stop summary
-/// (`restart.report=brief`), keeping no backtrace or stop table for the restarted run.
+/// Whether a panic that restarts keeps only its message and the stop summary for the restarted
+/// run to print (`restart.report=brief`): no backtrace, stop table or contexts.
 pub(crate) fn brief_report() -> bool {
     BRIEF.load(Ordering::Relaxed)
 }

@@ -150,26 +150,18 @@ static AT_STOP: PerCpu<Spinlock<RecordSnapshot>> =
 /// (`stop.report=full`) every stopped CPU's context, even if a stopped CPU holds the console
 /// lock.
 pub fn print_report(report: &Report) {
-    write_report(report, true, &mut |args| {
-        console::write_fmt_breaking_lock(args)
-    });
+    write_report(report, &mut |args| console::write_fmt_breaking_lock(args));
 }
 
-/// Writes what [`print_report`] prints to `out`, the `stop-summary:` line only `with_summary`.
-pub(crate) fn write_report(
-    report: &Report,
-    with_summary: bool,
-    out: &mut dyn FnMut(fmt::Arguments<'_>),
-) {
+/// Writes what [`print_report`] prints to `out`.
+pub(crate) fn write_report(report: &Report, out: &mut dyn FnMut(fmt::Arguments<'_>)) {
     let grouped = table_grouped(report.tally().cpus);
     if grouped {
         out(format_args!("{}\n", report.grouped()));
     } else {
         out(format_args!("{report}\n"));
     }
-    if with_summary {
-        out(format_args!("{}\n", report.summary()));
-    }
+    out(format_args!("{}\n", report.summary()));
     if REPORT_CONTEXTS.load(Ordering::Relaxed) {
         // A core dump takes every CPU's registers from the blocks: fold none then.
         write_contexts(report, grouped && !crate::core_dump::enabled(), out);

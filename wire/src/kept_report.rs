@@ -1,12 +1,11 @@
-//! The panic report a warm restart carries. With `panic=restart` the panicking CPU prints its
-//! `PANIC on cpu N: ...` lines and the `stop-summary:` line at once and keeps the rest (the
-//! backtrace, the stop table, the stopped CPUs' contexts) in memory that survives the restart;
-//! the restarted run prints it before the app starts, between these lines:
+//! The panic report a warm restart carries. With `panic=restart` the panicking CPU prints
+//! nothing and keeps its whole report (the `PANIC on cpu N: ...` lines, the backtrace, the stop
+//! table and `stop-summary:` line, the stopped CPUs' contexts) in memory that survives the
+//! restart; the restarted run prints it while the app starts, between these lines:
 //!
 //! ```text
 //! kept report of cpu 1's panic:
-//! backtrace:
-//!   #0 0x000000000010020a
+//! PANIC on cpu 1: panicked at src/main.rs:9:5:
 //! ...
 //! kept report truncated (1234 bytes dropped)      only if it did not fit
 //! end of the kept report

@@ -8,7 +8,7 @@ use core::time::Duration;
 use stop::x86::icr::Icr;
 
 use super::nmi_requests::{self, Request};
-use crate::{arch, console, power, time};
+use crate::{arch, console, kept_report, power, time};
 
 /// Starts the warm restart on the calling CPU, which must be the boot CPU (index 0) with every
 /// other CPU stopped.
@@ -44,6 +44,8 @@ extern "C" fn warm_main() -> ! {
     // A stop vector taken and never acknowledged would block every lower vector from now on.
     arch::apic::end_all_in_service();
     if let Err(not_parked) = super::bringup::park_others() {
+        // The kept report before the reason the restart does not happen.
+        kept_report::flush();
         console::write_fmt_breaking_lock(format_args!(
             "restart: {not_parked}, so some may still run; resetting the machine instead of \
              restoring memory under them\n"

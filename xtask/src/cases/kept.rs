@@ -1,8 +1,10 @@
-//! The panic reports a warm restart carries (`wire::kept_report`): with `panic=restart` each
-//! panic prints its `PANIC on cpu N` lines and the summary at once and the rest after the
-//! restart. A case that asks for this check must show, for every panic, one kept report of that
-//! CPU's panic, after the panic and before the next one, whole (heading, backtrace, stop table,
-//! end line). The app's lines may come between a report's lines.
+//! The panic reports a warm restart carries (`wire::kept_report`): with `panic=restart` a panic
+//! prints nothing at once, and its whole report comes out after the restart. A case that asks
+//! for this check must show every panic inside a kept report of that CPU's panic, whole
+//! (heading, `PANIC on cpu N` line, backtrace, stop table, end line) before the next report,
+//! and no panic printed outside one. The app's lines may come between a report's lines. A
+//! restart that gives up (a `restart:` line, then reset or power-off) prints the kept report
+//! first: its line must come last, right after a whole report.
 
 use wire::frames::BACKTRACE;
 use wire::kept_report::{Heading, END};
@@ -11,6 +13,8 @@ use wire::kept_report::{Heading, END};
 const PANIC: &str = "PANIC on cpu ";
 /// The stop table's first line starts with it.
 const STOP_REPORT: &str = "stop report:";
+/// Why a warm restart gives up starts with it.
+const GAVE_UP: &str = "restart: ";
 
 /// One line of interest, in the order printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,6 +26,8 @@ enum Mark {
     Backtrace,
     StopTable,
     End,
+    /// A warm restart gave up.
+    GaveUp,
 }
 
 /// Reads the marks off `serial`, in order.
@@ -41,6 +47,7 @@ fn marks(serial: &str) -> Vec<Mark> {
                 BACKTRACE => Some(Mark::Backtrace),
                 END => Some(Mark::End),
                 _ if line.starts_with(STOP_REPORT) => Some(Mark::StopTable),
+                _ if line.starts_with(GAVE_UP) => Some(Mark::GaveUp),
                 _ => None,
             }
         })
@@ -49,32 +56,48 @@ fn marks(serial: &str) -> Vec<Mark> {
 
 /// What is wrong with the kept reports in `serial` (empty: nothing).
 pub fn problems(serial: &str) -> Vec<String> {
-    let marks = marks(serial);
-    let panics = marks.iter().filter(|m| matches!(m, Mark::Panic(_))).count();
-    if panics == 0 {
+    let mut marks = marks(serial);
+    if !marks.iter().any(|m| matches!(m, Mark::Panic(_))) {
         return vec!["no panic to keep a report of".to_string()];
     }
     let mut problems = Vec::new();
-    // Each panic's stretch: from its PANIC line to the next one.
-    let starts: Vec<usize> = (0..marks.len())
-        .filter(|&i| matches!(marks[i], Mark::Panic(_)))
+    if marks.ends_with(&[Mark::End, Mark::GaveUp]) {
+        marks.pop();
+    }
+    if marks.contains(&Mark::GaveUp) {
+        problems.push(
+            "a `restart:` line came before the kept report it should follow, or in the middle \
+             of one"
+                .to_string(),
+        );
+        marks.retain(|&m| m != Mark::GaveUp);
+    }
+    let headings: Vec<usize> = (0..marks.len())
+        .filter(|&i| matches!(marks[i], Mark::Heading(_)))
         .collect();
-    for (n, &start) in starts.iter().enumerate() {
-        let end = starts.get(n + 1).copied().unwrap_or(marks.len());
-        let Mark::Panic(cpu) = marks[start] else {
-            unreachable!("starts are panics")
+    let first = headings.first().copied().unwrap_or(marks.len());
+    if let Some(Mark::Panic(cpu)) = marks[..first].iter().find(|m| matches!(m, Mark::Panic(_))) {
+        problems.push(format!(
+            "cpu {cpu}'s panic was printed at once, before any kept report"
+        ));
+    }
+    // Each kept report's stretch: from its heading to the next one.
+    for (n, &start) in headings.iter().enumerate() {
+        let end = headings.get(n + 1).copied().unwrap_or(marks.len());
+        let Mark::Heading(cpu) = marks[start] else {
+            unreachable!("headings are headings")
         };
         let stretch = &marks[start + 1..end];
         let want = [
-            Mark::Heading(cpu),
+            Mark::Panic(cpu),
             Mark::Backtrace,
             Mark::StopTable,
             Mark::End,
         ];
         if stretch != want {
             problems.push(format!(
-                "panic #{} (cpu {cpu}): expected its kept report (heading, backtrace, stop \
-                 table, end) before the next panic, found {stretch:?}",
+                "kept report #{} (cpu {cpu}): expected cpu {cpu}'s panic, backtrace, stop table \
+                 and end before the next report, found {stretch:?}",
                 n + 1
             ));
         }
@@ -86,44 +109,77 @@ pub fn problems(serial: &str) -> Vec<String> {
 mod tests {
     use super::*;
 
-    /// A panic on `cpu` and, if `kept`, its kept report with an app line in the middle.
-    fn panic(cpu: u64, kept: bool) -> String {
-        let mut out = format!(
-            "PANIC on cpu {cpu}: panicked at src/main.rs:1:1:\nboom\nstop-summary: stopper={cpu}\n"
-        );
-        if kept {
-            out += &format!(
-                "{}\nbacktrace:\n  #0 0x0000000000100000\napp: run #1\n\
-                 stop report: stopper cpu {cpu}, reason panic\n{END}\n",
-                Heading { cpu }
-            );
-        }
-        out
+    /// A kept report of a panic on `cpu`, with an app line in the middle; without its
+    /// backtrace unless `whole`.
+    fn kept(cpu: u64, whole: bool) -> String {
+        let backtrace = if whole {
+            "backtrace:\n  #0 0x0000000000100000\n"
+        } else {
+            ""
+        };
+        format!(
+            "{}\nPANIC on cpu {cpu}: panicked at src/main.rs:1:1:\nboom\n{backtrace}app: run #1\n\
+             stop report: stopper cpu {cpu}, reason panic\nstop-summary: stopper={cpu}\n{END}\n",
+            Heading { cpu }
+        )
     }
 
     #[test]
-    fn every_panic_with_its_kept_report_passes() {
-        let serial = panic(1, true) + &panic(0, true);
+    fn every_panic_in_its_whole_kept_report_passes() {
+        let serial = kept(1, true) + "app: run #2\n" + &kept(0, true);
         assert_eq!(problems(&serial), Vec::<String>::new());
     }
 
     #[test]
-    fn a_report_not_carried_is_named() {
-        let serial = panic(1, true) + &panic(0, false) + &panic(1, true);
+    fn a_report_cut_short_is_named() {
+        let serial = kept(1, true) + &kept(0, false) + &kept(1, true);
         let problems = problems(&serial);
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert!(
-            problems[0].starts_with("panic #2 (cpu 0): expected its kept report"),
+            problems[0].starts_with("kept report #2 (cpu 0): expected cpu 0's panic, backtrace"),
             "{problems:?}"
         );
     }
 
     #[test]
-    fn a_report_of_the_wrong_cpu_or_cut_short_fails() {
-        let wrong = panic(1, true).replace("cpu 1's panic", "cpu 2's panic");
+    fn a_panic_printed_at_once_fails() {
+        // As before the whole report was kept: the message and summary first, the rest kept.
+        let at_once = "PANIC on cpu 1: panicked at src/main.rs:1:1:\nboom\nstop-summary: x\n";
+        let serial = at_once.to_string() + &kept(1, true).replace("PANIC on cpu 1", "was");
+        let problems = problems(&serial);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert_eq!(
+            problems[0],
+            "cpu 1's panic was printed at once, before any kept report"
+        );
+        assert!(
+            problems[1].contains("found [Backtrace, StopTable, End]"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_report_of_the_wrong_cpu_or_without_its_end_fails() {
+        let wrong = kept(1, true).replace("cpu 1's panic", "cpu 2's panic");
         assert_eq!(problems(&wrong).len(), 1);
-        let cut = panic(1, true).replace(END, "");
+        let cut = kept(1, true).replace(END, "");
         assert_eq!(problems(&cut).len(), 1);
         assert_eq!(problems("no panic\n"), ["no panic to keep a report of"]);
+    }
+
+    #[test]
+    fn a_restart_that_gives_up_must_print_the_report_first() {
+        let gave_up = "restart: only 1 of 2 APs proved parked by INIT within 1010 ms\n";
+        let serial = kept(1, true) + gave_up + "stop-summary: stopper=0\n";
+        assert_eq!(problems(&serial), Vec::<String>::new());
+        // As when the restart said why before it printed the report (reset printed it after).
+        let late = gave_up.to_string() + &kept(1, true);
+        assert_eq!(
+            problems(&late),
+            [
+                "a `restart:` line came before the kept report it should follow, or in the middle \
+              of one"
+            ]
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! Warm-restart cases, guarding that a panic restarts the app in place: the crash-loop guard
 //! (which also checks that each run knows where the other CPUs were at the last crash, and that
-//! every panic's kept report comes out after it, by an AP or, alone, by the boot CPU), and
-//! soaks of many restarts in one VM, each run checked by the crashloop app (restart count, last
+//! every panic's kept report comes out after it, by an AP or, alone, by the boot CPU), the ways
+//! a restart gives up (each prints the kept report before it says why), and soaks of many restarts in one VM, each run checked by the crashloop app (restart count, last
 //! crash, heap bytes, `.data`/`.bss` globals) and by the runtime's post-stop check.
 
 use std::time::Duration;
@@ -82,6 +82,7 @@ pub fn all() -> Vec<Case> {
             ])
             // Both CPUs panic on purpose.
             .forbid_only(&["inside the panic path"])
+            .kept_reports()
             .quick(),
         // AP 1 spins with NMIs blocked (reported stuck) and INIT parking is off, as on bare
         // metal: the warm restart must not run over it; it resets the machine instead.
@@ -94,6 +95,7 @@ pub fn all() -> Vec<Case> {
                 "restart: 1 AP(s) not confirmed stopped, and stop.init_park is off",
             ])
             .forbid_only(&["inside the panic path", "crashloop"])
+            .kept_reports()
             .quick(),
         // Parking expects one acknowledgement too many, as if one AP's INIT never landed: the
         // restart must not restore memory; it resets the machine, saying why.
@@ -106,6 +108,7 @@ pub fn all() -> Vec<Case> {
                 wire::exit::RESET,
             ])
             .forbid_only(&["inside the panic path", "crashloop: run #1"])
+            .kept_reports()
             .quick(),
         soak(1_000, 2, Duration::from_secs(300)).quick(),
         soak(1_000, 4, Duration::from_secs(600)),

@@ -35,7 +35,7 @@ impl Verdict {
         if problems.is_empty() {
             return self;
         }
-        let problems = problems.join("; ");
+        let problems = joined(&problems);
         match self {
             Verdict::Pass => Verdict::Fail(problems),
             Verdict::Fail(reason) => Verdict::Fail(format!("{reason}; {problems}")),
@@ -93,8 +93,20 @@ pub fn judge(case: &Case, run: &QemuRun) -> Verdict {
     if problems.is_empty() {
         Verdict::Pass
     } else {
-        Verdict::Fail(problems.join("; "))
+        Verdict::Fail(joined(&problems))
     }
+}
+
+/// Problems shown in a verdict; the rest are counted (a soak can fail the same way 1,000 times).
+const SHOWN_PROBLEMS: usize = 5;
+
+/// `problems` in one line: the first [`SHOWN_PROBLEMS`], then how many more.
+fn joined(problems: &[String]) -> String {
+    let mut line = problems[..problems.len().min(SHOWN_PROBLEMS)].join("; ");
+    if problems.len() > SHOWN_PROBLEMS {
+        line += &format!("; and {} more", problems.len() - SHOWN_PROBLEMS);
+    }
+    line
 }
 
 #[cfg(test)]
@@ -236,5 +248,16 @@ mod tests {
         assert_eq!(Verdict::Fail("x".into()).reason(), Some("x"));
         assert_eq!(Verdict::Timeout("y".into()).word(), "TIMEOUT");
         assert!(!Verdict::Timeout("y".into()).passed());
+    }
+
+    #[test]
+    fn many_problems_show_the_first_five_and_a_count() {
+        let problems: Vec<String> = (1..=1000).map(|n| format!("p{n}")).collect();
+        let Verdict::Fail(reason) = Verdict::Pass.with(problems) else {
+            panic!("must fail")
+        };
+        assert_eq!(reason, "p1; p2; p3; p4; p5; and 995 more");
+        let few = Verdict::Pass.with(vec!["a".into(), "b".into()]);
+        assert_eq!(few, Verdict::Fail("a; b".into()));
     }
 }
