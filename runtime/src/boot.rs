@@ -102,10 +102,7 @@ fn start_cpus(rsdp: Option<usize>, map: &[memory::MemoryRegion], opts: &BootOpti
     arch::idt::load();
     let mode = arch::apic::init_boot_cpu();
     let boot_apic_id = arch::apic::id();
-    let acpi = arch::acpi::read(rsdp, map).unwrap_or_else(|e| {
-        log::warn!("{e}; running on the boot CPU only");
-        arch::acpi::AcpiInfo::default()
-    });
+    let acpi = read_acpi(rsdp, map);
     arch::power::init(acpi.power);
     log::debug!("ACPI power control: {:?}", acpi.power);
     let kept_khz = arch::survivor::SURVIVOR.tsc_khz.load(Ordering::Relaxed);
@@ -206,6 +203,27 @@ fn start_cpus(rsdp: Option<usize>, map: &[memory::MemoryRegion], opts: &BootOpti
         x2apic: mode == stop::x86::ApicMode::X2Apic,
         bringup,
     });
+}
+
+/// The ACPI tables' CPUs, PM timer and power registers. A warm restart reuses what the cold
+/// boot read (see `kept_acpi`).
+fn read_acpi(rsdp: Option<usize>, map: &[memory::MemoryRegion]) -> arch::acpi::AcpiInfo {
+    let kept = arch::survivor::SURVIVOR.acpi.lock().info();
+    if let Some(acpi) = kept {
+        return acpi;
+    }
+    match arch::acpi::read(rsdp, map) {
+        Ok(acpi) => {
+            if !arch::survivor::SURVIVOR.acpi.lock().keep(&acpi) {
+                log::debug!("ACPI: MADT too long to keep; read again at each warm restart");
+            }
+            acpi
+        }
+        Err(e) => {
+            log::warn!("{e}; running on the boot CPU only");
+            arch::acpi::AcpiInfo::default()
+        }
+    }
 }
 
 /// Allocates every module's per-CPU state, and the stop controller's records, for `cpus` CPUs:

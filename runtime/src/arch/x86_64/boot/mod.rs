@@ -4,6 +4,7 @@
 pub mod ap_start;
 pub mod app_entry;
 pub mod boot_cpu;
+pub mod kept_acpi;
 mod low_page;
 pub(in crate::arch) mod paging;
 mod park_stub;

@@ -1,5 +1,6 @@
 //! The survivor record: what a warm restart keeps while it restores everything else (restart
-//! counts, the last crash and where the other CPUs were, the rest of its report, the boot information, the TSC rate, a few words for the app). It lives
+//! counts, the last crash and where the other CPUs were, its report, the boot information, the
+//! TSC rate, what ACPI said, a few words for the app). It lives
 //! in `.persistent`, which only a cold boot zeroes; every field is valid as all-zero bytes, which
 //! is what a cold boot leaves.
 
@@ -8,6 +9,7 @@ use core::sync::atomic::AtomicU64;
 use spinning_top::Spinlock;
 use stop::StopSummary;
 
+use super::kept_acpi::KeptAcpi;
 use super::pvh::StartInfo;
 use crate::crash_places::CrashPlaces;
 use crate::kept_text::KeptText;
@@ -75,8 +77,10 @@ pub struct Survivor {
     pub crash: Spinlock<CrashRecord>,
     /// The loader's boot information, kept from the cold boot.
     pub start_info: Spinlock<StartInfo>,
-    /// The rest of the last panic's report, printed after the warm restart.
+    /// The last panic's report, printed after the warm restart.
     pub kept_report: Spinlock<KeptText>,
+    /// What the cold boot read of ACPI.
+    pub acpi: Spinlock<KeptAcpi>,
 }
 
 /// The machine's survivor record.
@@ -92,4 +96,5 @@ pub static SURVIVOR: Survivor = Survivor {
     crash: Spinlock::new(CrashRecord::NONE),
     start_info: Spinlock::new(StartInfo::EMPTY),
     kept_report: Spinlock::new(KeptText::EMPTY),
+    acpi: Spinlock::new(KeptAcpi::NONE),
 };
