@@ -33,15 +33,15 @@
 //!   prints right before it panics to the app-entry line it prints first thing in `main` after
 //!   the warm restart (`--restarts` samples in one VM). `restart_warm_guest`: the runtime's own
 //!   measure of the same restarts (TSC), from the panic to every CPU online again, just before
-//!   `main`. Only the panic's `PANIC on cpu N` lines and its `stop-summary:` line go out before
-//!   the restart; the rest of the report is kept in memory and printed by an AP after it, while
-//!   the app runs, and the app waits for it to be out before its next trigger line (so a sample
-//!   is one restart). The notes of `restart_warm_guest` estimate what the console costs the
+//!   `main`. Nothing of the panic's report goes out before the restart: it is kept in memory
+//!   and printed by an AP after it, while the app runs (by the boot CPU before `main` at one
+//!   CPU), and the app waits for it to be out before its next trigger line (so a sample is one
+//!   restart). The notes of `restart_warm_guest` estimate what the console costs the
 //!   restart (the lines and bytes between the two lines times the cost of a line and of a
 //!   byte, which the app works out by timing two of its own lines of different lengths) and its
 //!   share of the median. `restart_brief_host` / `restart_brief_guest`: the same with
-//!   `restart.report=brief`, which keeps nothing past the summary: what is left between them
-//!   and the full report's rows is formatting the report into memory. `reboot_vm_host`: the
+//!   `restart.report=brief`, which keeps only the panic message and the summary: what is left
+//!   between them and the full report's rows is formatting the rest of the report into memory. `reboot_vm_host`: the
 //!   same app with `panic=reboot` and QEMU allowed to reset, timed like `restart_warm_host`:
 //!   firmware, boot and bring-up again; as many samples as fit in `--reboot-secs` (QEMU is
 //!   killed at its end). Host-side samples are the times xtask read the two lines: when the

@@ -103,7 +103,7 @@ pub const RESTART_METRICS: &[(&str, &str)] = &[
     ),
     (
         BRIEF_HOST,
-        "the same with restart.report=brief (no report kept past the summary)",
+        "the same with restart.report=brief (only the message and the summary kept)",
     ),
     (BRIEF_GUEST, "restart_warm_guest with restart.report=brief"),
     (

@@ -20,7 +20,7 @@ use crate::qemu::{Boot, OnReset, Outcome, QemuRun};
 /// Kernel options of the warm run, before `restart.max=` (set to the sample count, so the
 /// crash-loop guard cannot end the run).
 const WARM_OPTIONS: &str = "panic=restart log=warn";
-/// Kernel options of the warm run that keeps no report past the summary.
+/// Kernel options of the warm run that keeps only the panic message and the summary.
 const BRIEF_OPTIONS: &str = "panic=restart restart.report=brief log=warn";
 /// Kernel options of the VM-reboot run.
 const REBOOT_OPTIONS: &str = "panic=reboot log=warn";
@@ -46,7 +46,7 @@ pub struct RestartFigures {
     pub warm_host: Figures,
     /// Warm restart as the runtime measures it: from the panic to every CPU online again.
     pub warm_guest: Figures,
-    /// `warm_host` with `restart.report=brief` (no report kept past the summary).
+    /// `warm_host` with `restart.report=brief` (only the message and the summary kept).
     pub warm_brief_host: Figures,
     /// `warm_guest` with `restart.report=brief`.
     pub warm_brief_guest: Figures,
@@ -59,8 +59,8 @@ pub struct RestartFigures {
 }
 
 /// What printing the panic's output over the serial console costs a warm restart (what goes
-/// out between the panic and the app's next start: the panic message and the summary line; the
-/// rest of the report comes after the app-entry line).
+/// out between the panic and the app's next start: nothing with an AP to print the kept
+/// report after the app-entry line; all of it, before `main`, at one CPU).
 /// The app times two of its own lines of different lengths in every run: their difference gives
 /// the cost of a byte, the rest of the shorter one the cost of a line beyond its bytes.
 #[derive(Clone, Debug, PartialEq, Serialize)]
