@@ -65,23 +65,31 @@ fn panic(info: &PanicInfo<'_>) -> ! {
             None => out(format_args!("{}\n", Unstopped(cpu))),
         }
     };
-    // With `panic=restart` nothing goes out now: each console byte is a write on the host
-    // under QEMU (~87 us at 115200 baud on a real UART), so the whole report waits in memory
-    // for the restarted run, and the restart takes no longer for a long message or report.
-    if !(restarts() && kept_report::keep(cpu, |out| write(out))) {
-        write(&mut |args| console::write_fmt_breaking_lock(args));
-    }
-    if let Some(report) = &report {
-        stopping::verify_quiet(report);
-    }
-    crate::core_dump::wait_for_dump();
     if restarts() {
+        // The check that the stopped CPUs stay quiet comes before they are parked (parking
+        // would quiet a CPU the stop missed).
+        if let Some(report) = &report {
+            stopping::verify_quiet(report);
+        }
+        crate::restart::park_early(report.as_ref());
+        // Nothing goes out now: each console byte is a write on the host under QEMU (~87 us at
+        // 115200 baud on a real UART), so the whole report waits in memory for the restarted
+        // run, and the restart takes no longer for a long message or report.
+        if !kept_report::keep(cpu, |out| write(out)) {
+            write(&mut |args| console::write_fmt_breaking_lock(args));
+        }
+        crate::core_dump::wait_for_dump();
         let message = match info.location() {
             Some(loc) => format_args!("{}:{}: {}", loc.file(), loc.line(), info.message()),
             None => format_args!("{}", info.message()),
         };
         crate::restart::after_panic(panicked_ns, cpu, message, report.as_ref())
     }
+    write(&mut |args| console::write_fmt_breaking_lock(args));
+    if let Some(report) = &report {
+        stopping::verify_quiet(report);
+    }
+    crate::core_dump::wait_for_dump();
     match ACTION.load(Ordering::Relaxed) {
         a if a == PanicAction::Reboot as u8 => crate::power::reset_machine(),
         a if a == PanicAction::Halt as u8 => arch::power::halt_forever(),

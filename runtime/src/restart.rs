@@ -182,6 +182,24 @@ pub(crate) fn after_panic(
     begin(panicked_ns, report)
 }
 
+/// Right after a panic's stop, before its report is written: when this CPU is the boot CPU,
+/// which runs the restart, and the stop left no CPU stuck, sends the APs the IPIs that park
+/// them, so that they park while the report is written and the restart only checks that they
+/// did (`smp::bringup::start_parking`; ~0.4 ms at 8 CPUs under TCG here). Not for a core dump,
+/// which takes the CPUs as the stop left them.
+pub(crate) fn park_early(report: Option<&Report>) {
+    let all_stopped = report.is_some_and(|r| {
+        !r.cpus()
+            .any(|c| matches!(c.verdict, Verdict::Stuck | Verdict::Pending))
+    });
+    if all_stopped
+        && crate::smp::current_cpu() == CpuIndex::BOOT
+        && !crate::core_dump::enabled()
+    {
+        crate::smp::bringup::start_parking();
+    }
+}
+
 /// Records where each CPU `report` calls stopped was, from the context it saved; each walk
 /// reads only the frames kept. CPUs that are not stopped are not looked at.
 fn record_places(places: &mut CrashPlaces, report: &Report) {

@@ -4,7 +4,7 @@
 
 use stop::{ApicId, CpuIndex};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU8, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use core::time::Duration;
 
 use spin::Once;
@@ -187,7 +187,7 @@ pub fn restart_aps() -> Result<BringUp, RestartError> {
 /// [`PARK_TIMEOUT`] passed. One STARTUP IPI only: a second could still be pending in a slow
 /// vCPU when bring-up sends INIT next, and start it in the park stub again instead of the
 /// trampoline (seen: one AP in ~10 runs of 200 restarts did not come back). Only the boot CPU
-/// calls this.
+/// calls this; the IPIs go out here unless [`start_parking`] sent them already.
 pub fn park_others() -> Result<(), NotParked> {
     let m = machine();
     let expected = (m.cpus.len() - 1) as u32 + super::injected::park_missing_acks();
@@ -196,10 +196,9 @@ pub fn park_others() -> Result<(), NotParked> {
         ap_start::confirm_parked(0);
         return Ok(());
     }
-    let targets = m.ap_targets();
-    ap_start::prepare_park(targets);
-    time::delay(ap_start::init_to_startup_delay());
-    ap_start::startup(targets, StartPage::ParkStub);
+    if !PARKING_STARTED.swap(false, Ordering::AcqRel) {
+        send_park_ipis(m);
+    }
     let timeout = grown(PARK_TIMEOUT, m.cpus.len() - 1);
     time::spin_until(timeout, || ap_start::parked_count() >= expected);
     if ap_start::confirm_parked(expected) {
@@ -211,6 +210,31 @@ pub fn park_others() -> Result<(), NotParked> {
             waited: timeout,
         })
     }
+}
+
+/// Whether [`start_parking`] sent the park IPIs that the next [`park_others`] waits for.
+static PARKING_STARTED: AtomicBool = AtomicBool::new(false);
+
+/// Sends the park IPIs [`park_others`] would send, without waiting for the APs to acknowledge:
+/// a warm restart's boot CPU calls it right after its stop, so that the APs park while it
+/// writes the panic report, and [`park_others`] then only checks that they did. Every AP must
+/// be stopped (none reported stuck: INIT parks stuck APs only by policy, which `park_others`'s
+/// caller decides). Does nothing before bring-up or with no AP.
+pub fn start_parking() {
+    let Some(m) = MACHINE.get() else {
+        return;
+    };
+    if m.cpus.len() > 1 && !PARKING_STARTED.swap(true, Ordering::AcqRel) {
+        send_park_ipis(m);
+    }
+}
+
+/// INIT to every AP, then one STARTUP IPI into the park stub (see [`park_others`]).
+fn send_park_ipis(m: &Machine) {
+    let targets = m.ap_targets();
+    ap_start::prepare_park(targets);
+    time::delay(ap_start::init_to_startup_delay());
+    ap_start::startup(targets, StartPage::ParkStub);
 }
 
 /// APs that parking (`park_others`) could not prove parked.
