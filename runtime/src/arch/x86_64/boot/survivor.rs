@@ -78,7 +78,7 @@ pub struct Survivor {
     /// The loader's boot information, kept from the cold boot.
     pub start_info: Spinlock<StartInfo>,
     /// The last panic's report, printed after the warm restart.
-    pub kept_report: Spinlock<KeptText>,
+    pub kept_report: KeptText,
     /// What the cold boot read of ACPI.
     pub acpi: Spinlock<KeptAcpi>,
 }
@@ -95,6 +95,6 @@ pub static SURVIVOR: Survivor = Survivor {
     app_words: [const { AtomicU64::new(0) }; APP_WORDS],
     crash: Spinlock::new(CrashRecord::NONE),
     start_info: Spinlock::new(StartInfo::EMPTY),
-    kept_report: Spinlock::new(KeptText::EMPTY),
+    kept_report: KeptText::empty(),
     acpi: Spinlock::new(KeptAcpi::NONE),
 };
