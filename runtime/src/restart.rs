@@ -7,8 +7,8 @@
 //! last crash (CPU, message, stop summary, and where each CPU the stop stopped was: its
 //! interrupted instruction and first [`PLACE_FRAMES`] return addresses), the rest of its report
 //! until the restarted run has printed it (`kept_report`: nothing of a panic's report goes out
-//! before the restart), the time the last restart took, the boot
-//! information, the TSC rate, and [`APP_WORDS`] words for the app ([`app_word`],
+//! before the restart), the time the last restart took, the boot information, the TSC rate,
+//! what the cold boot read of ACPI, and [`APP_WORDS`] words for the app ([`app_word`],
 //! [`set_app_word`]).
 //!
 //! The boot CPU (index 0) always runs the restart. If another CPU panicked, it wakes the boot CPU
@@ -23,7 +23,8 @@
 //! Nothing is restored under a CPU that may still run. The boot CPU parks every AP with INIT and
 //! proves each INIT landed (each AP acknowledges from a stub it can reach only after INIT; see
 //! `smp::bringup::park_others`) before it restores memory; if one does not within a second, it
-//! resets the machine instead. An AP the stop reported stuck may be parked that way only where
+//! resets the machine instead. When the boot CPU ran the stop and no AP is stuck, it sends the
+//! park IPIs right after the stop ([`park_early`]), so the APs park while it writes the report. An AP the stop reported stuck may be parked that way only where
 //! INIT parking is allowed (`stop.init_park`, off on bare metal by default); otherwise the
 //! machine is reset too. Each fallback prints a `restart:` line first.
 
