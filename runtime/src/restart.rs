@@ -24,7 +24,7 @@
 //! proves each INIT landed (each AP acknowledges from a stub it can reach only after INIT; see
 //! `smp::bringup::park_others`) before it restores memory; if one does not within a second, it
 //! resets the machine instead. When the boot CPU ran the stop and no AP is stuck, it sends the
-//! park IPIs right after the stop ([`park_early`]), so the APs park while it writes the report. An AP the stop reported stuck may be parked that way only where
+//! park IPIs right after the stop (`park_early`), so the APs park while it writes the report. An AP the stop reported stuck may be parked that way only where
 //! INIT parking is allowed (`stop.init_park`, off on bare metal by default); otherwise the
 //! machine is reset too. Each fallback prints a `restart:` line first.
 
