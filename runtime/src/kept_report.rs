@@ -1,9 +1,10 @@
 //! The panic report, off a warm restart's critical path. With `panic=restart` the panicking CPU
 //! prints nothing and writes its report (what `restart.report` selects: all of it, or the
 //! `PANIC on cpu N` lines and the `stop-summary:` line) into the survivor record ([`keep`]):
-//! memory, not the serial port, so the restart takes no longer for a longer message or report. The restarted run prints it once every CPU is online again
-//! ([`start_printing`]): an AP, line by line from its idle loop once the app has printed its
-//! first line (or 10 ms after the restart), or the boot CPU before `main` when it runs alone.
+//! memory, not the serial port, so the restart takes no longer for a longer message or report.
+//! The restarted run prints it once every CPU is online again ([`start_printing`]): an AP, line
+//! by line from its idle loop once the app has printed its first line (or 10 ms after the
+//! restart), or the boot CPU before `main` when it runs alone.
 //! Each line goes out whole under the console lock: the app's lines may come between the
 //! report's lines, never inside one.
 //!

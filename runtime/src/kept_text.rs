@@ -1,8 +1,8 @@
 //! The text of a panic report kept across a warm restart: a fixed buffer of whole lines, written
 //! by the panicking CPU, closed with the `wire::kept_report` lines, then handed out byte by byte
 //! to whoever prints it after the restart (and the rest at once to whoever must finish it),
-//! without a lock. A warm restart keeps it in `.persistent`: every field
-//! is valid as all-zero bytes (empty), and nothing read back from it can index out of bounds.
+//! without a lock. A warm restart keeps it in `.persistent`: every field is valid as all-zero
+//! bytes (empty), and nothing read back from it can index out of bounds.
 //!
 //! Bounded: a line that does not fit is dropped with everything after it, and the closing
 //! `kept report truncated (N bytes dropped)` line counts them. Only whole lines are kept, so

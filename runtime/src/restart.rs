@@ -24,9 +24,10 @@
 //! proves each INIT landed (each AP acknowledges from a stub it can reach only after INIT; see
 //! `smp::bringup::park_others`) before it restores memory; if one does not within a second, it
 //! resets the machine instead. When the boot CPU ran the stop and no AP is stuck, it sends the
-//! park IPIs right after the stop (`park_early`), so the APs park while it writes the report. An AP the stop reported stuck may be parked that way only where
-//! INIT parking is allowed (`stop.init_park`, off on bare metal by default); otherwise the
-//! machine is reset too. Each fallback prints a `restart:` line first.
+//! park IPIs right after the stop (`park_early`), so the APs park while it writes the report.
+//! An AP the stop reported stuck may be parked that way only where INIT parking is allowed
+//! (`stop.init_park`, off on bare metal by default); otherwise the machine is reset too. Each
+//! fallback prints a `restart:` line first.
 
 use stop::CpuIndex;
 use core::fmt::{self, Write};
@@ -189,11 +190,11 @@ pub(crate) fn after_panic(
 /// did (`smp::bringup::start_parking`; ~0.4 ms at 8 CPUs under TCG here). Not for a core dump,
 /// which takes the CPUs as the stop left them.
 pub(crate) fn park_early(report: Option<&Report>) {
-    let all_stopped = report.is_some_and(|r| {
+    let none_stuck = report.is_some_and(|r| {
         !r.cpus()
             .any(|c| matches!(c.verdict, Verdict::Stuck | Verdict::Pending))
     });
-    if all_stopped
+    if none_stuck
         && crate::smp::current_cpu() == CpuIndex::BOOT
         && !crate::core_dump::enabled()
     {
