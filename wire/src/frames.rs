@@ -151,6 +151,41 @@ pub struct SamePlace {
     pub like: u64,
 }
 
+impl SamePlace {
+    /// Reads a folded line (without its line end).
+    pub fn parse(line: &str) -> Result<Self, Error<'_>> {
+        let malformed = Error::Malformed {
+            text: line,
+            form: "cpus <a>-<b> (<n>)|cpu <a>: interrupted where cpu <c> was",
+        };
+        let (cpus, like) = line
+            .split_once(INTERRUPTED_WHERE)
+            .and_then(|(cpus, rest)| Some((cpus, rest.strip_suffix(" was")?)))
+            .ok_or(malformed)?;
+        let (first, last) = match cpus.strip_prefix("cpus ") {
+            Some(range) => {
+                let (range, _count) = range.split_once(' ').ok_or(malformed)?;
+                let (first, last) = range.split_once('-').ok_or(malformed)?;
+                (number(first)?, number(last)?)
+            }
+            None => {
+                let one = number(cpus.strip_prefix(CPU).ok_or(malformed)?)?;
+                (one, one)
+            }
+        };
+        Ok(SamePlace {
+            first,
+            last,
+            like: number(like)?,
+        })
+    }
+
+    /// How many CPUs the line names.
+    pub fn cpus(&self) -> u64 {
+        self.last.saturating_sub(self.first) + 1
+    }
+}
+
 /// The line, without a line end.
 impl fmt::Display for SamePlace {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -321,5 +356,34 @@ mod tests {
             ChainEnd::parse("  (frame chain ends at 0xdeadbeef0000)"),
             None
         );
+    }
+
+    #[test]
+    fn a_folded_line_reads_back() {
+        for place in [
+            SamePlace {
+                first: 5,
+                last: 24,
+                like: 4,
+            },
+            SamePlace {
+                first: 3,
+                last: 3,
+                like: 2,
+            },
+        ] {
+            assert_eq!(SamePlace::parse(&place.to_string()), Ok(place));
+        }
+        assert_eq!(
+            SamePlace {
+                first: 5,
+                last: 24,
+                like: 4
+            }
+            .cpus(),
+            20
+        );
+        assert!(SamePlace::parse("cpus 5-x (20): interrupted where cpu 4 was").is_err());
+        assert!(SamePlace::parse("cpu 2: no context (it stopped itself)").is_err());
     }
 }

@@ -6,8 +6,9 @@
 //! restart that gives up (a `restart:` line, then reset or power-off) prints the kept report
 //! first: its line must come last, right after a whole report.
 
-use wire::frames::BACKTRACE;
+use wire::frames::{Interrupted, SamePlace, BACKTRACE};
 use wire::kept_report::{Heading, END};
+use wire::summary::StopSummary;
 
 /// What a panic's first line starts with; then the CPU.
 const PANIC: &str = "PANIC on cpu ";
@@ -15,6 +16,8 @@ const PANIC: &str = "PANIC on cpu ";
 const STOP_REPORT: &str = "stop report:";
 /// Why a warm restart gives up starts with it.
 const GAVE_UP: &str = "restart: ";
+/// What a stopped CPU without a saved context says after its CPU.
+const NO_CONTEXT: &str = ": no context (";
 
 /// One line of interest, in the order printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,6 +31,10 @@ enum Mark {
     End,
     /// A warm restart gave up.
     GaveUp,
+    /// The stop's summary: how many targets it stopped (by vector, NMI or themselves).
+    Stopped(u64),
+    /// Where this many stopped CPUs were: a context block, a CPU without one, or a folded line.
+    Contexts(u64),
 }
 
 /// Reads the marks off `serial`, in order.
@@ -42,6 +49,19 @@ fn marks(serial: &str) -> Vec<Mark> {
             }
             if let Ok(heading) = Heading::parse(line) {
                 return Some(Mark::Heading(heading.cpu));
+            }
+            if let Ok(summary) = StopSummary::parse(line) {
+                return Some(Mark::Stopped(
+                    summary.vector + summary.nmi + summary.self_stop,
+                ));
+            }
+            if Interrupted::parse(line).is_ok()
+                || line.starts_with("cpu ") && line.contains(NO_CONTEXT)
+            {
+                return Some(Mark::Contexts(1));
+            }
+            if let Ok(folded) = SamePlace::parse(line) {
+                return Some(Mark::Contexts(folded.cpus()));
             }
             match line {
                 BACKTRACE => Some(Mark::Backtrace),
@@ -88,6 +108,39 @@ pub fn problems(serial: &str) -> Vec<String> {
             unreachable!("headings are headings")
         };
         let stretch = &marks[start + 1..end];
+        // Every CPU the stop stopped has its place in the report (`stop.report=full`); what
+        // comes after its end line (a later stop's summary) is not the report's.
+        let report = stretch
+            .split(|&m| m == Mark::End)
+            .next()
+            .unwrap_or_default();
+        let count = |of: fn(&Mark) -> Option<u64>| report.iter().filter_map(of).sum::<u64>();
+        let stopped = count(|m| {
+            if let Mark::Stopped(n) = m {
+                Some(*n)
+            } else {
+                None
+            }
+        });
+        let placed = count(|m| {
+            if let Mark::Contexts(n) = m {
+                Some(*n)
+            } else {
+                None
+            }
+        });
+        if placed != stopped {
+            problems.push(format!(
+                "kept report #{} (cpu {cpu}): the summary counts {stopped} stopped CPU(s), the \
+                 contexts place {placed}",
+                n + 1
+            ));
+        }
+        let stretch: Vec<Mark> = stretch
+            .iter()
+            .copied()
+            .filter(|m| !matches!(m, Mark::Stopped(_) | Mark::Contexts(_)))
+            .collect();
         let want = [
             Mark::Panic(cpu),
             Mark::Backtrace,
@@ -117,16 +170,24 @@ mod tests {
         } else {
             ""
         };
+        // Three CPUs stopped: one block, one without a context, one folded.
         format!(
             "{}\nPANIC on cpu {cpu}: panicked at src/main.rs:1:1:\nboom\n{backtrace}app: run #1\n\
-             stop report: stopper cpu {cpu}, reason panic\nstop-summary: stopper={cpu}\n{END}\n",
+             stop report: stopper cpu {cpu}, reason panic\n{SUMMARY}\n\
+             cpu 5 was interrupted (interrupts on):\nrip=0x1\ncpu 6: no context (it stopped \
+             itself)\ncpu 7: interrupted where cpu 5 was\n{END}\n",
             Heading { cpu }
         )
     }
 
+    /// A summary of three CPUs stopped, one each way.
+    const SUMMARY: &str = "stop-summary: stopper=0 targets=3 vector=1 nmi=1 self=1 init=0 \
+                           stuck=0 total_us=9";
+
     #[test]
     fn every_panic_in_its_whole_kept_report_passes() {
-        let serial = kept(1, true) + "app: run #2\n" + &kept(0, true);
+        // The second report is followed by the power-off's own stop summary.
+        let serial = kept(1, true) + "app: run #2\n" + &kept(0, true) + SUMMARY + "\n";
         assert_eq!(problems(&serial), Vec::<String>::new());
     }
 
@@ -180,6 +241,21 @@ mod tests {
                 "a `restart:` line came before the kept report it should follow, or in the middle \
               of one"
             ]
+        );
+    }
+
+    #[test]
+    fn a_report_missing_a_stopped_cpus_context_fails() {
+        // As if the printer had never written the captured contexts, or lost one.
+        let none = kept(1, true).replace("cpu 5 was interrupted (interrupts on):\n", "");
+        assert_eq!(
+            problems(&none),
+            ["kept report #1 (cpu 1): the summary counts 3 stopped CPU(s), the contexts place 2"]
+        );
+        let twice = kept(1, true).replace("cpu 7:", "cpus 7-8 (2):");
+        assert_eq!(
+            problems(&twice),
+            ["kept report #1 (cpu 1): the summary counts 3 stopped CPU(s), the contexts place 4"]
         );
     }
 }
