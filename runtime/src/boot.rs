@@ -53,6 +53,7 @@ pub fn main(info: StartInfo, (heap_start, heap_len): (u64, u64)) -> ! {
     console::set_level(opts.log);
     stopping::configure(&opts);
     crate::restart::configure(&opts);
+    kept_report::set_stall_contexts(opts.inject_stall_kept_contexts);
     panic::set_action(opts.panic);
     crate::core_dump::set_enabled(opts.panic_wait_for_core);
 

@@ -109,6 +109,10 @@ pub struct BootOptions {
     /// acknowledgement more than there are APs, as if one AP's INIT never landed (a test of the
     /// restart's fallback).
     pub inject_park_missing_ack: bool,
+    /// `inject.stall_kept_contexts=1`: the AP that writes a kept report's contexts after a warm
+    /// restart stalls, interrupts off, in the middle of the second CPU's context until a stop
+    /// stops it (a test of a stop that cuts that writing short).
+    pub inject_stall_kept_contexts: bool,
 }
 
 impl Default for BootOptions {
@@ -143,6 +147,7 @@ const PLACEHOLDERS: BootOptions = BootOptions {
     inject_ap_entry_fault: false,
     inject_stall_stop_vector: false,
     inject_park_missing_ack: false,
+    inject_stall_kept_contexts: false,
 };
 
 /// One kernel option: its key, the form of its value, its default as written on the command
@@ -175,7 +180,7 @@ impl PartialEq for BootOption {
 impl Eq for BootOption {}
 
 /// Every kernel option.
-pub const OPTIONS: [BootOption; 17] = [
+pub const OPTIONS: [BootOption; 18] = [
     BootOption {
         key: "log",
         expected: "off|error|warn|info|debug|trace",
@@ -308,6 +313,12 @@ pub const OPTIONS: [BootOption; 17] = [
         expected: "0|1",
         default: "0",
         apply: |o, v| parse_flag(v).map(|x| o.inject_park_missing_ack = x),
+    },
+    BootOption {
+        key: "inject.stall_kept_contexts",
+        expected: "0|1",
+        default: "0",
+        apply: |o, v| parse_flag(v).map(|x| o.inject_stall_kept_contexts = x),
     },
 ];
 
@@ -680,6 +691,7 @@ mod tests {
             inject_ap_entry_fault: true,
             inject_stall_stop_vector: true,
             inject_park_missing_ack: true,
+            inject_stall_kept_contexts: true,
         };
         for option in &OPTIONS {
             assert_eq!((option.apply)(&mut opts, option.default), Some(()));

@@ -62,6 +62,15 @@ impl KeptText {
         Some(TextWriter { text: self })
     }
 
+    /// The text's writer even while another exists, which is given up: every CPU but the
+    /// caller is stopped for good, or the other writer was the caller's own, abandoned (a
+    /// panic inside it). What that writer left half-written is the caller's to drop
+    /// ([`TextWriter::truncate`]).
+    pub fn take_over_writer(&self) -> TextWriter<'_> {
+        self.writing.swap(true, Ordering::Acquire);
+        TextWriter { text: self }
+    }
+
     /// Whether a closed text has lines not yet printed.
     pub fn pending(&self) -> bool {
         self.closed.load(Ordering::Acquire)
@@ -168,6 +177,27 @@ impl TextWriter<'_> {
         text.dropped.store(0, Ordering::Relaxed);
         text.printed.store(0, Ordering::Relaxed);
         let _ = writeln!(self, "{}", Heading { cpu });
+    }
+
+    /// Whether the text is closed (it takes no more).
+    pub fn is_closed(&self) -> bool {
+        self.text.closed.load(Ordering::Relaxed)
+    }
+
+    /// Bytes written so far.
+    pub fn len(&self) -> usize {
+        self.text.len.load(Ordering::Relaxed)
+    }
+
+    /// Drops what was written after the first `len` bytes of an open text, which must end a
+    /// line (a length [`TextWriter::len`] gave after a newline); a larger `len` changes nothing.
+    pub fn truncate(&mut self, len: usize) {
+        let text = self.text;
+        if text.closed.load(Ordering::Relaxed) || len >= text.len.load(Ordering::Relaxed) {
+            return;
+        }
+        text.len.store(len, Ordering::Relaxed);
+        text.line_start.store(len, Ordering::Relaxed);
     }
 
     /// Ends the text: a half-written last line is dropped, then come the truncation line (if
@@ -371,6 +401,40 @@ mod tests {
             text.take_rest().to_string(),
             "kept report of cpu 2's panic:\nend of the kept report\n"
         );
+    }
+
+    #[test]
+    fn a_truncated_text_goes_on_from_where_it_was_cut() {
+        let text = text();
+        let mut w = text.writer().unwrap();
+        w.write_str("kept\n").unwrap();
+        let cut = w.len();
+        // A writer stopped in the middle of its second line.
+        w.write_str("dropped\nhalf").unwrap();
+        w.truncate(cut);
+        w.write_str("again\n").unwrap();
+        w.truncate(w.len() + 10);
+        w.close();
+        assert_eq!(
+            text.take_rest().to_string(),
+            "kept report of cpu 1's panic:\nkept\nagain\nend of the kept report\n"
+        );
+    }
+
+    #[test]
+    fn a_writer_given_up_is_taken_over_and_then_let_go() {
+        let text = text();
+        // A writer whose CPU stopped for good: never dropped.
+        core::mem::forget(text.writer().unwrap());
+        assert!(text.writer().is_none());
+        let mut w = text.take_over_writer();
+        w.write_str("taken over\n").unwrap();
+        assert!(!w.is_closed());
+        w.close();
+        assert!(w.is_closed());
+        drop(w);
+        assert!(text.writer().is_some());
+        assert!(text.take_rest().to_string().contains("\ntaken over\n"));
     }
 
     #[test]

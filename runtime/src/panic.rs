@@ -60,7 +60,7 @@ fn panic(info: &PanicInfo<'_>) -> ! {
             Some(report) if brief && restarts() => out(format_args!("{}\n", report.summary())),
             Some(report) => {
                 write_backtrace(out);
-                stopping::write_report(report, out);
+                stopping::write_table(report, out);
             }
             None => out(format_args!("{}\n", Unstopped(cpu))),
         }
@@ -75,8 +75,13 @@ fn panic(info: &PanicInfo<'_>) -> ! {
         // Nothing goes out now: each console byte is a write on the host under QEMU (~87 us at
         // 115200 baud on a real UART), so the whole report waits in memory for the restarted
         // run, and the restart takes no longer for a long message or report.
-        if !kept_report::keep(cpu, |out| write(out)) {
-            write(&mut |args| console::write_fmt_breaking_lock(args));
+        let contexts_of = report.as_ref().filter(|_| !brief);
+        if !kept_report::keep(cpu, contexts_of, |out| write(out)) {
+            let out: &mut dyn FnMut(fmt::Arguments<'_>) = &mut |args| console::write_fmt_breaking_lock(args);
+            write(out);
+            if let Some(report) = contexts_of {
+                stopping::write_contexts(report, out);
+            }
         }
         crate::core_dump::wait_for_dump();
         let message = match info.location() {
@@ -85,8 +90,10 @@ fn panic(info: &PanicInfo<'_>) -> ! {
         };
         crate::restart::after_panic(panicked_ns, cpu, message, report.as_ref())
     }
-    write(&mut |args| console::write_fmt_breaking_lock(args));
+    let out: &mut dyn FnMut(fmt::Arguments<'_>) = &mut |args| console::write_fmt_breaking_lock(args);
+    write(out);
     if let Some(report) = &report {
+        stopping::write_contexts(report, out);
         stopping::verify_quiet(report);
     }
     crate::core_dump::wait_for_dump();

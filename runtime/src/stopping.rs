@@ -4,7 +4,6 @@
 use stop::CpuIndex;
 use core::fmt;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
-use core::ops::Range;
 use core::time::Duration;
 
 use spinning_top::Spinlock;
@@ -19,6 +18,7 @@ use crate::cmdline::{
 };
 use crate::per_cpu::{per_cpu, BootTable, PerCpu};
 use crate::arch::TrapFrame;
+use crate::kept_contexts::{Captured, Place, Returns};
 use crate::{arch, console, interrupted, time};
 
 /// The machine's stop controller; its records are allocated at boot ([`allocate_per_cpu`]).
@@ -150,22 +150,71 @@ static AT_STOP: PerCpu<Spinlock<RecordSnapshot>> =
 /// (`stop.report=full`) every stopped CPU's context, even if a stopped CPU holds the console
 /// lock.
 pub fn print_report(report: &Report) {
-    write_report(report, &mut |args| console::write_fmt_breaking_lock(args));
+    let out: &mut dyn FnMut(fmt::Arguments<'_>) = &mut |args| console::write_fmt_breaking_lock(args);
+    write_table(report, out);
+    write_contexts(report, out);
 }
 
-/// Writes what [`print_report`] prints to `out`.
-pub(crate) fn write_report(report: &Report, out: &mut dyn FnMut(fmt::Arguments<'_>)) {
-    let grouped = table_grouped(report.tally().cpus);
-    if grouped {
+/// Writes the report's table (grouped as `stop.table` says) and its `stop-summary:` line to
+/// `out`: the report before its contexts.
+pub(crate) fn write_table(report: &Report, out: &mut dyn FnMut(fmt::Arguments<'_>)) {
+    if table_grouped(report.tally().cpus) {
         out(format_args!("{}\n", report.grouped()));
     } else {
         out(format_args!("{report}\n"));
     }
     out(format_args!("{}\n", report.summary()));
-    if REPORT_CONTEXTS.load(Ordering::Relaxed) {
-        // A core dump takes every CPU's registers from the blocks: fold none then.
-        write_contexts(report, grouped && !crate::core_dump::enabled(), out);
+}
+
+/// Writes the contexts of the CPUs `report` stopped (`stop.report=full`) to `out`.
+pub(crate) fn write_contexts(report: &Report, out: &mut dyn FnMut(fmt::Arguments<'_>)) {
+    let mut writer = ContextWriter::new(folds(report));
+    for context in contexts(report) {
+        writer.write(&context, out);
     }
+    writer.finish(out);
+}
+
+/// What the report shows of each CPU it stopped (`stop.report=full`), by index, each taken
+/// when asked for: the CPU's saved context and the walk from it.
+pub(crate) fn contexts(report: &Report) -> impl Iterator<Item = Context> + '_ {
+    let shown = REPORT_CONTEXTS.load(Ordering::Relaxed);
+    report
+        .cpus()
+        .filter(move |r| shown && r.verdict == Verdict::Stopped)
+        .map(|r| capture(r.index))
+}
+
+/// What a stop report shows of one stopped CPU.
+pub(crate) type Context = Captured<{ TrapFrame::WORDS }>;
+
+/// Takes what the report shows of stopped CPU `cpu`, while its stack still holds its frames.
+fn capture(cpu: CpuIndex) -> Context {
+    let place = match interrupted::context(cpu) {
+        interrupted::Context::Saved { frame, stack } => {
+            let mut walk = interrupted::frames(&frame, stack);
+            let mut returns = Returns::new(walk.by_ref().map(|address| address as u64));
+            if let Some(arch::backtrace::WalkEnd::BadFrame(at)) = walk.end() {
+                returns.bad_frame = Some(at as u64);
+            }
+            Place::Saved {
+                frame: frame.to_words(),
+                returns,
+            }
+        }
+        interrupted::Context::Incomplete => Place::Incomplete,
+        interrupted::Context::None => Place::None,
+    };
+    Captured {
+        cpu: cpu.get() as u32,
+        place,
+    }
+}
+
+/// Whether the report's contexts fold CPUs interrupted alike into one line: in a grouped
+/// report, unless a core dump takes every CPU's registers from the blocks.
+pub(crate) fn folds(report: &Report) -> bool {
+    table_grouped(report.tally().cpus) && !crate::core_dump::enabled()
 }
 
 /// Whether a report over `cpus` CPUs prints its table grouped (`stop.table`).
@@ -177,86 +226,115 @@ fn table_grouped(cpus: usize) -> bool {
     }
 }
 
-/// Writes to `out` where each CPU the report calls stopped was: the registers its stop vector
-/// or stop NMI interrupted, the interrupted instruction (`  rip 0x...`) and the return addresses
-/// of the interrupted code (`  #N 0x...`), walked on that CPU's stack, which it never uses
-/// again. A walk ends at a frame pointer outside that stack, with a note.
+/// Writes where each CPU a report calls stopped was, one CPU at a time, by index: the
+/// registers its stop vector or stop NMI interrupted, the interrupted instruction (`  rip
+/// 0x...`) and the return addresses of the interrupted code (`  #N 0x...`), walked on that
+/// CPU's stack. A walk that ended at a frame pointer outside that stack says so.
 ///
-/// With `fold` (a grouped report), consecutive CPUs interrupted where the CPU before them was
+/// When it folds (a grouped report), consecutive CPUs interrupted where the CPU before them was
 /// (same instruction, interrupt state and return addresses) share that CPU's block: one line
 /// names them (`cpus 5-24 (20): interrupted where cpu 4 was`). A thousand idle CPUs then take
 /// a few lines instead of thousands.
-fn write_contexts(report: &Report, fold: bool, out: &mut dyn FnMut(fmt::Arguments<'_>)) {
-    // The last CPU whose block was printed, and the CPUs folded into it so far.
-    let mut shown: Option<(CpuIndex, TrapFrame, Range<usize>)> = None;
-    let mut folded: Option<SamePlace> = None;
-    let flush = |folded: &mut Option<SamePlace>, out: &mut dyn FnMut(fmt::Arguments<'_>)| {
-        if let Some(line) = folded.take() {
-            out(format_args!("{line}\n"));
+pub(crate) struct ContextWriter {
+    fold: bool,
+    /// The last CPU whose block was written.
+    shown: Option<Context>,
+    /// The CPUs folded into it so far.
+    folded: Option<SamePlace>,
+}
+
+impl ContextWriter {
+    /// A writer that folds (`fold`) or not, before the first CPU.
+    pub(crate) const fn new(fold: bool) -> Self {
+        Self {
+            fold,
+            shown: None,
+            folded: None,
         }
-    };
-    for cpu in report.cpus().filter(|r| r.verdict == Verdict::Stopped) {
-        let i = cpu.index;
-        let (frame, stack) = match interrupted::context(i) {
-            interrupted::Context::Saved { frame, stack } => (frame, stack),
-            interrupted::Context::Incomplete => {
-                flush(&mut folded, out);
-                shown = None;
-                out(format_args!("cpu {i}: no context (its NMI came while it saved it)\n"));
-                continue;
+    }
+
+    /// Writes `context`'s block to `out` (or folds it), the CPUs before it written already.
+    pub(crate) fn write(&mut self, context: &Context, out: &mut dyn FnMut(fmt::Arguments<'_>)) {
+        let cpu = context.cpu;
+        let (frame, returns) = match &context.place {
+            Place::Saved { frame, returns } => (TrapFrame::from_words(*frame), returns),
+            Place::Incomplete => {
+                self.finish(out);
+                out(format_args!("cpu {cpu}: no context (its NMI came while it saved it)\n"));
+                return;
             }
-            interrupted::Context::None => {
-                flush(&mut folded, out);
-                shown = None;
-                out(format_args!("cpu {i}: no context (it stopped itself)\n"));
-                continue;
+            Place::None => {
+                self.finish(out);
+                out(format_args!("cpu {cpu}: no context (it stopped itself)\n"));
+                return;
             }
         };
-        let last = folded.map_or(shown.as_ref().map(|s| s.0.get() as u64), |f| Some(f.last));
-        if let Some((like, like_frame, like_stack)) = &shown {
-            let next = last.is_some_and(|last| last + 1 == i.get() as u64);
-            if fold && next && same_place((like_frame, like_stack), (&frame, &stack)) {
-                let i = i.get() as u64;
-                let like = like.get() as u64;
-                folded = Some(folded.map_or(SamePlace { first: i, last: i, like }, |f| {
-                    SamePlace { last: i, ..f }
-                }));
-                continue;
+        if let Some(like) = &self.shown {
+            let last = self.folded.map_or(u64::from(like.cpu), |f| f.last);
+            if self.fold && last + 1 == u64::from(cpu) && same_place(like, context) {
+                let (i, like) = (u64::from(cpu), u64::from(like.cpu));
+                self.folded = Some(self.folded.map_or(
+                    SamePlace {
+                        first: i,
+                        last: i,
+                        like,
+                    },
+                    |f| SamePlace { last: i, ..f },
+                ));
+                return;
             }
         }
-        flush(&mut folded, out);
-        shown = Some((i, frame, stack.clone()));
+        self.finish(out);
+        self.shown = Some(*context);
         let heading = Interrupted {
-            cpu: i.get() as u64,
+            cpu: u64::from(cpu),
             interrupts_on: frame.interrupts_enabled(),
         };
         let rip = Frame::Rip { address: frame.rip };
         out(format_args!("{heading}\n{frame}\n{rip}\n"));
-        let mut walk = interrupted::frames(&frame, stack);
-        for (index, address) in walk.by_ref().enumerate() {
+        for (index, &address) in returns.addresses().iter().enumerate() {
             let frame = Frame::Return {
                 index: index as u32,
-                address: address as u64,
+                address,
             };
             out(format_args!("{frame}\n"));
         }
-        if let Some(arch::backtrace::WalkEnd::BadFrame(at)) = walk.end() {
-            out(format_args!("{}\n", ChainEnd { at: at as u64 }));
+        if let Some(at) = returns.bad_frame {
+            out(format_args!("{}\n", ChainEnd { at }));
         }
     }
-    flush(&mut folded, out);
+
+    /// Writes the line of the CPUs folded so far, if any; the next CPU starts afresh.
+    pub(crate) fn finish(&mut self, out: &mut dyn FnMut(fmt::Arguments<'_>)) {
+        if let Some(line) = self.folded.take() {
+            out(format_args!("{line}\n"));
+        }
+        self.shown = None;
+    }
 }
 
 /// Whether two stopped CPUs' blocks would show the same place: the same interrupted
 /// instruction and interrupt state, and the same return addresses, each walk ending cleanly.
-fn same_place(a: (&TrapFrame, &Range<usize>), b: (&TrapFrame, &Range<usize>)) -> bool {
-    if a.0.rip != b.0.rip || a.0.interrupts_enabled() != b.0.interrupts_enabled() {
+fn same_place(a: &Context, b: &Context) -> bool {
+    let (
+        Place::Saved {
+            frame: a_words,
+            returns: a_returns,
+        },
+        Place::Saved {
+            frame: b_words,
+            returns: b_returns,
+        },
+    ) = (&a.place, &b.place)
+    else {
         return false;
-    }
-    let mut walk_a = interrupted::frames(a.0, a.1.clone());
-    let mut walk_b = interrupted::frames(b.0, b.1.clone());
-    let clean = |end| !matches!(end, Some(arch::backtrace::WalkEnd::BadFrame(_)));
-    walk_a.by_ref().eq(walk_b.by_ref()) && clean(walk_a.end()) && clean(walk_b.end())
+    };
+    let (a_frame, b_frame) = (TrapFrame::from_words(*a_words), TrapFrame::from_words(*b_words));
+    a_frame.rip == b_frame.rip
+        && a_frame.interrupts_enabled() == b_frame.interrupts_enabled()
+        && a_returns.addresses() == b_returns.addresses()
+        && a_returns.bad_frame.is_none()
+        && b_returns.bad_frame.is_none()
 }
 
 /// With `stop.verify_ms=M`, waits M ms, then checks that no CPU the report calls stopped has

@@ -13,6 +13,7 @@ const ARCH_MAY_NAME: &[&str] = &[
     "upcalls",
     "cmdline",
     "crash_places",
+    "kept_contexts",
     "kept_text",
     "memory",
     "rtc",

@@ -110,6 +110,23 @@ pub fn all() -> Vec<Case> {
             .forbid_only(&["inside the panic path", "crashloop: run #1"])
             .kept_reports()
             .quick(),
+        // The AP writing the kept report's contexts after each restart stops in the middle of
+        // the second one (it stalls there on purpose, interrupts off): the next panic's stop
+        // must write them from where they were cut, and the power-off the last report's. Every
+        // report must come out whole, each stopped CPU's context in it once.
+        Case::new("restart-kept-contexts-cut-smp4", "bench")
+            .on(Machine::Q35, 4)
+            .append("panic=restart restart.max=3 inject.stall_kept_contexts=1 -- restarts=3")
+            .expect(Expect::Status(SUCCESS), Duration::from_secs(60))
+            .require(&[
+                "bench: restarts_done n=3",
+                // The printer (the first AP) in the next report: stopped where it stalled, the
+                // only place an AP of this app waits with interrupts off.
+                "cpu 1 was interrupted (interrupts off):",
+            ])
+            .forbid_only(&["FAILED", "restart: impossible"])
+            .kept_reports()
+            .quick(),
         soak(1_000, 2, Duration::from_secs(300)).quick(),
         soak(1_000, 4, Duration::from_secs(600)),
         soak(10_000, 4, Duration::from_secs(1800)).soak(),
