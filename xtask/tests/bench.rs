@@ -135,7 +135,9 @@ fn check_json(path: &Path) {
     assert!(ratios[1]["stop_vector_over_raw_ipi"].is_f64());
     assert!(ratios[1]["stop_nmi_beyond_timeout_ns"].is_i64());
     for key in [
+        "nmi_first_irqoff_over_nmi_before_stop",
         "nmi_first_irqoff_over_raw_nmi",
+        "nmi_first_idle_over_ipi_before_stop",
         "nmi_first_idle_over_raw_ipi",
         "adaptive_idle_over_raw_ipi",
     ] {

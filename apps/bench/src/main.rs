@@ -129,22 +129,29 @@ fn measure_all(args: &Args, adaptive: Duration) -> Result<(), measure::Failure> 
     let idle = |_| Role::Idle;
     let irq_off = |_| Role::IrqOff;
     let vector = Some((StopStrategy::Vector, DEFAULT_VECTOR_TIMEOUT));
-    let mut series = |metric, strategy, role: &(dyn Fn(usize) -> Role + Sync)| {
+    // Each series of stops; with `before`, also the round trips taken right before its stops.
+    let mut series = |metric, strategy, role: &(dyn Fn(usize) -> Role + Sync), before| {
         let stop = under(strategy, || measure::stops(n, role, &mut restarts))?;
         print_metric(metric, stop.stop, Some(stop.paths), 0);
+        if let Some(before) = before {
+            let lost = n - stop.before.len();
+            print_metric(before, stop.before, None, lost);
+        }
         Ok(())
     };
-    series(Metric::StopVector, vector, &idle)?;
-    series(Metric::StopNmi, vector, &irq_off)?;
+    series(Metric::StopVector, vector, &idle, None)?;
+    series(Metric::StopNmi, vector, &irq_off, None)?;
     let short = Some((StopStrategy::Vector, SHORT_VECTOR_TIMEOUT));
-    series(Metric::StopNmiShort, short, &irq_off)?;
+    series(Metric::StopNmiShort, short, &irq_off, None)?;
     let nmi_first = Some((StopStrategy::NmiFirst, DEFAULT_VECTOR_TIMEOUT));
-    series(Metric::StopNmiFirstIdle, nmi_first, &idle)?;
-    series(Metric::StopNmiFirstIrqOff, nmi_first, &irq_off)?;
+    let ipi_before = Some(Metric::RawIpiBeforeStop);
+    series(Metric::StopNmiFirstIdle, nmi_first, &idle, ipi_before)?;
+    let nmi_before = Some(Metric::RawNmiBeforeStop);
+    series(Metric::StopNmiFirstIrqOff, nmi_first, &irq_off, nmi_before)?;
     let adaptive = Some((StopStrategy::Vector, adaptive));
-    series(Metric::StopAdaptiveIdle, adaptive, &idle)?;
-    series(Metric::StopAdaptiveIrqOff, adaptive, &irq_off)?;
-    series(Metric::StopDefaultIrqOff, None, &irq_off)?;
+    series(Metric::StopAdaptiveIdle, adaptive, &idle, None)?;
+    series(Metric::StopAdaptiveIrqOff, adaptive, &irq_off, None)?;
+    series(Metric::StopDefaultIrqOff, None, &irq_off, None)?;
     if smp::cpu_count() < 3 {
         let metric = Metric::StopMixed;
         let why = "needs two APs (one idle, one interrupts-off)";

@@ -1,8 +1,11 @@
 //! The measurements. Raw round trips run with the APs in place; every stop sample is followed by
 //! a restart of the APs (INIT, then SIPI), which is itself a restart sample. Before each stop,
-//! each AP answers one NMI ping: a restarted vCPU starts with an empty emulated TLB (under TCG
+//! the APs answer two round trips: a restarted vCPU starts with an empty emulated TLB (under TCG
 //! its first NMI costs `raw_nmi_restarted`, not `raw_nmi`), while a real stop meets CPUs that
-//! have long been running.
+//! have long been running. The second round trip (an IPI to all when every AP is idle, an NMI
+//! to each when every AP has interrupts off) is kept with the stop: the raw signal in the state, and at
+//! the moment, the stop meets, which a shared 2-core host makes differ from a loop of round
+//! trips by up to 20x (both vCPUs on host cores at once, or taking turns).
 
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -27,6 +30,8 @@ pub enum Role {
 pub struct StopSeries {
     /// Request to all Halted and every NMI accounted (the report's total).
     pub stop: Vec<u64>,
+    /// The round trip right before each stop ([`Before`]), where every AP answered it.
+    pub before: Vec<u64>,
     /// How the targets stopped, summed over the series.
     pub paths: Paths,
 }
@@ -119,14 +124,13 @@ pub fn stops(
     for _ in 0..iters {
         let outcome = Mutex::new(Err("the stop did not run"));
         READY.store(0, Ordering::SeqCst);
+        let before = Mutex::new(None);
         smp::on_each_cpu(|cpu| {
             let cpu = cpu.get();
             if cpu == 0 {
                 wait_ready(aps);
-                for ap in 1..=aps {
-                    // Warm-up only: an unanswered ping is withdrawn, and the stop goes on.
-                    let _ = bench::nmi_round_trip(smp::CpuIndex::new(ap));
-                }
+                // An unanswered round trip is withdrawn, and the stop goes on.
+                *before.lock() = round_trip_before(aps, &role);
                 *outcome.lock() = stop_and_restart();
                 return;
             }
@@ -144,11 +148,33 @@ pub fn stops(
         });
         let one = outcome.into_inner()?;
         series.stop.push(one.stop_ns);
+        series.before.extend(before.into_inner().map(ns));
         series.paths += one.paths;
         restarts.total.push(one.restart_ns);
         restarts.bringup.push(one.bringup_ns);
     }
     Ok(series)
+}
+
+/// The round trip before a stop, by what the APs do: an IPI to all when every AP is idle, an
+/// NMI to each when every AP has interrupts off (the slowest one's). Each is the second of two:
+/// the first warms the restarted CPUs up, as the round trip warms them for the stop. `None`
+/// when some AP did not answer, or when the APs do different things (each still gets NMIs, to
+/// warm it up).
+fn round_trip_before(aps: usize, role: impl Fn(usize) -> Role) -> Option<Duration> {
+    if (1..=aps).all(|ap| role(ap) == Role::Idle) {
+        let _ = bench::ipi_round_trip();
+        return bench::ipi_round_trip();
+    }
+    let nmis: Option<Vec<Duration>> = (1..=aps)
+        .map(|ap| {
+            let ap = smp::CpuIndex::new(ap);
+            let _ = bench::nmi_round_trip(ap);
+            bench::nmi_round_trip(ap)
+        })
+        .collect();
+    let all_irq_off = (1..=aps).all(|ap| role(ap) == Role::IrqOff);
+    nmis?.into_iter().max().filter(|_| all_irq_off)
 }
 
 /// One stop and the restart after it.

@@ -25,8 +25,14 @@ pub enum Metric {
     StopMixed,
     /// `stop_nmi_first_idle`: a stop under NMI-first, all others idle.
     StopNmiFirstIdle,
+    /// `raw_ipi_before_stop`: the fixed-IPI round trip to every other CPU right before each
+    /// `stop_nmi_first_idle` stop (the state that stop meets).
+    RawIpiBeforeStop,
     /// `stop_nmi_first_irqoff`: a stop under NMI-first, all others interrupts-off.
     StopNmiFirstIrqOff,
+    /// `raw_nmi_before_stop`: the NMI round trip to each interrupts-off CPU right before each
+    /// `stop_nmi_first_irqoff` stop, the slowest CPU's (the state that stop meets).
+    RawNmiBeforeStop,
     /// `stop_adaptive_idle`: a stop under the adaptive strategy, all others idle.
     StopAdaptiveIdle,
     /// `stop_adaptive_irqoff`: a stop under the adaptive strategy, all others interrupts-off.
@@ -41,7 +47,7 @@ pub enum Metric {
 }
 
 /// The names, in the order of [`Metric::ALL`].
-const NAMES: [&str; 15] = [
+const NAMES: [&str; 17] = [
     "bringup_boot",
     "raw_ipi",
     "raw_nmi",
@@ -51,7 +57,9 @@ const NAMES: [&str; 15] = [
     "stop_nmi_short",
     "stop_mixed",
     "stop_nmi_first_idle",
+    "raw_ipi_before_stop",
     "stop_nmi_first_irqoff",
+    "raw_nmi_before_stop",
     "stop_adaptive_idle",
     "stop_adaptive_irqoff",
     "stop_default_irqoff",
@@ -61,7 +69,7 @@ const NAMES: [&str; 15] = [
 
 impl Metric {
     /// Every metric, in the order the bench app prints them.
-    pub const ALL: [Metric; 15] = [
+    pub const ALL: [Metric; 17] = [
         Metric::BringupBoot,
         Metric::RawIpi,
         Metric::RawNmi,
@@ -71,7 +79,9 @@ impl Metric {
         Metric::StopNmiShort,
         Metric::StopMixed,
         Metric::StopNmiFirstIdle,
+        Metric::RawIpiBeforeStop,
         Metric::StopNmiFirstIrqOff,
+        Metric::RawNmiBeforeStop,
         Metric::StopAdaptiveIdle,
         Metric::StopAdaptiveIrqOff,
         Metric::StopDefaultIrqOff,

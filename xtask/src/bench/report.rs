@@ -12,7 +12,7 @@ use crate::bench::output::{Figures, GuestReport};
 use crate::bench::restart::RestartFigures;
 
 /// The guest's metrics in table (and plot) order, with what each one times.
-pub const METRICS: [(Metric, &str); 15] = [
+pub const METRICS: [(Metric, &str); 17] = [
     (
         Metric::RawIpi,
         "fixed IPI to all other CPUs until each answered by a store",
@@ -46,8 +46,16 @@ pub const METRICS: [(Metric, &str); 15] = [
         "stop.strategy=nmi, all others idle: NMIs at once, no vector",
     ),
     (
+        Metric::RawIpiBeforeStop,
+        "raw_ipi right before each stop_nmi_first_idle stop (its state and moment)",
+    ),
+    (
         Metric::StopNmiFirstIrqOff,
         "stop.strategy=nmi, all others interrupts-off",
+    ),
+    (
+        Metric::RawNmiBeforeStop,
+        "NMI to each interrupts-off CPU right before each stop_nmi_first_irqoff stop, slowest",
     ),
     (
         Metric::StopAdaptiveIdle,
@@ -205,9 +213,14 @@ pub struct Ratios {
     /// `stop_default_irqoff`, in ns: how long the defaults take to stop interrupts-off CPUs
     /// (target ≤ 200 µs at 2 CPUs).
     pub default_irqoff_ns: Option<u64>,
-    /// `stop_nmi_first_irqoff / raw_nmi` (target ≤ 4).
+    /// `stop_nmi_first_irqoff / raw_nmi_before_stop` (target ≤ 4): the stop against the raw
+    /// NMI round trip taken in the same state, right before each stop.
+    pub nmi_first_irqoff_over_nmi_before_stop: Option<f64>,
+    /// `stop_nmi_first_irqoff / raw_nmi`: against a loop of round trips instead.
     pub nmi_first_irqoff_over_raw_nmi: Option<f64>,
-    /// `stop_nmi_first_idle / raw_ipi` (target ≤ 1.5).
+    /// `stop_nmi_first_idle / raw_ipi_before_stop` (target ≤ 1.5).
+    pub nmi_first_idle_over_ipi_before_stop: Option<f64>,
+    /// `stop_nmi_first_idle / raw_ipi`: against a loop of round trips instead.
     pub nmi_first_idle_over_raw_ipi: Option<f64>,
     /// `stop_adaptive_idle / raw_ipi` (target ≤ 1.5).
     pub adaptive_idle_over_raw_ipi: Option<f64>,
@@ -328,26 +341,32 @@ impl BenchReport {
             );
         }
         out += "\nstrategies (medians; targets: default irqoff <= 200 us at 2 CPUs, \
-                nmi_first irqoff/raw_nmi <= 4, idle/raw_ipi <= 1.5)\n";
+                nmi_first irqoff/nmi_before <= 4, nmi_first idle/ipi_before <= 1.5; \
+                *_before: the raw round trip right before each of those stops, /raw_*: \
+                a loop of round trips)\n";
         let _ = writeln!(
             out,
-            "{:>4} {:>17} {:>19} {:>22} {:>20} {:>20} {:>25}",
+            "{:>4} {:>17} {:>15} {:>27} {:>9} {:>25} {:>9} {:>18} {:>24}",
             "cpus",
             "adaptive_timeout",
             "default_irqoff",
-            "nmi_first_irqoff/nmi",
-            "nmi_first_idle/ipi",
+            "nmi_first_irqoff/nmi_before",
+            "/raw_nmi",
+            "nmi_first_idle/ipi_before",
+            "/raw_ipi",
             "adaptive_idle/ipi",
             "adaptive_irqoff-timeout"
         );
         for r in &self.ratios {
             let _ = writeln!(
                 out,
-                "{:>4} {:>17} {:>19} {:>22} {:>20} {:>20} {:>25}",
+                "{:>4} {:>17} {:>15} {:>27} {:>9} {:>25} {:>9} {:>18} {:>24}",
                 r.smp,
                 signed_us(r.adaptive_vector_timeout_ns.map(|ns| ns as i64)),
                 signed_us(r.default_irqoff_ns.map(|ns| ns as i64)),
+                ratio(r.nmi_first_irqoff_over_nmi_before_stop),
                 ratio(r.nmi_first_irqoff_over_raw_nmi),
+                ratio(r.nmi_first_idle_over_ipi_before_stop),
                 ratio(r.nmi_first_idle_over_raw_ipi),
                 ratio(r.adaptive_idle_over_raw_ipi),
                 signed_us(r.adaptive_irqoff_beyond_timeout_ns),
@@ -470,7 +489,15 @@ fn ratios(boot: &BootResult) -> Option<Ratios> {
         }),
         adaptive_vector_timeout_ns: adaptive_timeout,
         default_irqoff_ns: boot.median(Metric::StopDefaultIrqOff),
+        nmi_first_irqoff_over_nmi_before_stop: over_median(
+            Metric::StopNmiFirstIrqOff,
+            boot.median(Metric::RawNmiBeforeStop),
+        ),
         nmi_first_irqoff_over_raw_nmi: over_median(Metric::StopNmiFirstIrqOff, raw_nmi),
+        nmi_first_idle_over_ipi_before_stop: over_median(
+            Metric::StopNmiFirstIdle,
+            boot.median(Metric::RawIpiBeforeStop),
+        ),
         nmi_first_idle_over_raw_ipi: over_median(Metric::StopNmiFirstIdle, raw_ipi),
         adaptive_idle_over_raw_ipi: over_median(Metric::StopAdaptiveIdle, raw_ipi),
         adaptive_irqoff_beyond_timeout_ns: adaptive_timeout
@@ -481,7 +508,8 @@ fn ratios(boot: &BootResult) -> Option<Ratios> {
         || short.is_some()
         || r.vm_reboot_over_warm_restart.is_some()
         || r.default_irqoff_ns.is_some()
-        || r.nmi_first_irqoff_over_raw_nmi.is_some();
+        || r.nmi_first_irqoff_over_raw_nmi.is_some()
+        || r.nmi_first_irqoff_over_nmi_before_stop.is_some();
     any.then_some(r)
 }
 
@@ -669,6 +697,7 @@ mod tests {
         assert_eq!(r.stop_nmi_short_beyond_timeout_ns, Some(-1_000));
         assert_eq!(r.stop_nmi_short_beyond_timeout_over_raw_nmi, Some(-0.5));
         assert_eq!(r.nmi_first_irqoff_over_raw_nmi, None);
+        assert_eq!(r.nmi_first_irqoff_over_nmi_before_stop, None);
     }
 
     #[test]
@@ -679,14 +708,18 @@ mod tests {
                 ("raw_ipi", 10_000),
                 ("raw_nmi", 2_000),
                 ("stop_nmi_first_idle", 12_000),
+                ("raw_ipi_before_stop", 24_000),
                 ("stop_nmi_first_irqoff", 7_000),
+                ("raw_nmi_before_stop", 3_500),
                 ("stop_adaptive_idle", 14_000),
                 ("stop_adaptive_irqoff", 125_000),
                 ("stop_default_irqoff", 130_000),
             ],
         );
         let r = ratios(&b).unwrap();
+        assert_eq!(r.nmi_first_irqoff_over_nmi_before_stop, Some(2.0));
         assert_eq!(r.nmi_first_irqoff_over_raw_nmi, Some(3.5));
+        assert_eq!(r.nmi_first_idle_over_ipi_before_stop, Some(0.5));
         assert_eq!(r.nmi_first_idle_over_raw_ipi, Some(1.2));
         assert_eq!(r.adaptive_idle_over_raw_ipi, Some(1.4));
         assert_eq!(r.adaptive_vector_timeout_ns, Some(120_000));
@@ -701,7 +734,10 @@ mod tests {
         let words: Vec<&str> = row.split_whitespace().collect();
         assert_eq!(
             words,
-            ["2", "120.0", "us", "130.0", "us", "3.50", "1.20", "1.40", "5.0", "us"],
+            [
+                "2", "120.0", "us", "130.0", "us", "2.00", "3.50", "0.50", "1.20", "1.40", "5.0",
+                "us"
+            ],
             "{table}"
         );
     }
