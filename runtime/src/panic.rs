@@ -75,8 +75,11 @@ fn panic(info: &PanicInfo<'_>) -> ! {
         // Nothing goes out now: each console byte is a write on the host under QEMU (~87 us at
         // 115200 baud on a real UART), so the whole report waits in memory for the restarted
         // run, and the restart takes no longer for a long message or report.
+        // A core dump takes the stopped CPUs' registers from the report's context blocks:
+        // with one to take, the report goes out now, before the dump.
         let contexts_of = report.as_ref().filter(|_| !brief);
-        if !kept_report::keep(cpu, contexts_of, |out| write(out)) {
+        let kept = !crate::core_dump::enabled() && kept_report::keep(cpu, contexts_of, write);
+        if !kept {
             let out: &mut dyn FnMut(fmt::Arguments<'_>) = &mut |args| console::write_fmt_breaking_lock(args);
             write(out);
             if let Some(report) = contexts_of {
