@@ -2,8 +2,9 @@
 //! prints nothing and writes its report (what `restart.report` selects: all of it, or the
 //! `PANIC on cpu N` lines and the `stop-summary:` line) into the survivor record ([`keep`]):
 //! memory, not the serial port, so the restart takes no longer for a longer message or report.
-//! The stopped CPUs' contexts, most of a full report, are kept captured rather than as text
-//! (`kept_contexts`) and written into the text after the restart, by whoever prints it.
+//! The rest of a full report (backtrace, table, the stopped CPUs' contexts) is kept captured
+//! rather than as text (`kept_parts`) and written into the text after the restart, by whoever
+//! prints it.
 //! The restarted run prints it once every CPU is online again ([`start_printing`]): an AP, line
 //! by line from its idle loop once the app has printed its first line (or 10 ms after the
 //! restart), or the boot CPU before `main` when it runs alone.
@@ -21,7 +22,10 @@ use core::time::Duration;
 use stop::CpuIndex;
 
 use crate::arch::survivor::SURVIVOR;
-use crate::kept_contexts::Progress;
+use stop::TableWords;
+use wire::frames::Backtrace;
+
+use crate::kept_parts::{Progress, Returns, TableParts, PARTS_BEFORE_CONTEXTS};
 use crate::kept_text::TextWriter;
 use crate::stopping::{self, ContextWriter, Report};
 use crate::{arch, console, time};
@@ -50,30 +54,38 @@ enum Writer {
     Alone,
 }
 
-/// Keeps the report of a panic on `cpu`: what `write` writes through the function it is given,
-/// then, with `contexts_of`, the contexts of the CPUs that stop stopped (`stop.report=full`),
-/// captured to be written after the restart (as text at once if there are too many to keep).
-/// Returns false, keeping nothing, if another CPU is writing the text (a CPU the stop stopped
-/// while it kept a report or wrote its contexts: the caller then prints the report itself).
+/// Keeps the report of a panic on `cpu`: what `head` writes through the function it is given,
+/// then, with `full` (its stop's report and the CPU's return addresses), the rest of a full
+/// report, captured to be written after the restart (`kept_parts`): the backtrace, the table
+/// with its summary, and the contexts of the CPUs it stopped (`stop.report=full`); as text at
+/// once if there are too many CPUs to keep. Returns false, keeping nothing, if another CPU is
+/// writing the text (a CPU the stop stopped while it kept a report or wrote its parts: the
+/// caller then prints the report itself).
 pub(crate) fn keep(
     cpu: CpuIndex,
-    contexts_of: Option<&Report>,
-    write: impl FnOnce(&mut dyn FnMut(fmt::Arguments<'_>)),
+    full: Option<(&Report, &Returns)>,
+    head: impl FnOnce(&mut dyn FnMut(fmt::Arguments<'_>)),
 ) -> bool {
     let Some(mut text) = SURVIVOR.kept_report.writer() else {
         return false;
     };
     text.begin(cpu.get() as u64);
-    write(&mut into(&mut text));
-    let kept = &SURVIVOR.kept_contexts;
-    kept.forget();
-    if let Some(report) = contexts_of {
-        let fold = stopping::folds(report);
-        if kept.keep(fold, text.len(), stopping::contexts(report)) {
-            // Closed once the contexts are written.
+    head(&mut into(&mut text));
+    let parts = &SURVIVOR.kept_parts;
+    parts.forget();
+    if let Some((report, backtrace)) = full {
+        let mut rows = report.cpus().map(|row| row.to_words());
+        let table = TableParts {
+            heading: report.heading_words(),
+            grouped: stopping::table_grouped(report),
+            rows: &mut rows,
+        };
+        let (fold, contexts) = (stopping::folds(report), stopping::contexts(report));
+        if parts.keep(text.len(), backtrace, table, fold, contexts) {
+            // Closed once the parts are written.
             return true;
         }
-        stopping::write_contexts(report, &mut into(&mut text));
+        stopping::write_rest(report, backtrace, &mut into(&mut text));
     }
     text.close();
     true
@@ -86,43 +98,47 @@ fn into<'a, 'b>(text: &'a mut TextWriter<'b>) -> impl FnMut(fmt::Arguments<'_>) 
     }
 }
 
-/// Writes the kept contexts not yet in the text into it, one CPU at a time, then closes the
-/// text and forgets them. Goes on where a writer that was stopped
-/// left off: what that writer wrote of the context it was in the middle of is dropped and
-/// written again. (Until they are forgotten, [`pending`] holds: the report is not printed.)
-fn write_contexts(text: &mut TextWriter<'_>, by: Writer) {
-    let kept = &SURVIVOR.kept_contexts;
+/// Writes the kept parts not yet in the text into it, in order (the backtrace, the table with
+/// its summary, one stopped CPU's context at a time), then closes the text and forgets them.
+/// Goes on where a writer that was stopped left off: what that writer wrote of the part it was
+/// in the middle of is dropped and written again. (Until they are forgotten, [`pending`]
+/// holds: the report is not printed.)
+fn write_parts(text: &mut TextWriter<'_>, by: Writer) {
+    let parts = &SURVIVOR.kept_parts;
     if text.is_closed() {
-        // A writer stopped between closing the text and forgetting the contexts.
-        kept.forget();
+        // A writer stopped between closing the text and forgetting the parts.
+        parts.forget();
         return;
     }
-    let progress = kept.progress();
+    let progress = parts.progress();
     text.truncate(progress.text_len);
-    let mut writer = ContextWriter::new(kept.fold());
-    // The contexts written already, again, writing nothing: whether the next one folds
-    // depends on them.
-    for i in 0..progress.written {
-        if let Some(context) = kept.get(i) {
-            writer.write(&context, &mut |_| {});
+    let mut contexts = ContextWriter::new(parts.fold());
+    for part in 0..PARTS_BEFORE_CONTEXTS + parts.contexts() {
+        if part < progress.written {
+            // A context written already is written again into nothing: whether the next one
+            // folds depends on it.
+            if part >= PARTS_BEFORE_CONTEXTS {
+                write_part(part, &mut contexts, &mut |_| {});
+            }
+            continue;
         }
-    }
-    for i in progress.written..kept.len() {
-        let stall = by == Writer::Printer && i == 1 && STALL_CONTEXTS.load(Ordering::Relaxed);
-        if let Some(context) = kept.get(i) {
+        let stall = by == Writer::Printer
+            && part == PARTS_BEFORE_CONTEXTS + 1
+            && STALL_CONTEXTS.load(Ordering::Relaxed);
+        {
             let mut append = into(text);
-            writer.write(&context, &mut |args| {
+            write_part(part, &mut contexts, &mut |args| {
                 append(args);
                 if stall {
-                    // `inject.stall_kept_contexts=1`: the context's first lines are written.
+                    // `inject.stall_kept_contexts=1`: the second context's first lines are in.
                     loop {
                         core::hint::spin_loop();
                     }
                 }
             });
         }
-        kept.record(Progress {
-            written: i + 1,
+        parts.record(Progress {
+            written: part + 1,
             text_len: text.len(),
         });
         if by == Writer::Printer {
@@ -130,16 +146,35 @@ fn write_contexts(text: &mut TextWriter<'_>, by: Writer) {
             arch::irq::disable();
         }
     }
-    writer.finish(&mut into(text));
+    contexts.finish(&mut into(text));
     text.close();
-    kept.forget();
+    parts.forget();
+}
+
+/// Writes part `part` of the kept parts to `out`: the backtrace, the table with its summary,
+/// or a stopped CPU's context (through `contexts`, which folds CPUs interrupted alike).
+fn write_part(part: usize, contexts: &mut ContextWriter, out: &mut dyn FnMut(fmt::Arguments<'_>)) {
+    let parts = &SURVIVOR.kept_parts;
+    match part {
+        0 => out(format_args!("{}", Backtrace(parts.backtrace().addresses()))),
+        1 => {
+            let row = |i| parts.row(i);
+            let table = TableWords::new(parts.heading(), parts.rows(), row, parts.grouped());
+            stopping::write_kept_table(&table, out);
+        }
+        context => {
+            if let Some(context) = parts.context(context - PARTS_BEFORE_CONTEXTS) {
+                contexts.write(&context, out);
+            }
+        }
+    }
 }
 
 /// Prints whatever is left of the kept report at once, even over a console lock a stopped CPU
 /// holds. Every other CPU must be stopped (the printer among them).
 pub(crate) fn flush() {
-    if SURVIVOR.kept_contexts.pending() {
-        write_contexts(&mut SURVIVOR.kept_report.take_over_writer(), Writer::Alone);
+    if SURVIVOR.kept_parts.pending() {
+        write_parts(&mut SURVIVOR.kept_report.take_over_writer(), Writer::Alone);
     }
     let rest = SURVIVOR.kept_report.take_rest();
     if !rest.is_empty() {
@@ -149,7 +184,7 @@ pub(crate) fn flush() {
 
 /// Whether some of the kept report is still to be printed.
 pub(crate) fn pending() -> bool {
-    SURVIVOR.kept_contexts.pending() || SURVIVOR.kept_report.pending()
+    SURVIVOR.kept_parts.pending() || SURVIVOR.kept_report.pending()
 }
 
 /// After a warm restart, once every CPU is online: hands the kept report to `printer` (an AP
@@ -167,7 +202,7 @@ pub(crate) fn start_printing(printer: Option<CpuIndex>) -> bool {
         }
         None => {
             if let Some(mut text) = SURVIVOR.kept_report.writer() {
-                write_contexts(&mut text, Writer::Alone);
+                write_parts(&mut text, Writer::Alone);
             }
             console::write_fmt(format_args!("{}", SURVIVOR.kept_report.take_rest()));
             false
@@ -203,7 +238,7 @@ pub(crate) fn print_if_mine(cpu: CpuIndex) {
     time::spin_until(FIRST_LINE_WAIT, || console::written() != handed);
     arch::irq::disable();
     if let Some(mut text) = SURVIVOR.kept_report.writer() {
-        write_contexts(&mut text, Writer::Printer);
+        write_parts(&mut text, Writer::Printer);
     }
     while SURVIVOR.kept_report.pending() {
         let written = console::try_write_behind_others(|send| {

@@ -54,9 +54,9 @@ mod crash_places;
 // The panic report's text a warm restart carries, to print after it.
 #[cfg(any(test, target_os = "none"))]
 mod kept_text;
-// The stopped CPUs' contexts of that report, captured, to write into it after the restart.
+// What that report still lacks (backtrace, table, contexts), to write into it after the restart.
 #[cfg(any(test, target_os = "none"))]
-mod kept_contexts;
+mod kept_parts;
 
 kernel_only! {
     pub mod adaptive_timeout;

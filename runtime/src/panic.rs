@@ -8,9 +8,9 @@ use core::panic::PanicInfo;
 use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 use stop::StopReason;
-use wire::frames::{Frame, BACKTRACE};
 
 use crate::cmdline::PanicAction;
+use crate::kept_parts::Returns;
 use crate::per_cpu::{per_cpu, PerCpu};
 use crate::stopping;
 use crate::{arch, console, kept_report};
@@ -52,19 +52,22 @@ fn panic(info: &PanicInfo<'_>) -> ! {
     let report = stopping::stop_others(StopReason::Panic(&info.message()));
     // What the warm restart before this run kept and did not get to print comes first.
     kept_report::flush();
-    let brief = crate::restart::brief_report();
-    let write = |out: &mut dyn FnMut(fmt::Arguments<'_>)| {
+    // The panicking CPU's return addresses, taken here: what lies above is the panic's own.
+    let backtrace = Returns::new(arch::backtrace::return_addresses().map(|a| a as u64));
+    // `restart.report=brief`: the message and the summary only.
+    let brief = crate::restart::brief_report() && restarts();
+    let head = |out: &mut dyn FnMut(fmt::Arguments<'_>)| {
         write_message(cpu, info, out);
         match &report {
-            // `restart.report=brief`: the message and the summary only.
-            Some(report) if brief && restarts() => out(format_args!("{}\n", report.summary())),
-            Some(report) => {
-                write_backtrace(out);
-                stopping::write_table(report, out);
-            }
+            Some(report) if brief => out(format_args!("{}\n", report.summary())),
+            Some(_) => {}
             None => out(format_args!("{}\n", Unstopped(cpu))),
         }
     };
+    // The report's rest: backtrace, table and summary, contexts.
+    let full = report.as_ref().filter(|_| !brief);
+    let console: &mut dyn FnMut(fmt::Arguments<'_>) =
+        &mut |args| console::write_fmt_breaking_lock(args);
     if restarts() {
         // The check that the stopped CPUs stay quiet comes before they are parked (parking
         // would quiet a CPU the stop missed).
@@ -74,16 +77,15 @@ fn panic(info: &PanicInfo<'_>) -> ! {
         crate::restart::park_early(report.as_ref());
         // Nothing goes out now: each console byte is a write on the host under QEMU (~87 us at
         // 115200 baud on a real UART), so the whole report waits in memory for the restarted
-        // run, and the restart takes no longer for a long message or report.
-        // A core dump takes the stopped CPUs' registers from the report's context blocks:
-        // with one to take, the report goes out now, before the dump.
-        let contexts_of = report.as_ref().filter(|_| !brief);
-        let kept = !crate::core_dump::enabled() && kept_report::keep(cpu, contexts_of, write);
+        // run, and the restart takes no longer for a long message or report. A core dump,
+        // though, takes the stopped CPUs' registers from the report's context blocks: with
+        // one to take, the report goes out now, before the dump.
+        let kept = !crate::core_dump::enabled()
+            && kept_report::keep(cpu, full.map(|report| (report, &backtrace)), head);
         if !kept {
-            let out: &mut dyn FnMut(fmt::Arguments<'_>) = &mut |args| console::write_fmt_breaking_lock(args);
-            write(out);
-            if let Some(report) = contexts_of {
-                stopping::write_contexts(report, out);
+            head(console);
+            if let Some(report) = full {
+                stopping::write_rest(report, &backtrace, console);
             }
         }
         crate::core_dump::wait_for_dump();
@@ -93,10 +95,9 @@ fn panic(info: &PanicInfo<'_>) -> ! {
         };
         crate::restart::after_panic(panicked_ns, cpu, message, report.as_ref())
     }
-    let out: &mut dyn FnMut(fmt::Arguments<'_>) = &mut |args| console::write_fmt_breaking_lock(args);
-    write(out);
+    head(console);
     if let Some(report) = &report {
-        stopping::write_contexts(report, out);
+        stopping::write_rest(report, &backtrace, console);
         stopping::verify_quiet(report);
     }
     crate::core_dump::wait_for_dump();
@@ -123,18 +124,6 @@ fn write_message(cpu: CpuIndex, info: &PanicInfo<'_>, out: &mut dyn FnMut(fmt::A
             info.message()
         )),
         None => out(format_args!("PANIC on cpu {cpu}: panicked:\n{}\n", info.message())),
-    }
-}
-
-/// Writes the panicking CPU's backtrace to `out`.
-fn write_backtrace(out: &mut dyn FnMut(fmt::Arguments<'_>)) {
-    out(format_args!("{BACKTRACE}\n"));
-    for (index, address) in arch::backtrace::return_addresses().enumerate() {
-        let frame = Frame::Return {
-            index: index as u32,
-            address: address as u64,
-        };
-        out(format_args!("{frame}\n"));
     }
 }
 

@@ -10,7 +10,8 @@ use spinning_top::Spinlock;
 use stop::x86::X86Platform;
 pub use stop::{StopReason, StopStrategy, DEFAULT_VECTOR_TIMEOUT};
 use stop::{CpuRecord, InitPark, RecordSnapshot, RecordTable, StopController, StopReport, Verdict};
-use wire::frames::{ChainEnd, Frame, Interrupted, SamePlace};
+use stop::{TableWords, ROW_WORDS};
+use wire::frames::{Backtrace, ChainEnd, Frame, Interrupted, SamePlace};
 use wire::heartbeat::HeartbeatCheck;
 
 use crate::cmdline::{
@@ -18,7 +19,7 @@ use crate::cmdline::{
 };
 use crate::per_cpu::{per_cpu, BootTable, PerCpu};
 use crate::arch::TrapFrame;
-use crate::kept_contexts::{Captured, Place, Returns};
+use crate::kept_parts::{Captured, Place, Returns};
 use crate::{arch, console, interrupted, time};
 
 /// The machine's stop controller; its records are allocated at boot ([`allocate_per_cpu`]).
@@ -150,7 +151,8 @@ static AT_STOP: PerCpu<Spinlock<RecordSnapshot>> =
 /// (`stop.report=full`) every stopped CPU's context, even if a stopped CPU holds the console
 /// lock.
 pub fn print_report(report: &Report) {
-    let out: &mut dyn FnMut(fmt::Arguments<'_>) = &mut |args| console::write_fmt_breaking_lock(args);
+    let out: &mut dyn FnMut(fmt::Arguments<'_>) =
+        &mut |args| console::write_fmt_breaking_lock(args);
     write_table(report, out);
     write_contexts(report, out);
 }
@@ -158,12 +160,34 @@ pub fn print_report(report: &Report) {
 /// Writes the report's table (grouped as `stop.table` says) and its `stop-summary:` line to
 /// `out`: the report before its contexts.
 pub(crate) fn write_table(report: &Report, out: &mut dyn FnMut(fmt::Arguments<'_>)) {
-    if table_grouped(report.tally().cpus) {
+    if table_grouped(report) {
         out(format_args!("{}\n", report.grouped()));
     } else {
         out(format_args!("{report}\n"));
     }
     out(format_args!("{}\n", report.summary()));
+}
+
+/// Writes a table kept as words (`kept_parts`) and its `stop-summary:` line to `out`, as
+/// [`write_table`] wrote them.
+pub(crate) fn write_kept_table<F: Fn(usize) -> [u64; ROW_WORDS]>(
+    table: &TableWords<F>,
+    out: &mut dyn FnMut(fmt::Arguments<'_>),
+) {
+    out(format_args!("{table}\n"));
+    out(format_args!("{}\n", table.summary()));
+}
+
+/// Writes what a full panic report has after its message to `out`: the panicking CPU's
+/// `backtrace`, the table and summary, and the stopped CPUs' contexts.
+pub(crate) fn write_rest(
+    report: &Report,
+    backtrace: &Returns,
+    out: &mut dyn FnMut(fmt::Arguments<'_>),
+) {
+    out(format_args!("{}", Backtrace(backtrace.addresses())));
+    write_table(report, out);
+    write_contexts(report, out);
 }
 
 /// Writes the contexts of the CPUs `report` stopped (`stop.report=full`) to `out`.
@@ -214,15 +238,16 @@ fn capture(cpu: CpuIndex) -> Context {
 /// Whether the report's contexts fold CPUs interrupted alike into one line: in a grouped
 /// report, unless a core dump takes every CPU's registers from the blocks.
 pub(crate) fn folds(report: &Report) -> bool {
-    table_grouped(report.tally().cpus) && !crate::core_dump::enabled()
+    table_grouped(report) && !crate::core_dump::enabled()
 }
 
-/// Whether a report over `cpus` CPUs prints its table grouped (`stop.table`).
-fn table_grouped(cpus: usize) -> bool {
+/// Whether the report prints its table grouped (`stop.table`; by default above
+/// [`GROUPED_ABOVE_CPUS`] CPUs).
+pub(crate) fn table_grouped(report: &Report) -> bool {
     match TABLE.load(Ordering::Relaxed) {
         t if t == StopTable::Full as u8 => false,
         t if t == StopTable::Grouped as u8 => true,
-        _ => cpus > GROUPED_ABOVE_CPUS,
+        _ => report.tally().cpus > GROUPED_ABOVE_CPUS,
     }
 }
 

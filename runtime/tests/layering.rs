@@ -13,7 +13,7 @@ const ARCH_MAY_NAME: &[&str] = &[
     "upcalls",
     "cmdline",
     "crash_places",
-    "kept_contexts",
+    "kept_parts",
     "kept_text",
     "memory",
     "rtc",

@@ -559,3 +559,24 @@ fn a_late_boot_cpu_gets_the_grace_and_no_other_cpu_does() {
         "an AP target gets no grace: {ap_target} us"
     );
 }
+
+#[test]
+fn a_report_kept_as_words_prints_the_same_table_and_summary() {
+    let c = running(4);
+    c.config().set_init_park(InitPark::On);
+    let report = c.stop_others(CpuIndex::new(0), StopReason::Reboot).unwrap();
+    let rows: Vec<[u64; ROW_WORDS]> = report.cpus().map(|cpu| cpu.to_words()).collect();
+    for grouped in [false, true] {
+        let kept = TableWords::new(report.heading_words(), rows.len(), |i| rows[i], grouped);
+        let want = match grouped {
+            false => report.to_string(),
+            true => report.grouped().to_string(),
+        };
+        assert_eq!(kept.to_string(), want);
+        assert!(want.contains("reason reboot"), "{want}");
+        assert_eq!(kept.summary(), report.summary());
+    }
+    // One row fewer is a different table: the words are what is printed.
+    let short = TableWords::new(report.heading_words(), rows.len() - 1, |i| rows[i], false);
+    assert_ne!(short.to_string(), report.to_string());
+}

@@ -115,6 +115,7 @@ mod report;
 mod state;
 mod strategy;
 mod table;
+mod table_words;
 pub mod x86;
 
 pub use config::{InitPark, StopConfig, DEFAULT_NMI_TIMEOUT, DEFAULT_VECTOR_TIMEOUT, INIT_SETTLE};
@@ -133,4 +134,5 @@ pub use strategy::{
     ADAPTIVE_MIN_VECTOR_TIMEOUT, ADAPTIVE_ROUND_TRIPS,
 };
 pub use table::RecordTable;
+pub use table_words::{TableWords, HEADING_WORDS, ROW_WORDS};
 pub use wire::summary::StopSummary;

@@ -49,6 +49,14 @@ impl PanicText {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
+
+    /// Replaces the text with `bytes` (cut at [`PANIC_MESSAGE_CAPACITY`]).
+    pub(crate) fn set_bytes(&mut self, bytes: &[u8]) {
+        let len = bytes.len().min(PANIC_MESSAGE_CAPACITY);
+        self.bytes = [0; PANIC_MESSAGE_CAPACITY];
+        self.bytes[..len].copy_from_slice(&bytes[..len]);
+        self.len = len;
+    }
 }
 
 /// Appends, silently cutting what does not fit (a panic path must not fail on a long message).

@@ -27,7 +27,7 @@ pub enum Verdict {
 
 impl Verdict {
     /// Decodes a stored verdict.
-    const fn from_code(code: u8) -> Self {
+    pub(crate) const fn from_code(code: u8) -> Self {
         match code {
             1 => Self::NotTarget,
             2 => Self::Stopper,

@@ -66,14 +66,21 @@ impl CpuReport {
 pub struct StopReport<'a, P, T> {
     /// The controller whose records this reports.
     controller: &'a StopController<P, T>,
+    /// What the table's heading says.
+    heading: Heading,
+}
+
+/// What a report's table says above its rows, and what its summary counts besides them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Heading {
     /// The stopper's index.
-    stopper: usize,
+    pub(crate) stopper: usize,
     /// Why the stop happened.
-    reason: &'static str,
+    pub(crate) reason: &'static str,
     /// How the stopper first signalled the targets.
-    strategy: StopStrategy,
+    pub(crate) strategy: StopStrategy,
     /// Counts from the stop.
-    tally: StopTally,
+    pub(crate) tally: StopTally,
 }
 
 impl<'a, P: Platform, T: RecordTable> StopReport<'a, P, T> {
@@ -85,34 +92,42 @@ impl<'a, P: Platform, T: RecordTable> StopReport<'a, P, T> {
         strategy: StopStrategy,
         tally: StopTally,
     ) -> Self {
-        Self {
-            controller,
+        let heading = Heading {
             stopper,
             reason,
             strategy,
             tally,
+        };
+        Self {
+            controller,
+            heading,
         }
     }
 
     /// The stopper's index.
     pub fn stopper(&self) -> CpuIndex {
-        CpuIndex::new(self.stopper)
+        CpuIndex::new(self.heading.stopper)
     }
 
     /// Why the stop happened (`panic`, `reboot`, `poweroff`, `halt`, `request`).
     pub fn reason(&self) -> &'static str {
-        self.reason
+        self.heading.reason
     }
 
     /// Counts gathered during the stop.
     pub fn tally(&self) -> StopTally {
-        self.tally
+        self.heading.tally
+    }
+
+    /// What the table says above its rows.
+    pub(crate) fn heading(&self) -> Heading {
+        self.heading
     }
 
     /// One row per CPU registered when the stop began, by index.
     pub fn cpus(&self) -> impl Iterator<Item = CpuReport> + '_ {
         let started = self.controller.started_at();
-        self.controller.records()[..self.tally.cpus]
+        self.controller.records()[..self.heading.tally.cpus]
             .iter()
             .enumerate()
             .map(move |(index, record)| cpu_report(index, record, started))
@@ -120,24 +135,29 @@ impl<'a, P: Platform, T: RecordTable> StopReport<'a, P, T> {
 
     /// Outcome counts (what the `stop-summary:` line prints).
     pub fn summary(&self) -> StopSummary {
-        let mut summary = StopSummary {
-            stopper: self.stopper as u64,
-            targets: self.tally.targets as u64,
-            total_us: self.tally.total_ns / 1_000,
-            ..StopSummary::default()
-        };
-        for cpu in self.cpus() {
-            match (cpu.verdict, cpu.path) {
-                (Verdict::Stopped, Some(StopPath::Vector)) => summary.vector += 1,
-                (Verdict::Stopped, Some(StopPath::Nmi)) => summary.nmi += 1,
-                (Verdict::Stopped, _) => summary.self_stop += 1,
-                (Verdict::Parked, _) => summary.init += 1,
-                (Verdict::Stuck, _) => summary.stuck += 1,
-                _ => {}
-            }
-        }
-        summary
+        summarize(&self.heading, self.cpus())
     }
+}
+
+/// The summary of a report with `heading` over `rows`.
+pub(crate) fn summarize(heading: &Heading, rows: impl Iterator<Item = CpuReport>) -> StopSummary {
+    let mut summary = StopSummary {
+        stopper: heading.stopper as u64,
+        targets: heading.tally.targets as u64,
+        total_us: heading.tally.total_ns / 1_000,
+        ..StopSummary::default()
+    };
+    for cpu in rows {
+        match (cpu.verdict, cpu.path) {
+            (Verdict::Stopped, Some(StopPath::Vector)) => summary.vector += 1,
+            (Verdict::Stopped, Some(StopPath::Nmi)) => summary.nmi += 1,
+            (Verdict::Stopped, _) => summary.self_stop += 1,
+            (Verdict::Parked, _) => summary.init += 1,
+            (Verdict::Stuck, _) => summary.stuck += 1,
+            _ => {}
+        }
+    }
+    summary
 }
 
 /// Reads one record into a row.
@@ -196,24 +216,59 @@ impl<P: Platform, T: RecordTable> StopReport<'_, P, T> {
     pub fn grouped(&self) -> GroupedReport<'_, '_, P, T> {
         GroupedReport(self)
     }
+}
 
-    /// The first line and the column heads.
-    fn write_heading(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "stop report: stopper cpu {}, reason {}, {} targets, {} NMIs sent, {} IPI failures",
-            self.stopper,
-            self.reason,
-            self.tally.targets,
-            self.tally.nmis_sent,
-            self.tally.ipi_failures
-        )?;
-        writeln!(
-            f,
-            "{:>4} {:>8} {:<7} {:<8} {:>9} {:>9} {:>4}  panic message",
-            "cpu", "apic", "path", "status", "ack_us", "halt_us", "nmis"
-        )
+/// The first line and the column heads.
+fn write_heading(f: &mut fmt::Formatter<'_>, heading: &Heading) -> fmt::Result {
+    writeln!(
+        f,
+        "stop report: stopper cpu {}, reason {}, {} targets, {} NMIs sent, {} IPI failures",
+        heading.stopper,
+        heading.reason,
+        heading.tally.targets,
+        heading.tally.nmis_sent,
+        heading.tally.ipi_failures
+    )?;
+    writeln!(
+        f,
+        "{:>4} {:>8} {:<7} {:<8} {:>9} {:>9} {:>4}  panic message",
+        "cpu", "apic", "path", "status", "ack_us", "halt_us", "nmis"
+    )
+}
+
+/// The whole table: the heading, then one row per CPU of `rows`, or with `grouped` each run of
+/// consecutive plain rows as one line ([`GroupedReport`]).
+pub(crate) fn write_table(
+    f: &mut fmt::Formatter<'_>,
+    heading: &Heading,
+    rows: impl Iterator<Item = CpuReport>,
+    grouped: bool,
+) -> fmt::Result {
+    write_heading(f, heading)?;
+    if !grouped {
+        for cpu in rows {
+            write_row(f, &cpu)?;
+        }
+        return Ok(());
     }
+    let mut group: Option<Group> = None;
+    for cpu in rows {
+        if let Some(path) = plain(&cpu, heading.strategy) {
+            match group.as_mut() {
+                Some(g) => g.push(cpu),
+                None => group = Some(Group::new(cpu, path)),
+            }
+            continue;
+        }
+        if let Some(g) = group.take() {
+            g.write(f)?;
+        }
+        write_row(f, &cpu)?;
+    }
+    if let Some(g) = group {
+        g.write(f)?;
+    }
+    Ok(())
 }
 
 /// One CPU's row of the table.
@@ -235,11 +290,7 @@ fn write_row(f: &mut fmt::Formatter<'_>, cpu: &CpuReport) -> fmt::Result {
 impl<P: Platform, T: RecordTable> fmt::Display for StopReport<'_, P, T> {
     /// The heading and one row per CPU.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.write_heading(f)?;
-        for cpu in self.cpus() {
-            write_row(f, &cpu)?;
-        }
-        Ok(())
+        write_table(f, &self.heading, self.cpus(), false)
     }
 }
 
@@ -335,24 +386,6 @@ fn plain(cpu: &CpuReport, strategy: StopStrategy) -> Option<StopPath> {
 
 impl<P: Platform, T: RecordTable> fmt::Display for GroupedReport<'_, '_, P, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.write_heading(f)?;
-        let mut group: Option<Group> = None;
-        for cpu in self.0.cpus() {
-            if let Some(path) = plain(&cpu, self.0.strategy) {
-                match group.as_mut() {
-                    Some(g) => g.push(cpu),
-                    None => group = Some(Group::new(cpu, path)),
-                }
-                continue;
-            }
-            if let Some(g) = group.take() {
-                g.write(f)?;
-            }
-            write_row(f, &cpu)?;
-        }
-        if let Some(g) = group {
-            g.write(f)?;
-        }
-        Ok(())
+        write_table(f, &self.0.heading, self.0.cpus(), true)
     }
 }

@@ -69,6 +69,22 @@ impl Frame {
     }
 }
 
+/// A backtrace as printed: the [`BACKTRACE`] line, then a [`Frame::Return`] line per return
+/// address, innermost first, each line with its line end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Backtrace<'a>(pub &'a [u64]);
+
+impl fmt::Display for Backtrace<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{BACKTRACE}")?;
+        for (index, &address) in self.0.iter().enumerate() {
+            let index = index as u32;
+            writeln!(f, "{}", Frame::Return { index, address })?;
+        }
+        Ok(())
+    }
+}
+
 /// The line, without a line end.
 impl fmt::Display for Frame {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -356,6 +372,15 @@ mod tests {
             ChainEnd::parse("  (frame chain ends at 0xdeadbeef0000)"),
             None
         );
+    }
+
+    #[test]
+    fn a_backtrace_is_its_heading_and_numbered_frames() {
+        assert_eq!(
+            Backtrace(&[0x10_020a, 0x1]).to_string(),
+            "backtrace:\n  #0 0x000000000010020a\n  #1 0x0000000000000001\n"
+        );
+        assert_eq!(Backtrace(&[]).to_string(), "backtrace:\n");
     }
 
     #[test]

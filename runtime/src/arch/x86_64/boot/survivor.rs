@@ -13,7 +13,7 @@ use super::kept_acpi::KeptAcpi;
 use super::pvh::StartInfo;
 use crate::arch::TrapFrame;
 use crate::crash_places::CrashPlaces;
-use crate::kept_contexts::KeptContexts;
+use crate::kept_parts::KeptParts;
 use crate::kept_text::KeptText;
 
 /// Longest crash message kept.
@@ -81,8 +81,8 @@ pub struct Survivor {
     pub start_info: Spinlock<StartInfo>,
     /// The last panic's report, printed after the warm restart.
     pub kept_report: KeptText,
-    /// The stopped CPUs' contexts of that report, still to be written into it.
-    pub kept_contexts: KeptContexts<{ TrapFrame::WORDS }>,
+    /// What that report still lacks: backtrace, table and contexts, to be written into it.
+    pub kept_parts: KeptParts<{ TrapFrame::WORDS }>,
     /// What the cold boot read of ACPI.
     pub acpi: Spinlock<KeptAcpi>,
 }
@@ -100,6 +100,6 @@ pub static SURVIVOR: Survivor = Survivor {
     crash: Spinlock::new(CrashRecord::NONE),
     start_info: Spinlock::new(StartInfo::EMPTY),
     kept_report: KeptText::empty(),
-    kept_contexts: KeptContexts::empty(),
+    kept_parts: KeptParts::empty(),
     acpi: Spinlock::new(KeptAcpi::NONE),
 };
