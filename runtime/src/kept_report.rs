@@ -19,12 +19,10 @@ use core::fmt;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use core::time::Duration;
 
-use stop::CpuIndex;
-
-use crate::arch::survivor::SURVIVOR;
-use stop::TableWords;
+use stop::{CpuIndex, TableWords};
 use wire::frames::Backtrace;
 
+use crate::arch::survivor::SURVIVOR;
 use crate::kept_parts::{Progress, Returns, TableParts, PARTS_BEFORE_CONTEXTS};
 use crate::kept_text::TextWriter;
 use crate::stopping::{self, ContextWriter, Report};
@@ -44,11 +42,11 @@ pub(crate) fn set_stall_contexts(on: bool) {
     STALL_CONTEXTS.store(on, Ordering::Relaxed);
 }
 
-/// Who writes the kept contexts into the text.
+/// Who writes the kept parts into the text.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Writer {
-    /// The printer AP, with interrupts on between two CPUs' contexts (a stop vector lands
-    /// there), and stalling as `inject.stall_kept_contexts` says.
+    /// The printer AP, with interrupts on between two parts (a stop vector lands there), and
+    /// stalling as `inject.stall_kept_contexts` says.
     Printer,
     /// A CPU running alone: the boot CPU of a one-CPU machine, or a stopper.
     Alone,

@@ -1,7 +1,8 @@
 //! The panic handler: stops every other CPU through the stop controller's election, prints CPU,
 //! location, message, a backtrace and the stop report, then does what `panic=` says (power off
 //! with [`PANIC_EXIT_STATUS`] by default). With `panic=restart` nothing is printed at once: the
-//! whole report is kept for the restarted run to print (`kept_report`).
+//! whole report is kept for the restarted run to print (`kept_report`), unless a core dump is
+//! to be taken, which reads the report first.
 
 use core::fmt;
 use core::panic::PanicInfo;
@@ -66,7 +67,7 @@ fn panic(info: &PanicInfo<'_>) -> ! {
     };
     // The report's rest: backtrace, table and summary, contexts.
     let full = report.as_ref().filter(|_| !brief);
-    let console: &mut dyn FnMut(fmt::Arguments<'_>) =
+    let to_console: &mut dyn FnMut(fmt::Arguments<'_>) =
         &mut |args| console::write_fmt_breaking_lock(args);
     if restarts() {
         // The check that the stopped CPUs stay quiet comes before they are parked (parking
@@ -83,9 +84,9 @@ fn panic(info: &PanicInfo<'_>) -> ! {
         let kept = !crate::core_dump::enabled()
             && kept_report::keep(cpu, full.map(|report| (report, &backtrace)), head);
         if !kept {
-            head(console);
+            head(to_console);
             if let Some(report) = full {
-                stopping::write_rest(report, &backtrace, console);
+                stopping::write_rest(report, &backtrace, to_console);
             }
         }
         crate::core_dump::wait_for_dump();
@@ -95,9 +96,9 @@ fn panic(info: &PanicInfo<'_>) -> ! {
         };
         crate::restart::after_panic(panicked_ns, cpu, message, report.as_ref())
     }
-    head(console);
+    head(to_console);
     if let Some(report) = &report {
-        stopping::write_rest(report, &backtrace, console);
+        stopping::write_rest(report, &backtrace, to_console);
         stopping::verify_quiet(report);
     }
     crate::core_dump::wait_for_dump();
