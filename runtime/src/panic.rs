@@ -53,8 +53,6 @@ fn panic(info: &PanicInfo<'_>) -> ! {
     let report = stopping::stop_others(StopReason::Panic(&info.message()));
     // What the warm restart before this run kept and did not get to print comes first.
     kept_report::flush();
-    // The panicking CPU's return addresses, taken here: what lies above is the panic's own.
-    let backtrace = Returns::new(arch::backtrace::return_addresses().map(|a| a as u64));
     // `restart.report=brief`: the message and the summary only.
     let brief = crate::restart::brief_report() && restarts();
     let head = |out: &mut dyn FnMut(fmt::Arguments<'_>)| {
@@ -65,8 +63,14 @@ fn panic(info: &PanicInfo<'_>) -> ! {
             None => out(format_args!("{}\n", Unstopped(cpu))),
         }
     };
-    // The report's rest: backtrace, table and summary, contexts.
-    let full = report.as_ref().filter(|_| !brief);
+    // The report's rest: backtrace, table and summary, contexts. The panicking CPU's return
+    // addresses are taken here (what lies above is the panic's own), and only for it.
+    let backtrace = if report.is_some() && !brief {
+        Some(Returns::new(arch::backtrace::return_addresses().map(|a| a as u64)))
+    } else {
+        None
+    };
+    let full = report.as_ref().zip(backtrace.as_ref());
     let to_console: &mut dyn FnMut(fmt::Arguments<'_>) =
         &mut |args| console::write_fmt_breaking_lock(args);
     if restarts() {
@@ -81,12 +85,11 @@ fn panic(info: &PanicInfo<'_>) -> ! {
         // run, and the restart takes no longer for a long message or report. A core dump,
         // though, takes the stopped CPUs' registers from the report's context blocks: with
         // one to take, the report goes out now, before the dump.
-        let kept = !crate::core_dump::enabled()
-            && kept_report::keep(cpu, full.map(|report| (report, &backtrace)), head);
+        let kept = !crate::core_dump::enabled() && kept_report::keep(cpu, full, head);
         if !kept {
             head(to_console);
-            if let Some(report) = full {
-                stopping::write_rest(report, &backtrace, to_console);
+            if let Some((report, backtrace)) = full {
+                stopping::write_rest(report, backtrace, to_console);
             }
         }
         crate::core_dump::wait_for_dump();
@@ -97,8 +100,10 @@ fn panic(info: &PanicInfo<'_>) -> ! {
         crate::restart::after_panic(panicked_ns, cpu, message, report.as_ref())
     }
     head(to_console);
+    if let Some((report, backtrace)) = full {
+        stopping::write_rest(report, backtrace, to_console);
+    }
     if let Some(report) = &report {
-        stopping::write_rest(report, &backtrace, to_console);
         stopping::verify_quiet(report);
     }
     crate::core_dump::wait_for_dump();

@@ -10,7 +10,7 @@ use spinning_top::Spinlock;
 use stop::x86::X86Platform;
 pub use stop::{StopReason, StopStrategy, DEFAULT_VECTOR_TIMEOUT};
 use stop::{CpuRecord, InitPark, RecordSnapshot, RecordTable, StopController, StopReport, Verdict};
-use stop::{TableWords, ROW_WORDS};
+use stop::{StopSummary, TableWords, ROW_WORDS};
 use wire::frames::{Backtrace, ChainEnd, Frame, Interrupted, SamePlace};
 use wire::heartbeat::HeartbeatCheck;
 
@@ -160,12 +160,12 @@ pub fn print_report(report: &Report) {
 /// Writes the report's table (grouped as `stop.table` says) and its `stop-summary:` line to
 /// `out`: the report before its contexts.
 pub(crate) fn write_table(report: &Report, out: &mut dyn FnMut(fmt::Arguments<'_>)) {
-    if table_grouped(report) {
-        out(format_args!("{}\n", report.grouped()));
-    } else {
-        out(format_args!("{report}\n"));
-    }
-    out(format_args!("{}\n", report.summary()));
+    let grouped = report.grouped();
+    let table: &dyn fmt::Display = match table_grouped(report) {
+        true => &grouped,
+        false => report,
+    };
+    write_table_lines(table, report.summary(), out);
 }
 
 /// Writes a table kept as words (`kept_parts`) and its `stop-summary:` line to `out`, as
@@ -174,8 +174,17 @@ pub(crate) fn write_kept_table<F: Fn(usize) -> [u64; ROW_WORDS]>(
     table: &TableWords<F>,
     out: &mut dyn FnMut(fmt::Arguments<'_>),
 ) {
+    write_table_lines(table, table.summary(), out);
+}
+
+/// The lines of a table then of its `summary`.
+fn write_table_lines(
+    table: &dyn fmt::Display,
+    summary: StopSummary,
+    out: &mut dyn FnMut(fmt::Arguments<'_>),
+) {
     out(format_args!("{table}\n"));
-    out(format_args!("{}\n", table.summary()));
+    out(format_args!("{summary}\n"));
 }
 
 /// Writes what a full panic report has after its message to `out`: the panicking CPU's
